@@ -1,0 +1,332 @@
+"""The pooled encoder: texts + poolings → L2-normalised embeddings, sharing work wherever inputs agree.
+
+Pipeline per call of :meth:`PooledEncoder.encode`:
+
+1. look every (pooling, text) up in the embedding cache;
+2. tokenize the missing texts **once**, without special tokens (content tokens);
+3. group poolings by input family (``cls``/``mean``/``last``/``mean_every`` share the plain family; each
+   ``lmk``/``multicls`` variant has its own) and build each family's sequences;
+4. sort sequences by length and cut them into batches by a *token budget* (rows × padded length), so short
+   texts travel in large batches and long ones in small, with little padding;
+5. one forward pass per batch; every pooling of the family reads the same hidden states;
+6. weighted sums accumulate per text (several windows of one text add up), then normalise and cache.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .cache import CacheSlot, default_cache_dir, text_hash
+from .errors import LmkbenchError
+from .inputs import LONG_POLICIES, Content, Sequence, SpecialTokens, token_sentence_spans
+from .models import LoadedModel, load_model
+from .poolings import Pooling, make_pooling
+
+log = logging.getLogger(__name__)
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def resolve_device(device: str = "auto") -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise LmkbenchError("--device cuda asked for, but torch sees no CUDA device")
+    if device not in ("cpu",) and not device.startswith("cuda"):
+        raise LmkbenchError(f"unknown device {device!r} (auto|cpu|cuda|cuda:N)")
+    return device
+
+
+def resolve_dtype(dtype: str, device: str) -> str:
+    if dtype == "auto":
+        if device.startswith("cuda"):
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "fp32"
+    if dtype not in DTYPES:
+        raise LmkbenchError(f"unknown dtype {dtype!r} (auto|fp32|bf16|fp16)")
+    if dtype != "fp32" and not device.startswith("cuda"):
+        raise LmkbenchError(f"--dtype {dtype} needs a CUDA device; on CPU lmkbench computes in fp32")
+    return dtype
+
+
+@dataclass
+class EncodeStats:
+    texts: int = 0
+    cached: int = 0
+    sequences: int = 0
+    tokens: int = 0            # real (non-pad) tokens fed to the model
+    padded_tokens: int = 0     # rows × padded length, summed over batches
+    batches: int = 0
+    forward_s: float = 0.0
+    tokenize_s: float = 0.0
+    per_family_tokens: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: "EncodeStats") -> None:
+        for k in ("texts", "cached", "sequences", "tokens", "padded_tokens", "batches", "forward_s", "tokenize_s"):
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+        for k, v in other.per_family_tokens.items():
+            self.per_family_tokens[k] = self.per_family_tokens.get(k, 0) + v
+
+    def as_dict(self) -> dict:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class Encoded:
+    """Result of one :meth:`PooledEncoder.encode` call; arrays are in input order."""
+
+    embeddings: dict[str, np.ndarray]      # canonical pooling → [n, dim] float32, L2-normalised
+    token_counts: np.ndarray               # content tokens per text (no special tokens)
+    truncated: dict[str, np.ndarray]       # canonical pooling → bool per text (content cut or windowed)
+    stats: EncodeStats
+
+
+def batches_by_budget(lengths: list[int], token_budget: int, max_rows: int = 512) -> list[list[int]]:
+    """Indices grouped so that rows × longest row ≤ budget, over lengths sorted longest first."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    out, current, longest = [], [], 0
+    for i in order:
+        n = lengths[i]
+        new_longest = max(longest, n)
+        if current and (new_longest * (len(current) + 1) > token_budget or len(current) >= max_rows):
+            out.append(current)
+            current, new_longest = [], n
+        current.append(i)
+        longest = new_longest
+    if current:
+        out.append(current)
+    return out
+
+
+class PooledEncoder:
+    """Encode texts with any registered pooling(s) of one Hugging Face encoder.
+
+    ``max_length`` defaults to the model's own limit; ``long_policy`` is ``truncate`` (right truncation) or
+    ``windows`` (consecutive max-length windows pooled together). ``token_budget`` bounds rows × padded
+    length of a batch. ``cache_dir=False`` disables the embedding cache.
+    """
+
+    def __init__(self, model: str | LoadedModel, *, device: str = "auto", dtype: str = "auto",
+                 max_length: int | None = None, long_policy: str = "truncate", token_budget: int | None = None,
+                 cache_dir=None, progress: bool = True, trust_remote_code: bool = False, revision: str | None = None):
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(dtype, self.device)
+        if long_policy not in LONG_POLICIES:
+            raise LmkbenchError(f"unknown long-text policy {long_policy!r} ({'|'.join(LONG_POLICIES)})")
+        self.long_policy = long_policy
+        self.loaded = model if isinstance(model, LoadedModel) else load_model(
+            model, device=self.device, trust_remote_code=trust_remote_code, revision=revision)
+        if isinstance(model, LoadedModel):
+            self.loaded.model.to(self.device)
+        limit = self.loaded.max_positions
+        if max_length is not None and max_length > limit:
+            raise LmkbenchError(f"--max-length {max_length} exceeds the model's limit of {limit} positions; "
+                                "use --long windows to cover longer texts")
+        self.max_length = int(max_length or limit)
+        if self.max_length < 4:
+            raise LmkbenchError(f"--max-length must be at least 4, got {self.max_length}")
+        self.token_budget = int(token_budget or (65536 if self.device.startswith("cuda") else 16384))
+        self.token_budget = max(self.token_budget, self.max_length)
+        self.cache_root = None if cache_dir is False else (cache_dir or default_cache_dir())
+        self.progress = progress
+        self.special = SpecialTokens.from_tokenizer(self.loaded.tokenizer)
+        self.total = EncodeStats()
+
+    # -- identity -------------------------------------------------------------------------------------
+    def describe(self) -> dict:
+        return {"model": self.loaded.name, "model_path": self.loaded.path, "model_identity": self.loaded.identity,
+                "device": self.device, "dtype": self.dtype, "max_length": self.max_length,
+                "long_policy": self.long_policy, "token_budget": self.token_budget}
+
+    def _slot(self, pooling: Pooling) -> CacheSlot | None:
+        if self.cache_root is None:
+            return None
+        return CacheSlot(self.cache_root, model=self.loaded.identity, pooling=str(pooling.spec),
+                         max_length=self.max_length, long_policy=self.long_policy, dtype=self.dtype)
+
+    # -- tokenization ---------------------------------------------------------------------------------
+    def tokenize(self, texts: list[str], sentences: bool = False) -> list[Content]:
+        """Content tokens of each text (no special tokens; a literal "[SEP]" stays text)."""
+        tok = self.loaded.tokenizer
+        stripped = [t.strip() for t in texts]
+        out: list[Content] = []
+        step = 256
+        with _quiet_transformers():
+            for start in range(0, len(stripped), step):
+                part = stripped[start:start + step]
+                enc = tok(part, add_special_tokens=False, split_special_tokens=True, return_attention_mask=False,
+                          return_token_type_ids=False, return_offsets_mapping=sentences and tok.is_fast,
+                          truncation=False, verbose=False)
+                for j, ids in enumerate(enc["input_ids"]):
+                    spans = None
+                    if sentences:
+                        if tok.is_fast:
+                            spans = token_sentence_spans(part[j], enc["offset_mapping"][j])
+                        else:
+                            raise LmkbenchError("sentence chunks need a fast tokenizer (offsets)")
+                    out.append(Content(list(ids), spans))
+        return out
+
+    # -- encoding -------------------------------------------------------------------------------------
+    def encode(self, texts: list[str], poolings, *, desc: str = "encode") -> Encoded:
+        poolers = [p if isinstance(p, Pooling) else make_pooling(p) for p in poolings]
+        names = [str(p.spec) for p in poolers]
+        n = len(texts)
+        if any(not isinstance(t, str) for t in texts):
+            raise LmkbenchError("encode() takes a list of strings")
+        stats = EncodeStats(texts=n)
+        hashes = [text_hash(t) for t in texts]
+        emb: dict[str, np.ndarray | None] = {name: None for name in names}
+        trunc: dict[str, np.ndarray] = {name: np.zeros(n, bool) for name in names}
+        ntok = np.full(n, -1, np.int64)
+        missing: dict[str, np.ndarray] = {}
+        slots = {str(p.spec): self._slot(p) for p in poolers}
+        for p in poolers:
+            name, slot = str(p.spec), slots[str(p.spec)]
+            hit = slot.lookup(hashes) if slot else np.zeros(n, bool)
+            if hit.any():
+                idx = np.flatnonzero(hit)
+                e, nt, tr = slot.get([hashes[i] for i in idx])
+                emb[name] = np.zeros((n, e.shape[1]), np.float32)
+                emb[name][idx] = e
+                ntok[idx] = nt
+                trunc[name][idx] = tr
+                stats.cached += len(idx)
+            missing[name] = np.flatnonzero(~hit)
+
+        need = sorted(set().union(*[set(m.tolist()) for m in missing.values()])) if missing else []
+        if need:
+            t0 = time.perf_counter()
+            want_sent = any(p.family().needs_sentences for p in poolers if len(missing[str(p.spec)]))
+            contents = dict(zip(need, self.tokenize([texts[i] for i in need], sentences=want_sent)))
+            stats.tokenize_s += time.perf_counter() - t0
+            for i, c in contents.items():
+                ntok[i] = len(c.ids)
+            families: dict[str, list[Pooling]] = {}
+            for p in poolers:
+                if len(missing[str(p.spec)]):
+                    families.setdefault(p.family().key, []).append(p)
+            for key, members in families.items():
+                idx = sorted(set().union(*[set(missing[str(p.spec)].tolist()) for p in members]))
+                results = self._encode_family(members, [contents[i] for i in idx], stats, desc)
+                for p in members:
+                    name = str(p.spec)
+                    vecs, tr = results[name]
+                    if emb[name] is None:
+                        emb[name] = np.zeros((n, vecs.shape[1]), np.float32)
+                    emb[name][idx] = vecs
+                    trunc[name][idx] = tr
+                    slot = slots[name]
+                    if slot is not None:
+                        m = missing[name]
+                        pos = {t: j for j, t in enumerate(idx)}
+                        rows = [pos[t] for t in m.tolist()]
+                        slot.put([hashes[t] for t in m.tolist()], vecs[rows], ntok[m], tr[rows])
+        out = {name: (e if e is not None else np.zeros((0, 0), np.float32)) for name, e in emb.items()}
+        self.total.add(stats)
+        return Encoded(out, ntok, trunc, stats)
+
+    def _encode_family(self, members: list[Pooling], contents: list[Content], stats: EncodeStats, desc: str):
+        family = members[0].family()
+        seqs: list[Sequence] = []
+        owner: list[int] = []
+        truncated = np.zeros(len(contents), bool)
+        for i, c in enumerate(contents):
+            built, cut = family.build(c, self.special, self.max_length, self.long_policy)
+            truncated[i] = cut
+            seqs.extend(built)
+            owner.extend([i] * len(built))
+        lengths = [len(s.ids) for s in seqs]
+        model = self.loaded.model
+        hidden = None
+        sums = {str(p.spec): None for p in members}
+        weights = {str(p.spec): np.zeros(len(contents), np.float64) for p in members}
+        mean_sum, mean_w = None, np.zeros(len(contents), np.float64)
+        need_mean = any(p.falls_back_to_mean for p in members)
+        batches = batches_by_budget(lengths, self.token_budget)
+        bar = _progress(total=sum(lengths), desc=f"{desc} [{family.key}]", enabled=self.progress)
+        autocast = (torch.autocast("cuda", dtype=DTYPES[self.dtype]) if self.device.startswith("cuda") and self.dtype != "fp32"
+                    else contextlib.nullcontext())
+        for batch in batches:
+            width = max(lengths[i] for i in batch)
+            ids = np.full((len(batch), width), self.special.pad, np.int64)
+            attn = np.zeros((len(batch), width), bool)
+            marks = np.zeros((len(batch), width), bool)
+            for r, i in enumerate(batch):
+                s = seqs[i]
+                ids[r, : len(s.ids)] = s.ids
+                attn[r, : len(s.ids)] = True
+                marks[r, s.marks] = True
+            t0 = time.perf_counter()
+            ids_t = torch.from_numpy(ids).to(self.device)
+            attn_t = torch.from_numpy(attn).to(self.device)
+            marks_t = torch.from_numpy(marks).to(self.device)
+            with torch.inference_mode(), autocast:
+                out = model(input_ids=ids_t, attention_mask=attn_t.long())
+                h = out.last_hidden_state.float()
+            rows = torch.as_tensor([owner[i] for i in batch], device=self.device)
+            if hidden is None:
+                hidden = h.shape[-1]
+                sums = {k: torch.zeros((len(contents), hidden), dtype=torch.float64, device=self.device) for k in sums}
+                if need_mean:
+                    mean_sum = torch.zeros((len(contents), hidden), dtype=torch.float64, device=self.device)
+            with torch.inference_mode():
+                for p in members:
+                    w = p.weights(attn_t, marks_t)
+                    sums[str(p.spec)].index_add_(0, rows, torch.einsum("bt,btd->bd", w, h).double())
+                    np.add.at(weights[str(p.spec)], [owner[i] for i in batch], w.sum(1).double().cpu().numpy())
+                if need_mean:
+                    w = attn_t.float()
+                    mean_sum.index_add_(0, rows, torch.einsum("bt,btd->bd", w, h).double())
+                    np.add.at(mean_w, [owner[i] for i in batch], w.sum(1).double().cpu().numpy())
+            if self.device.startswith("cuda"):
+                torch.cuda.synchronize()
+            stats.forward_s += time.perf_counter() - t0
+            stats.batches += 1
+            stats.padded_tokens += width * len(batch)
+            bar.update(sum(lengths[i] for i in batch))
+        bar.close()
+        real = sum(lengths)
+        stats.sequences += len(seqs)
+        stats.tokens += real
+        stats.per_family_tokens[family.key] = stats.per_family_tokens.get(family.key, 0) + real
+        results = {}
+        for p in members:
+            name = str(p.spec)
+            s = sums[name].cpu().numpy()
+            w = weights[name]
+            vec = np.zeros_like(s)
+            ok = w > 0
+            vec[ok] = s[ok] / w[ok, None]
+            if (~ok).any():
+                if p.falls_back_to_mean:
+                    m = mean_sum.cpu().numpy()
+                    vec[~ok] = m[~ok] / np.maximum(mean_w[~ok, None], 1e-12)
+                else:
+                    raise LmkbenchError(f"pooling {name} produced no weight for {int((~ok).sum())} text(s)")
+            norms = np.linalg.norm(vec, axis=1, keepdims=True)
+            vec = (vec / np.maximum(norms, 1e-12)).astype(np.float32)
+            results[name] = (vec, truncated.copy())
+        return results
+
+
+@contextlib.contextmanager
+def _quiet_transformers():
+    lg = logging.getLogger("transformers.tokenization_utils_base")
+    old = lg.level
+    lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        lg.setLevel(old)
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="tok", unit_scale=True, disable=not enabled, leave=False)

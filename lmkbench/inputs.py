@@ -1,0 +1,246 @@
+"""Input families: how a text's content tokens become model input sequences.
+
+A text is tokenized **once** without special tokens (its *content*); every input family builds model
+sequences from that content. Poolings that read the same sequences share one family and therefore one
+forward pass: ``cls``, ``mean``, ``last`` and ``mean_every`` use :class:`PlainFamily`; each ``lmk`` and
+``multicls`` variant has its own.
+
+Every family returns, per text, one or more :class:`Sequence` objects (more than one only under the
+``windows`` long-text policy) with the positions of its *marks* (landmarks for ``lmk``, chunk CLS tokens for
+``multicls``). Special ids are always inserted as ids, never as text, so a literal ``"[SEP]"`` in a document
+stays text.
+
+Construction follows the LMK paper's reference code (meetdoshi90/LMK-Pooling, ``landmark_index.py``):
+
+* plain:    ``[CLS] content[:max-2] [SEP]`` (the tokenizer's own special tokens)
+* lmk:      ``([CLS] c1 [SEP] c2 [SEP] … cn [SEP])[:max]``; marks = the inserted SEPs that survive
+* multicls: ``([CLS] c1 [CLS] c2 … [CLS] cn)[:max-1] + [SEP]``; marks = the inserted CLSs
+* an empty text becomes ``[CLS] [SEP]`` in every family (the lmk mark is that SEP).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Sequence as Seq
+
+from .errors import LmkbenchError
+
+LONG_POLICIES = ("truncate", "windows")
+
+
+@dataclass
+class Content:
+    """A text's tokens without special tokens, plus sentence spans (token index ranges) when asked for."""
+
+    ids: list[int]
+    sentences: list[tuple[int, int]] | None = None
+
+
+@dataclass
+class Sequence:
+    ids: list[int]
+    marks: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SpecialTokens:
+    """The ids a family inserts, resolved from the tokenizer once.
+
+    Decoder tokenizers without SEP fall back to EOS as the landmark; without CLS nothing is put in front
+    (or BOS where the tokenizer has one).
+    """
+
+    cls: int | None
+    sep: int
+    pad: int
+    plain_prefix: tuple[int, ...]
+    plain_suffix: tuple[int, ...]
+
+    @classmethod
+    def from_tokenizer(cls, tok) -> "SpecialTokens":
+        sep = tok.sep_token_id if tok.sep_token_id is not None else tok.eos_token_id
+        if sep is None:
+            raise LmkbenchError(f"tokenizer {tok.name_or_path!r} has neither a SEP nor an EOS token to use as landmark")
+        front = tok.cls_token_id if tok.cls_token_id is not None else tok.bos_token_id
+        pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id if tok.eos_token_id is not None else 0)
+        # The tokenizer's own framing for plain inputs (e.g. [CLS] x [SEP] for BERT, <s> x </s> for RoBERTa).
+        probe = [-7]
+        try:
+            wrapped = list(tok.build_inputs_with_special_tokens(probe))
+        except Exception:  # noqa: BLE001 - some tokenizers lack it; fall back to CLS…SEP
+            wrapped = [x for x in (front,) if x is not None] + probe + [sep]
+        if probe[0] not in wrapped:
+            wrapped = [x for x in (front,) if x is not None] + probe + [sep]
+        i = wrapped.index(probe[0])
+        return cls(front, sep, pad, tuple(wrapped[:i]), tuple(wrapped[i + 1:]))
+
+
+class Family:
+    """Builds model sequences from content. ``key`` identifies the family (poolings with equal keys share)."""
+
+    key: str = ""
+    needs_sentences: bool = False
+
+    def capacity(self, max_length: int) -> int:
+        """How many content tokens fit into one sequence."""
+        raise NotImplementedError
+
+    def build(self, content: Content, sp: SpecialTokens, max_length: int, policy: str) -> tuple[list[Sequence], bool]:
+        """Sequences for one text and whether content was cut (``truncate``) or split (``windows``)."""
+        raise NotImplementedError
+
+
+class PlainFamily(Family):
+    key = "plain"
+
+    def capacity(self, max_length):
+        return max_length
+
+    def _frame(self, chunk: Seq[int], sp: SpecialTokens) -> Sequence:
+        return Sequence(list(sp.plain_prefix) + list(chunk) + list(sp.plain_suffix))
+
+    def build(self, content, sp, max_length, policy):
+        room = max_length - len(sp.plain_prefix) - len(sp.plain_suffix)
+        if room <= 0:
+            raise LmkbenchError(f"max length {max_length} leaves no room for content")
+        ids = content.ids
+        over = len(ids) > room
+        if not ids:
+            return [Sequence(list(sp.plain_prefix) + list(sp.plain_suffix))], False
+        if policy == "windows":
+            return [self._frame(ids[i:i + room], sp) for i in range(0, len(ids), room)], over
+        return [self._frame(ids[:room], sp)], over
+
+
+def _fixed_chunks(ids: list[int], g: int) -> list[list[int]]:
+    return [ids[i:i + g] for i in range(0, len(ids), g)]
+
+
+def _sentence_chunks(content: Content) -> list[list[int]]:
+    spans = content.sentences or [(0, len(content.ids))]
+    return [content.ids[a:b] for a, b in spans if b > a]
+
+
+class ChunkedFamily(Family):
+    """Shared logic of ``lmk`` and ``multicls``: chunk content, insert a mark per chunk, truncate or window."""
+
+    def __init__(self, g: int | None = 32, split: str = "fixed"):
+        if split not in ("fixed", "sentence"):
+            raise LmkbenchError(f"unknown chunk split {split!r} (fixed|sentence)")
+        if split == "fixed" and (g is None or g < 1):
+            raise LmkbenchError(f"chunk size g must be >= 1, got {g}")
+        self.g, self.split = g, split
+        self.needs_sentences = split == "sentence"
+
+    def chunks(self, content: Content) -> list[list[int]]:
+        return _sentence_chunks(content) if self.split == "sentence" else _fixed_chunks(content.ids, self.g)
+
+    def assemble(self, chunks: list[list[int]], sp: SpecialTokens, max_length: int) -> Sequence:
+        raise NotImplementedError
+
+    def full_length(self, chunks, sp) -> int:
+        raise NotImplementedError
+
+    def empty(self, sp: SpecialTokens) -> Sequence:
+        front = [sp.cls] if sp.cls is not None else []
+        return Sequence(front + [sp.sep], [len(front)] if self.key.startswith("lmk") else ([0] if front else []))
+
+    def build(self, content, sp, max_length, policy):
+        if not content.ids:
+            return [self.empty(sp)], False
+        chunks = self.chunks(content)
+        over = self.full_length(chunks, sp) > max_length
+        if policy != "windows" or not over:
+            return [self.assemble(chunks, sp, max_length)], over
+        windows, current, size = [], [], self.full_length([], sp)
+        for ch in chunks:
+            # a chunk longer than a whole window (long sentence) is cut into window-sized pieces
+            pieces = [ch] if self.full_length([ch], sp) <= max_length else _fixed_chunks(ch, max(1, max_length - 2))
+            for piece in pieces:
+                add = self.full_length([piece], sp) - self.full_length([], sp)
+                if current and size + add > max_length:
+                    windows.append(self.assemble(current, sp, max_length))
+                    current, size = [], self.full_length([], sp)
+                current.append(piece)
+                size += add
+        if current:
+            windows.append(self.assemble(current, sp, max_length))
+        return windows, True
+
+
+class LandmarkFamily(ChunkedFamily):
+    """``[CLS] c1 [SEP] c2 [SEP] … cn [SEP]``, right-truncated; marks at the inserted SEPs."""
+
+    @property
+    def key(self):  # type: ignore[override]
+        return f"lmk:g={self.g}" if self.split == "fixed" else "lmk:split=sentence"
+
+    def full_length(self, chunks, sp):
+        return (1 if sp.cls is not None else 0) + sum(len(c) + 1 for c in chunks)
+
+    def assemble(self, chunks, sp, max_length):
+        ids: list[int] = [sp.cls] if sp.cls is not None else []
+        marks: list[int] = []
+        for ch in chunks:
+            ids.extend(ch)
+            marks.append(len(ids))
+            ids.append(sp.sep)
+        ids = ids[:max_length]
+        return Sequence(ids, [m for m in marks if m < max_length])
+
+
+class MultiClsFamily(ChunkedFamily):
+    """``[CLS] c1 [CLS] c2 … [CLS] cn [SEP]`` (cut to max-1, then SEP); marks at every inserted CLS."""
+
+    @property
+    def key(self):  # type: ignore[override]
+        return f"multicls:g={self.g}" if self.split == "fixed" else "multicls:split=sentence"
+
+    def full_length(self, chunks, sp):
+        return sum(len(c) + 1 for c in chunks) + 1
+
+    def assemble(self, chunks, sp, max_length):
+        front = sp.cls if sp.cls is not None else sp.sep
+        ids: list[int] = []
+        marks: list[int] = []
+        for ch in chunks:
+            marks.append(len(ids))
+            ids.append(front)
+            ids.extend(ch)
+        ids = ids[:max_length - 1] + [sp.sep]
+        return Sequence(ids, [m for m in marks if m < max_length - 1])
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"')\]]*\s+|\n\s*\n+")
+
+
+def sentence_char_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence boundaries as character spans: split after ., !, ? (plus closing quotes) and at blank lines.
+
+    A light rule-based splitter (the paper uses the ``sentence-splitter`` package); good enough for the
+    sentence-chunk variant, and deterministic with no extra dependency.
+    """
+    spans, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.start() > start:
+            spans.append((start, m.start()))
+        start = m.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans or [(0, len(text))]
+
+
+def token_sentence_spans(text: str, offsets: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Map character sentence spans onto token index spans using a fast tokenizer's offsets."""
+    char_spans = sentence_char_spans(text)
+    spans: list[tuple[int, int]] = []
+    si, start = 0, 0
+    for ti, (a, _b) in enumerate(offsets):
+        while si + 1 < len(char_spans) and a >= char_spans[si + 1][0]:
+            if ti > start:
+                spans.append((start, ti))
+            start = ti
+            si += 1
+    if len(offsets) > start:
+        spans.append((start, len(offsets)))
+    return spans

@@ -1,0 +1,88 @@
+"""File helpers: atomic writes, checksums, line-numbered jsonl reading."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import InputError
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write via a temp file in the same folder and rename, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_text(path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=1, ensure_ascii=False, sort_keys=False, allow_nan=True) + "\n")
+
+
+def sha256_file(path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def open_text(path):
+    path = Path(path)
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, "r", encoding="utf-8")
+
+
+def read_jsonl(path) -> Iterator[tuple[int, dict]]:
+    """Yield ``(line_number, object)``; a bad line raises :class:`InputError` naming file and line."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", file=path)
+    with open_text(path) as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"malformed JSON ({exc.msg} at column {exc.colno})", file=path, line=lineno) from None
+            if not isinstance(obj, dict):
+                raise InputError(f"expected a JSON object, got {type(obj).__name__}", file=path, line=lineno)
+            yield lineno, obj
+
+
+def require_str(obj: dict, key: str, *, path, line: int, allow_empty: bool = True, coerce: bool = False) -> str:
+    """Fetch a string field or raise an :class:`InputError` naming file, line and field."""
+    if key not in obj:
+        raise InputError("missing", file=path, line=line, field=key)
+    val = obj[key]
+    if val is None:
+        val = ""
+    if coerce and isinstance(val, (int, float)) and not isinstance(val, bool):
+        val = str(val)
+    if not isinstance(val, str):
+        raise InputError(f"expected a string, got {type(val).__name__}", file=path, line=line, field=key)
+    if not allow_empty and not val.strip():
+        raise InputError("empty", file=path, line=line, field=key)
+    return val
