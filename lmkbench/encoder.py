@@ -120,7 +120,7 @@ class PooledEncoder:
             raise LmkbenchError(f"unknown long-text policy {long_policy!r} ({'|'.join(LONG_POLICIES)})")
         self.long_policy = long_policy
         self.loaded = model if isinstance(model, LoadedModel) else load_model(
-            model, device=self.device, trust_remote_code=trust_remote_code, revision=revision)
+            model, device=self.device, trust_remote_code=trust_remote_code, revision=revision, progress=progress)
         if isinstance(model, LoadedModel):
             self.loaded.model.to(self.device)
         limit = self.loaded.max_positions

@@ -89,8 +89,12 @@ def _max_positions(model, tokenizer) -> int:
 
 
 def load_model(name: str, *, revision: str | None = None, trust_remote_code: bool = False,
-               device: str = "cpu", attn_implementation: str | None = "sdpa") -> LoadedModel:
+               device: str = "cpu", attn_implementation: str | None = "sdpa", progress: bool = True) -> LoadedModel:
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    if not progress:
+        hf_logging.disable_progress_bar()
 
     path = resolve_model_path(name)
     kwargs = dict(revision=revision, trust_remote_code=trust_remote_code)

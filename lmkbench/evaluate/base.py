@@ -58,7 +58,21 @@ class Evaluator:
         raise NotImplementedError
 
 
+def _import_all() -> None:
+    """Import every evaluator module of this package so that each registers itself."""
+    import importlib
+    import pkgutil
+
+    from .. import evaluate
+
+    for info in pkgutil.iter_modules(evaluate.__path__):
+        if info.name != "base" and not info.name.startswith("_"):
+            importlib.import_module(f"{evaluate.__name__}.{info.name}")
+
+
 def evaluator_for(kind: str, **options) -> Evaluator:
+    if kind not in EVALUATORS:
+        _import_all()
     try:
         cls = EVALUATORS[kind]
     except KeyError:

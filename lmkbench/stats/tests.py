@@ -31,8 +31,9 @@ Tests (all two-sided):
 
 Edge cases have defined answers instead of NaN or exceptions: pairs where either score is NaN are dropped
 and counted (``n_nan``); no pairs → ``p = None``; all differences zero (identical runs) → ``p = 1``; one
-pair with a non-zero difference → the t-test has no degrees of freedom (``p = None``), the others give
-their exact answer (``p = 1``); a constant non-zero difference (zero variance) → t-test ``p = 0``.
+pair with a non-zero difference → the t-test (no degrees of freedom) and the bootstrap (nothing to
+resample) give ``p = None``, Wilcoxon and randomization their exact answer (``p = 1``); a constant
+non-zero difference (zero variance) → t-test ``p = 0``, bootstrap ``p = 1 / (1 + n_resamples)``.
 
 The CI method by default follows the test (``ci="auto"``): the t interval for the t-test, the bootstrap
 percentile interval (``n_resamples``, same seed) for the others.
@@ -220,6 +221,8 @@ def bootstrap_p(a: np.ndarray, b: np.ndarray, n_resamples: int = DEFAULT_RESAMPL
     observed = float(d.mean())
     if _all_zero(d):
         return observed, 1.0, "all differences are zero"
+    if d.size < 2:
+        return observed, None, "one pair: the bootstrap needs two"
     if means is None:
         means = bootstrap_means(d, n_resamples, seed, batch)
     centred = np.abs(means - observed)

@@ -1,0 +1,71 @@
+"""``lmkbench compare``: significance tests of every pooling against a baseline, per length bucket."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import LmkbenchError
+
+NAME = "compare"
+HELP = "test poolings against a baseline per task and length bucket (paired tests, corrected p-values)"
+ORDER = 40
+DESCRIPTION = """\
+Compare the results under RESULTS_DIR (written by `lmkbench run`): for every task and model, each pooling
+is paired item by item with the baseline pooling and tested overall and inside each length bucket.
+
+Per pooling × bucket it prints n, the share of truncated texts, the mean score (the task's main metric),
+the mean difference to the baseline with its 95% CI, the raw and the adjusted p-value (corrected over
+every test shown) and a mark: ▲ significant win, ▼ significant loss. Buckets with fewer than --min-n
+pairs are shown with their n but not tested. Binary per-item outcomes (0/1) are tested with McNemar's test.
+
+Tests: ttest (paired t-test; CI = t interval), wilcoxon (signed-rank, zero differences dropped),
+randomization (sign-flip permutation), bootstrap (paired bootstrap, shift method); the last three report
+a bootstrap percentile CI. Corrections: holm (family-wise error), bh (false discovery rate), none.
+
+Bucket edges are token counts, e.g. --buckets 0,512,1k,2k,inf ("1k" = 1024); an item is in [lo, hi).
+Synthetic tasks bucket by their target length and, when items have a needle depth, also by depth.
+
+Example:
+  lmkbench compare results/ --baseline mean --test wilcoxon --correction bh --json comparison.json
+"""
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("results_dir", metavar="RESULTS_DIR", help="folder of result files (searched recursively)")
+    parser.add_argument("--baseline", default="mean", metavar="POOLING",
+                        help="pooling to compare against, its canonical string (default: mean)")
+    parser.add_argument("--test", default="ttest", choices=["ttest", "wilcoxon", "randomization", "bootstrap"],
+                        help="paired test (default: ttest)")
+    parser.add_argument("--correction", default="holm", choices=["holm", "bh", "none"],
+                        help="multiple-comparison correction over all tests shown (default: holm)")
+    parser.add_argument("--buckets", default=None, metavar="EDGES",
+                        help="length bucket edges in tokens (default: 0,512,1k,2k,4k,8k,16k,32k,inf)")
+    parser.add_argument("--depth-buckets", default=None, metavar="EDGES",
+                        help="needle depth bin edges (default: 0,0.2,0.4,0.6,0.8,1)")
+    parser.add_argument("--alpha", type=float, default=0.05, help="significance level (default: 0.05)")
+    parser.add_argument("--min-n", type=int, default=10, metavar="N",
+                        help="test only buckets with at least N pairs (default: 10)")
+    parser.add_argument("--resamples", type=int, default=10_000, metavar="R",
+                        help="resamples for randomization/bootstrap tests and CIs (default: 10000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the resampling tests (default: 0)")
+    parser.add_argument("--metric", default=None, help="per-item score to test (default: each task's main metric)")
+    parser.add_argument("--layout", default="long", choices=["long", "matrix"],
+                        help="long: one line per pooling x bucket; matrix: poolings x buckets of means")
+    parser.add_argument("--json", default=None, metavar="OUT", help="also write the comparison as JSON to OUT")
+
+
+def run(args) -> int:
+    from ..stats.buckets import DEFAULT_DEPTH_EDGES, DEFAULT_EDGES
+    from ..stats.compare import compare
+
+    root = Path(args.results_dir)
+    if not root.is_dir():
+        raise LmkbenchError(f"results folder not found: {root}")
+    cmp = compare(root, baseline=args.baseline, test=args.test, correction=args.correction,
+                  buckets=args.buckets or DEFAULT_EDGES, alpha=args.alpha, min_n=args.min_n, seed=args.seed,
+                  n_resamples=args.resamples, depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES,
+                  metric=args.metric)
+    print(cmp.to_table(layout=args.layout))
+    if args.json:
+        path = cmp.to_json(args.json)
+        print(f"wrote {path}")
+    return 0

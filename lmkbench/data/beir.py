@@ -1,0 +1,121 @@
+"""BEIR-layout folders: ``corpus.jsonl[.gz]``, ``queries.jsonl[.gz]``, ``qrels/<split>.tsv``.
+
+Reads the files itself (BEIR's ``GenericDataLoader`` reads neither ``.gz`` nor reports line numbers) and
+checks them as it goes: every problem stops with one :class:`~lmkbench.errors.InputError` naming file,
+line and field. Empty document texts are allowed and counted (``info["empty_docs"]``).
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from ..errors import InputError
+from ..io import open_text, read_jsonl, require_str, sha256_file
+from .types import RetrievalData
+
+
+def _find(folder: Path, stem: str) -> Path:
+    for name in (f"{stem}.jsonl", f"{stem}.jsonl.gz"):
+        if (folder / name).exists():
+            return folder / name
+    raise InputError(f"missing {stem}.jsonl (or {stem}.jsonl.gz)", file=folder)
+
+
+def read_corpus(path: Path) -> tuple[dict[str, tuple[str, str]], int]:
+    corpus: dict[str, tuple[str, str]] = {}
+    empty = 0
+    for line, obj in read_jsonl(path):
+        doc_id = require_str(obj, "_id", path=path, line=line, allow_empty=False, coerce=True)
+        text = require_str(obj, "text", path=path, line=line)
+        title = require_str(obj, "title", path=path, line=line) if "title" in obj else ""
+        if doc_id in corpus:
+            raise InputError(f"duplicate document id {doc_id!r}", file=path, line=line, field="_id")
+        if not (title + text).strip():
+            empty += 1
+        corpus[doc_id] = (title, text)
+    if not corpus:
+        raise InputError("empty corpus (no documents)", file=path)
+    return corpus, empty
+
+
+def read_queries(path: Path) -> dict[str, str]:
+    queries: dict[str, str] = {}
+    for line, obj in read_jsonl(path):
+        qid = require_str(obj, "_id", path=path, line=line, allow_empty=False, coerce=True)
+        if qid in queries:
+            raise InputError(f"duplicate query id {qid!r}", file=path, line=line, field="_id")
+        queries[qid] = require_str(obj, "text", path=path, line=line)
+    return queries
+
+
+def read_qrels(path: Path) -> dict[str, dict[str, int]]:
+    if not path.exists():
+        raise InputError("qrels file not found", file=path)
+    qrels: dict[str, dict[str, int]] = {}
+    with open_text(path) as fh:
+        reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+        for lineno, row in enumerate(reader, 1):
+            if not row or not "".join(row).strip():
+                continue
+            if lineno == 1 and row[0].strip().lower() in ("query-id", "query_id", "qid"):
+                continue
+            if len(row) == 4:  # TREC qrels: qid iter docid rel
+                row = [row[0], row[2], row[3]]
+            if len(row) != 3:
+                raise InputError(f"expected 3 tab-separated columns (query-id, corpus-id, score), got {len(row)}",
+                                 file=path, line=lineno)
+            qid, did, score = (c.strip() for c in row)
+            if not qid:
+                raise InputError("empty", file=path, line=lineno, field="query-id")
+            if not did:
+                raise InputError("empty", file=path, line=lineno, field="corpus-id")
+            try:
+                grade = int(float(score))
+            except ValueError:
+                raise InputError(f"not a number: {score!r}", file=path, line=lineno, field="score") from None
+            qrels.setdefault(qid, {})[did] = grade
+            _ = lineno
+    return qrels
+
+
+def load_beir_folder(folder, split: str = "test", *, name: str | None = None) -> RetrievalData:
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise InputError("BEIR folder not found", file=folder)
+    corpus_path, queries_path = _find(folder, "corpus"), _find(folder, "queries")
+    qrels_path = folder / "qrels" / f"{split}.tsv"
+    if not qrels_path.exists():
+        have = sorted(p.stem for p in (folder / "qrels").glob("*.tsv")) if (folder / "qrels").exists() else []
+        raise InputError(f"no qrels for split {split!r} (available: {', '.join(have) or 'none'})", file=qrels_path)
+    corpus, empty = read_corpus(corpus_path)
+    queries = read_queries(queries_path)
+    qrels = read_qrels(qrels_path)
+    _check_qrels(qrels, qrels_path, corpus, queries)
+    queries = {q: t for q, t in queries.items() if q in qrels}
+    checksums = {str(p.relative_to(folder)): sha256_file(p) for p in (corpus_path, queries_path, qrels_path)}
+    data = RetrievalData(name=name or folder.name, split=split, corpus=corpus, queries=queries, qrels=qrels,
+                         checksums=checksums, source=f"beir:{folder}")
+    data.info.update(empty_docs=empty, n_docs=len(corpus), n_queries=len(queries),
+                     n_qrels=sum(len(v) for v in qrels.values()),
+                     queries_without_positives=len(queries) - len(data.evaluated_query_ids()))
+    return data
+
+
+def _check_qrels(qrels, path, corpus, queries) -> None:
+    """Every judged query and document must exist; report the first offending line."""
+    bad_q = {q for q in qrels if q not in queries}
+    bad_d = {(q, d) for q, docs in qrels.items() for d in docs if d not in corpus}
+    if not bad_q and not bad_d:
+        return
+    with open_text(path) as fh:
+        for lineno, line in enumerate(fh, 1):
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) == 4:
+                cols = [cols[0], cols[2], cols[3]]
+            if len(cols) < 2:
+                continue
+            q, d = cols[0].strip(), cols[1].strip()
+            if q in bad_q:
+                raise InputError(f"unknown query id {q!r} (not in queries file)", file=path, line=lineno, field="query-id")
+            if (q, d) in bad_d:
+                raise InputError(f"unknown document id {d!r} (not in corpus)", file=path, line=lineno, field="corpus-id")

@@ -1,0 +1,52 @@
+"""Retrieval: embed queries and corpus, exact dense top-k, per-query metrics (trec_eval semantics)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..data.types import RetrievalData
+from ..metrics import DEFAULT_METRICS, parse_metric, per_query_scores
+from ..search import top_k
+from .base import EvalOutput, Evaluator, register_evaluator
+
+
+@register_evaluator("retrieval")
+class RetrievalEvaluator(Evaluator):
+    """Options: ``k`` (run depth, default 100), ``metrics`` (list of specs), ``device`` for search."""
+
+    per_item_key = "per_query"
+
+    def __init__(self, k: int = 100, metrics=None, device: str = "cpu", **options):
+        super().__init__(**options)
+        self.k = k
+        self.metrics = tuple(parse_metric(m) if isinstance(m, str) else m for m in (metrics or DEFAULT_METRICS))
+        self.device = device
+
+    def text_sets(self, data: RetrievalData):
+        qids = data.evaluated_query_ids()
+        return {"queries": (qids, [data.queries[q] for q in qids]),
+                "corpus": (data.doc_ids(), data.doc_texts())}
+
+    def length_of_items(self, data: RetrievalData, token_counts, truncated):
+        out = {}
+        dlen, dtr = token_counts["corpus"], truncated["corpus"]
+        for qid in data.evaluated_query_ids():
+            rel = sorted((d for d, g in data.qrels[qid].items() if g > 0), key=lambda d: -dlen.get(d, 0))
+            lengths = [int(dlen[d]) for d in rel if d in dlen]
+            longest = rel[0] if rel else None
+            rec = {"length": lengths[0] if lengths else 0, "lengths": lengths,
+                   "truncated": bool(dtr.get(longest, False)) if longest else False,
+                   "query_length": int(token_counts["queries"].get(qid, 0))}
+            rec.update(data.query_meta.get(qid, {}))
+            out[qid] = rec
+        return out
+
+    def evaluate(self, data: RetrievalData, embeddings) -> EvalOutput:
+        qids = data.evaluated_query_ids()
+        doc_ids = data.doc_ids()
+        scores, idx = top_k(embeddings["queries"], embeddings["corpus"], self.k, device=self.device)
+        run = {q: [(doc_ids[j], float(s)) for s, j in zip(scores[r], idx[r])] for r, q in enumerate(qids)}
+        per_query = per_query_scores(run, {q: data.qrels[q] for q in qids}, self.metrics)
+        metrics = {m.key: float(np.mean([v[m.key] for v in per_query.values()])) if per_query else 0.0
+                   for m in self.metrics}
+        info = {"n_queries": len(qids), "n_docs": len(doc_ids), "k": self.k}
+        return EvalOutput(metrics, per_query, data.main_metric, run=run, info=info)

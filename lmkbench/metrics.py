@@ -1,0 +1,118 @@
+"""Retrieval metrics as small parseable specs (``ndcg@10``, ``recall@100``, ``mrr@10``, ``acc@1``).
+
+Per-query values follow trec_eval (and so pytrec_eval) exactly: a run is ranked by score, ties broken by
+document id in *descending* order; NDCG uses gain = grade and the log2(rank+1) discount with the ideal
+ranking built from the judged grades; recall counts relevant (grade > 0) documents. A query with no
+retrieved documents scores 0 (pytrec_eval would silently drop it). Tests check every metric against
+pytrec_eval to 1e-6.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from .errors import LmkbenchError
+
+_METRICS: dict[str, tuple[Callable, str]] = {}
+
+
+def _metric(name: str, help: str):
+    def deco(fn):
+        _METRICS[name] = (fn, help)
+        return fn
+    return deco
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    k: int
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.k}"
+
+    @property
+    def key(self) -> str:
+        """Result-file key, e.g. ``ndcg_at_10`` (mteb's naming)."""
+        return f"{self.name}_at_{self.k}"
+
+    def __call__(self, ranked: list[str], judged: dict[str, int]) -> float:
+        return _METRICS[self.name][0](ranked, judged, self.k)
+
+
+def parse_metric(text: str) -> Metric:
+    m = re.fullmatch(r"\s*([a-z_]+)\s*(?:@|_at_)\s*(\d+)\s*", text.lower())
+    if not m or m.group(1) not in _METRICS:
+        raise LmkbenchError(f"unknown metric {text!r} (known: {', '.join(f'{n}@k' for n in sorted(_METRICS))})")
+    return Metric(m.group(1), int(m.group(2)))
+
+
+def rank_run(scored: list[tuple[str, float]]) -> list[str]:
+    """Order a run as trec_eval does: score descending, then document id descending."""
+    return [d for d, _ in sorted(scored, key=lambda x: (-x[1], _Desc(x[0])))]
+
+
+class _Desc:
+    __slots__ = ("s",)
+
+    def __init__(self, s):
+        self.s = s
+
+    def __lt__(self, other):
+        return self.s > other.s
+
+    def __eq__(self, other):
+        return self.s == other.s
+
+
+@_metric("ndcg", "normalised discounted cumulative gain at k (trec_eval ndcg_cut)")
+def ndcg(ranked, judged, k):
+    dcg = sum(judged.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:k]) if judged.get(d, 0) > 0)
+    ideal = sorted((g for g in judged.values() if g > 0), reverse=True)[:k]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg > 0 else 0.0
+
+
+@_metric("recall", "share of relevant documents retrieved in the top k")
+def recall(ranked, judged, k):
+    rel = {d for d, g in judged.items() if g > 0}
+    return len(rel.intersection(ranked[:k])) / len(rel) if rel else 0.0
+
+
+@_metric("mrr", "reciprocal rank of the first relevant document within the top k")
+def mrr(ranked, judged, k):
+    for i, d in enumerate(ranked[:k]):
+        if judged.get(d, 0) > 0:
+            return 1.0 / (i + 1)
+    return 0.0
+
+
+@_metric("acc", "1 if a relevant document is in the top k (Acc@1 = top-1 is relevant)")
+def acc(ranked, judged, k):
+    return float(any(judged.get(d, 0) > 0 for d in ranked[:k]))
+
+
+@_metric("precision", "share of the top k that is relevant")
+def precision(ranked, judged, k):
+    return sum(1 for d in ranked[:k] if judged.get(d, 0) > 0) / k
+
+
+DEFAULT_METRICS = tuple(parse_metric(m) for m in ("ndcg@10", "recall@10", "recall@100", "mrr@10", "acc@1"))
+
+
+def per_query_scores(run: dict[str, list[tuple[str, float]]], qrels: dict[str, dict[str, int]],
+                     metrics=DEFAULT_METRICS) -> dict[str, dict[str, float]]:
+    """``{qid: {metric_key: value}}`` for every query with at least one relevant document."""
+    out: dict[str, dict[str, float]] = {}
+    for qid, judged in qrels.items():
+        if not any(g > 0 for g in judged.values()):
+            continue
+        ranked = rank_run(run.get(qid, []))
+        out[qid] = {m.key: m(ranked, judged) for m in metrics}
+    return out
+
+
+def catalogue() -> list[tuple[str, str]]:
+    return [(f"{n}@k", h) for n, (_, h) in sorted(_METRICS.items())]

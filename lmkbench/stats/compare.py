@@ -1,0 +1,421 @@
+"""``compare()``: every pooling against a baseline, per task, model and length bucket, in one object.
+
+Modelled on ranx's ``compare`` / PyTerrier's ``Experiment``: one declarative call computes everything once
+and returns a :class:`Comparison`; the console table (:meth:`Comparison.to_table`), the JSON file read by
+the HTML report, the CI gate and the leaderboard (:meth:`Comparison.to_dict` / :meth:`to_json`) and the
+pandas view (:meth:`to_dataframe`) are renderings of that one object, so they cannot disagree.
+
+What is compared: results are grouped by (task, model). Within a group the baseline is the result whose
+pooling canonical string equals ``baseline`` (e.g. ``"mean"``, ``"lmk:g=32"``); poolings are never compared
+across models. Each other pooling is paired with the baseline item by item (the ids present in both, within
+the bucket; ids in only one of them are counted in ``n_unpaired``) and tested per bucket and overall
+(bucket ``all``). The score is the task's main metric per item (``per_item_metric`` if a result names
+one). When both sides' scores are binary (0/1) the test is McNemar's (``binary_test="mcnemar"``, the
+default) whatever ``test`` says. Buckets with fewer than ``min_n`` scored pairs are kept with their n and
+mean but not tested (``p = None``). All tested cells of the comparison (models × tasks × poolings ×
+buckets) form one family for the multiple-comparison correction. A cell is a ``win`` (``loss``) when its
+adjusted p is below ``alpha`` and the mean difference is positive (negative); every stored metric is
+greater-is-better. A (task, model) whose main metric has no per-item scores (and no ``per_item_metric``)
+cannot be tested; it is listed under ``skipped`` with the reason rather than failing the comparison.
+
+JSON schema ``lmkbench.comparison/1`` (floats that are NaN/inf are written as ``null``)::
+
+    {"schema": "lmkbench.comparison/1",
+     "settings": {"baseline", "test", "binary_test", "correction", "alpha", "min_n", "seed",
+                  "n_resamples", "confidence", "ci", "zero_method",
+                  "edges": [0, 512, ..., null],          # null = infinity
+                  "depth_edges": [0, 0.2, ...], "family_size": int},   # number of tests corrected together
+     "groups": [{"task", "task_kind", "split", "model", "metric", "baseline", "baseline_found": bool,
+                 "test",                                  # the test used in this group
+                 "poolings": [str],                       # baseline first
+                 "buckets": [{"label", "axis": "all"|"length"|"depth", "lo", "hi"}],
+                 "empty_buckets": [label],                # grid buckets without any item (not in rows)
+                 "notes": [str]}],
+     "rows": [{"task", "model", "pooling", "is_baseline", "metric", "bucket", "axis", "lo", "hi",
+               "n",                    # items of this pooling in the bucket
+               "n_truncated", "share_truncated",   # items whose text was cut to fit the model
+               "mean",                 # mean score of this pooling over its items in the bucket
+               "n_paired", "n_nan", "n_unpaired",  # pairs tested; pairs dropped for NaN; ids on one side only
+               "baseline_mean",        # baseline's mean over the same pairs
+               "mean_diff", "ci_low", "ci_high", "ci_method",   # effect size and its CI (this - baseline)
+               "test", "statistic", "p", "p_adj",  # p_adj: after correction over the whole family
+               "mark": "win"|"loss"|null, "note"}],
+     "skipped": [{"task", "model", "reason"}]}   # groups whose main metric has no per-item scores
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from ..errors import InputError, LmkbenchError
+from ..io import atomic_write_json
+from ..results import items_of, iter_results
+from . import buckets as bk
+from .correction import adjust, normalise_method
+from .tests import DEFAULT_RESAMPLES, TESTS, is_binary, paired_test
+
+SCHEMA = "lmkbench.comparison/1"
+AUX_FIELDS = frozenset({"length", "lengths", "truncated", "target_length", "depth"})
+
+
+@dataclass
+class Row:
+    task: str
+    model: str
+    pooling: str
+    is_baseline: bool
+    metric: str
+    bucket: str
+    axis: str
+    lo: float | None
+    hi: float | None
+    n: int
+    n_truncated: int
+    share_truncated: float | None
+    mean: float | None
+    n_paired: int = 0
+    n_nan: int = 0
+    n_unpaired: int = 0
+    baseline_mean: float | None = None
+    mean_diff: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_method: str | None = None
+    test: str | None = None
+    statistic: float | None = None
+    p: float | None = None
+    p_adj: float | None = None
+    mark: str | None = None
+    note: str = ""
+
+
+@dataclass
+class Group:
+    task: str
+    task_kind: str
+    split: str | None
+    model: str
+    metric: str
+    baseline: str
+    baseline_found: bool
+    test: str
+    poolings: list[str]
+    buckets: list[dict[str, Any]]
+    empty_buckets: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _clean(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, (np.floating, np.integer)):
+        return _clean(v.item())
+    return v
+
+
+@dataclass
+class Comparison:
+    """Per (task, model, pooling, bucket): n, mean, difference to the baseline with CI, p raw and adjusted."""
+
+    settings: dict[str, Any]
+    groups: list[Group]
+    rows: list[Row]
+    skipped: list[dict[str, str]] = field(default_factory=list)   # (task, model) without per-item scores
+
+    # ------------------------------------------------------------ queries
+    def select(self, *, task: str | None = None, model: str | None = None, pooling: str | None = None,
+               bucket: str | None = None) -> list[Row]:
+        return [r for r in self.rows
+                if (task is None or r.task == task) and (model is None or r.model == model)
+                and (pooling is None or r.pooling == pooling) and (bucket is None or r.bucket == bucket)]
+
+    def cell(self, task: str, model: str, pooling: str, bucket: str = bk.ALL) -> Row:
+        found = self.select(task=task, model=model, pooling=pooling, bucket=bucket)
+        if not found:
+            raise KeyError((task, model, pooling, bucket))
+        return found[0]
+
+    @property
+    def wins(self) -> list[Row]:
+        return [r for r in self.rows if r.mark == "win"]
+
+    @property
+    def losses(self) -> list[Row]:
+        return [r for r in self.rows if r.mark == "loss"]
+
+    # ------------------------------------------------------------ renderers
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": SCHEMA,
+                "settings": {k: _clean(v) if not isinstance(v, list) else [_clean(x) for x in v]
+                             for k, v in self.settings.items()},
+                "groups": [asdict(g) for g in self.groups],
+                "rows": [{k: _clean(v) for k, v in asdict(r).items()} for r in self.rows],
+                "skipped": list(self.skipped)}
+
+    def to_json(self, path) -> Path:
+        path = Path(path)
+        atomic_write_json(path, self.to_dict())
+        return path
+
+    def to_dataframe(self):
+        import pandas as pd
+
+        return pd.DataFrame([asdict(r) for r in self.rows], columns=[f for f in Row.__dataclass_fields__])
+
+    def to_table(self, layout: str = "long") -> str:
+        from .table import render_table
+
+        return render_table(self, layout=layout)
+
+    def __str__(self) -> str:
+        return self.to_table()
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_records(results) -> list[dict]:
+    if isinstance(results, (str, Path)):
+        records = list(iter_results(results))
+        if not records:
+            raise LmkbenchError(f"no lmkbench result files under {results}")
+        return records
+    if isinstance(results, dict):
+        return [results]
+    records = list(results)
+    if not records:
+        raise LmkbenchError("no results to compare")
+    return records
+
+
+def source_of(record: dict, i: int) -> str:
+    return record.get("_path") or f"<result #{i}>"
+
+
+class NoItemScores(InputError):
+    """A result has no per-item scores for its main metric (e.g. a clustering score that exists only for
+    the whole set). :func:`compare` reports such a task as skipped instead of failing the whole run."""
+
+
+ACCURACY_ITEM_FIELDS = ("correct", "acc_at_1", "hit")
+
+
+def item_metric(record: dict, metric: str | None = None, *, where: str = "<result>") -> str:
+    """The per-item score to test.
+
+    In order: ``metric`` if given; the result's ``per_item_metric``; its ``main_metric``; for an
+    accuracy-like main metric, a 0/1 per-item field named ``correct``, ``acc_at_1`` or ``hit``. A name
+    asked for explicitly (``metric``, ``per_item_metric``) that is absent is an :class:`InputError`;
+    a main metric without per-item scores raises :class:`NoItemScores`.
+    """
+    items = items_of(record)
+    table = "per_query" if "per_query" in record else "per_item"
+    present = {k for rec in items.values() if isinstance(rec, dict) for k in rec} if isinstance(items, dict) else set()
+    fields = ", ".join(sorted(present - AUX_FIELDS)) or "none"
+    for name, field_name in ((metric, table), (record.get("per_item_metric"), "per_item_metric")):
+        if name:
+            if name in present:
+                return name
+            raise InputError(f"metric {name!r} is not a per-item score (per-item fields: {fields})",
+                             file=where, field=field_name)
+    main = record.get("main_metric")
+    if main in present:
+        return main
+    if main and "acc" in str(main).lower():
+        for name in ACCURACY_ITEM_FIELDS:
+            if name in present:
+                return name
+    raise NoItemScores(f"main metric {main!r} has no per-item scores (per-item fields: {fields})",
+                       file=where, field="main_metric")
+
+
+def _scores(items: dict[str, dict], ids: Iterable[str], metric: str, where: str, table: str) -> np.ndarray:
+    out = []
+    for i in ids:
+        v = items[i].get(metric)
+        if v is None:
+            out.append(math.nan)
+        elif isinstance(v, (int, float)):
+            out.append(float(v))
+        else:
+            raise InputError(f"expected a number, got {type(v).__name__}", file=where, field=f"{table}.{i}.{metric}")
+    return np.array(out, dtype=float)
+
+
+def _flag(value) -> bool:
+    """A ``truncated`` flag: JSON true (or 1); anything else, missing included, counts as not truncated."""
+    return isinstance(value, (bool, np.bool_, int)) and bool(value)
+
+
+def _validated_items(record: dict, where: str) -> tuple[dict[str, dict], str]:
+    table = "per_query" if "per_query" in record else "per_item"
+    items = items_of(record)
+    if not isinstance(items, dict):
+        raise InputError("expected an object of item id → scores", file=where, field=table)
+    for key, rec in items.items():
+        if not isinstance(rec, dict):
+            raise InputError(f"expected an object, got {type(rec).__name__}", file=where, field=f"{table}.{key}")
+    return items, table
+
+
+# ---------------------------------------------------------------- the computation
+
+
+def canonical_pooling(text: str) -> str:
+    return "".join(str(text).split())
+
+
+def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str = "ttest",
+            correction: str = "holm", buckets: str | Sequence[float] | None = bk.DEFAULT_EDGES,
+            alpha: float = 0.05, min_n: int = 10, seed: int | None = 0,
+            n_resamples: int = DEFAULT_RESAMPLES, *, depth_buckets: str | Sequence[float] | None = bk.DEFAULT_DEPTH_EDGES,
+            metric: str | None = None, binary_test: str | None = "mcnemar", confidence: float = 0.95,
+            ci: str = "auto", zero_method: str = "wilcox") -> Comparison:
+    """Compare every pooling with ``baseline`` per task, model and bucket; see the module docstring."""
+    if test not in TESTS:
+        raise LmkbenchError(f"unknown test {test!r} (known: {', '.join(TESTS)})")
+    if binary_test not in (None, "mcnemar"):
+        raise LmkbenchError(f"binary_test must be 'mcnemar' or None, got {binary_test!r}")
+    correction = normalise_method(correction)
+    if not 0 < alpha < 1:
+        raise LmkbenchError(f"alpha must be in (0, 1), got {alpha}")
+    if min_n < 1:
+        raise LmkbenchError(f"min_n must be >= 1, got {min_n}")
+    edges = bk.parse_edges(buckets)
+    depth_edges = bk.parse_edges(depth_buckets, default=bk.DEFAULT_DEPTH_EDGES) if depth_buckets is not None else None
+    base_key = canonical_pooling(baseline)
+
+    by_group: dict[tuple[str, str], dict[str, tuple[dict, str]]] = {}
+    for i, rec in enumerate(load_records(results)):
+        where = source_of(rec, i)
+        if not isinstance(rec, dict):
+            raise InputError("a result must be a JSON object", file=where)
+        for key in ("task", "model", "pooling"):
+            if not isinstance(rec.get(key), str) or not rec[key]:
+                raise InputError("missing or not a string", file=where, field=key)
+        group = by_group.setdefault((rec["task"], rec["model"]), {})
+        pooling = canonical_pooling(rec["pooling"])
+        if pooling in group:
+            raise InputError(f"second result for task {rec['task']!r}, model {rec['model']!r}, pooling "
+                             f"{pooling!r} (the first is {group[pooling][1]})", file=where, field="pooling")
+        group[pooling] = (rec, where)
+
+    settings = {"baseline": base_key, "test": test, "binary_test": binary_test, "correction": correction,
+                "alpha": alpha, "min_n": min_n, "seed": seed, "n_resamples": n_resamples,
+                "confidence": confidence, "ci": ci, "zero_method": zero_method,
+                "edges": [None if e == math.inf else bk._json_edge(e) for e in edges],
+                "depth_edges": [bk._json_edge(e) for e in depth_edges] if depth_edges else None}
+    groups: list[Group] = []
+    rows: list[Row] = []
+    opts = dict(ci=ci, confidence=confidence, n_resamples=n_resamples, seed=seed, zero_method=zero_method)
+    skipped: list[dict[str, str]] = []
+    for (task, model), members in sorted(by_group.items()):
+        try:
+            g, g_rows = _compare_group(task, model, members, base_key, test, binary_test, metric, edges,
+                                       depth_edges, min_n, opts)
+        except NoItemScores as exc:
+            skipped.append({"task": task, "model": model, "reason": str(exc)})
+            continue
+        groups.append(g)
+        rows.extend(g_rows)
+
+    tested = [r for r in rows if r.p is not None]
+    for r, p_adj in zip(tested, adjust([r.p for r in tested], correction)):
+        r.p_adj = p_adj
+        if p_adj < alpha and r.mean_diff:
+            r.mark = "win" if r.mean_diff > 0 else "loss"
+    settings["family_size"] = len(tested)
+    return Comparison(settings=settings, groups=groups, rows=rows, skipped=skipped)
+
+
+def _compare_group(task, model, members, base_key, test, binary_test, metric, edges, depth_edges, min_n, opts):
+    order = ([base_key] if base_key in members else []) + sorted(p for p in members if p != base_key)
+    first_rec, first_where = members[order[0]]
+    metric_name = item_metric(first_rec, metric, where=first_where)
+    items: dict[str, dict] = {}
+    tables: dict[str, str] = {}
+    for pooling in order:
+        rec, where = members[pooling]
+        items[pooling], tables[pooling] = _validated_items(rec, where)
+        item_metric(rec, metric_name, where=where)  # same score present everywhere
+    with_depth = any(bk.has_depth(it) for it in items.values())
+    grid = bk.grid(edges, depth_edges, with_depth=with_depth)
+    assigned = {p: bk.assign(items[p], grid) for p in order}
+    notes: list[str] = []
+    baseline_found = base_key in members
+    if not baseline_found:
+        notes.append(f"baseline {base_key!r} not among the poolings of this task and model "
+                     f"({', '.join(order)}): nothing tested")
+    for p in order:
+        missing = bk.unbucketed(items[p], edges)
+        if missing:
+            notes.append(f"{p}: {missing} item(s) without a length inside the bucket edges appear only in 'all'")
+
+    group_test = test
+    if baseline_found:
+        all_scores = [_scores(items[p], items[p], metric_name, members[p][1], tables[p]) for p in order]
+        finite = [s[~np.isnan(s)] for s in all_scores]
+        binary = all(f.size for f in finite) and is_binary(*finite)
+        if test == "mcnemar" and not binary:
+            raise LmkbenchError(f"task {task!r}, model {model!r}: McNemar's test needs binary per-item "
+                                f"scores, but {metric_name!r} is not 0/1")
+        if binary and binary_test:
+            group_test = binary_test
+
+    rec0 = first_rec
+    g = Group(task=task, task_kind=str(rec0.get("task_kind", "")), split=rec0.get("split"), model=model,
+              metric=metric_name, baseline=base_key, baseline_found=baseline_found, test=group_test,
+              poolings=order, buckets=[], notes=notes)
+    rows: list[Row] = []
+    for bucket in grid:
+        if not any(assigned[p][bucket] for p in order):
+            if bucket.axis != bk.ALL:
+                g.empty_buckets.append(bucket.label)
+                continue
+        g.buckets.append(bucket.to_dict())
+        base_ids = assigned[base_key][bucket] if baseline_found else []
+        for p in order:
+            rows.append(_cell(task, model, p, p == base_key, metric_name, bucket, assigned[p][bucket], items[p],
+                              base_ids, items.get(base_key), members[p][1], tables[p], group_test, min_n, opts,
+                              baseline_found))
+    return g, rows
+
+
+def _cell(task, model, pooling, is_baseline, metric, bucket, ids, its, base_ids, base_items, where, table,
+          test, min_n, opts, baseline_found) -> Row:
+    scores = _scores(its, ids, metric, where, table)
+    finite = scores[~np.isnan(scores)]
+    n_trunc = sum(1 for i in ids if _flag(its[i].get("truncated")))
+    info = bucket.to_dict()
+    row = Row(task=task, model=model, pooling=pooling, is_baseline=is_baseline, metric=metric,
+              bucket=info["label"], axis=info["axis"], lo=info["lo"], hi=info["hi"], n=len(ids),
+              n_truncated=n_trunc, share_truncated=n_trunc / len(ids) if ids else None,
+              mean=float(finite.mean()) if finite.size else None)
+    if is_baseline or not baseline_found:
+        return row
+    own = set(ids)
+    paired = [i for i in base_ids if i in own]
+    row.n_unpaired = len(own.symmetric_difference(base_ids))
+    a = _scores(its, paired, metric, where, table)
+    b = _scores(base_items, paired, metric, where, table)
+    keep = ~(np.isnan(a) | np.isnan(b))
+    row.n_nan = int((~keep).sum())
+    row.n_paired = int(keep.sum())
+    if row.n_paired:
+        row.baseline_mean = float(b[keep].mean())
+        row.mean_diff = float((a[keep] - b[keep]).mean())
+    notes = []
+    if row.n_paired < min_n:
+        notes.append(f"n={row.n_paired} < min_n={min_n}: not tested")
+        if row.n_nan:
+            notes.append(f"{row.n_nan} pair(s) with NaN dropped")
+        row.note = "; ".join(notes)
+        return row
+    res = paired_test(a, b, test, **opts)
+    row.mean_diff, row.ci_low, row.ci_high, row.ci_method = res.mean_diff, res.ci_low, res.ci_high, res.ci_method
+    row.test, row.statistic, row.p, row.note = res.test, res.statistic, res.p, res.note
+    return row

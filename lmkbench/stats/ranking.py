@@ -1,0 +1,161 @@
+"""Significance-aware ranking for the leaderboard: systems whose difference is not significant share a rank.
+
+Sorting systems by their mean score alone claims an order the data may not support. Here every pair of
+systems is tested (paired, on the items all systems have scored) and the p-values of all ``k(k-1)/2`` pairs
+are corrected together (Holm by default). Then:
+
+    rank(s) = 1 + #{t : mean(t) > mean(s) and p_adj(s, t) < alpha}
+
+i.e. one plus the number of systems *significantly better* than ``s`` (the "competition ranking" of
+significance groups). The best system always has rank 1; systems no other system beats significantly
+share rank 1; ranks may skip (1, 1, 3). Because significance is not transitive, that raw rank could put
+a system above one with a higher mean; the final rank is made monotone in the mean order (walking down from
+the highest mean, a rank is never smaller than the one before it), so the leaderboard order never
+contradicts the means.
+
+Items: for one task, the per-item scores (NDCG@10 per query, 0/1 per text, ...). For "mean over tasks"
+(``rank_results(..., task=None)``) each task is one item and a system's score on it is the task's main
+metric as reported in the result (``metrics[main_metric]``), so tasks count equally (a macro average);
+with a handful of tasks such tests have little power and most systems will share a rank — which is the
+honest answer.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from itertools import combinations
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..errors import InputError, LmkbenchError
+from ..results import items_of
+from .compare import load_records, canonical_pooling, source_of, item_metric
+from .correction import adjust, normalise_method
+from .tests import DEFAULT_RESAMPLES, TESTS, is_binary, paired_test
+
+
+@dataclass
+class RankedSystem:
+    system: str
+    rank: int
+    mean: float
+    n: int
+    significantly_better_than: list[str] = field(default_factory=list)
+    significantly_worse_than: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PairResult:
+    a: str
+    b: str
+    mean_diff: float | None       # mean(a - b)
+    ci_low: float | None
+    ci_high: float | None
+    test: str
+    p: float | None
+    p_adj: float | None = None
+
+
+@dataclass
+class Ranking:
+    systems: list[RankedSystem]        # in leaderboard order (rank, then mean, then name)
+    pairs: list[PairResult]
+    settings: dict[str, Any]
+    n_items: int                       # items every system has a score for
+    n_dropped: int                     # items left out because some system lacks a (finite) score
+
+    def rank_of(self, system: str) -> int:
+        for s in self.systems:
+            if s.system == system:
+                return s.rank
+        raise KeyError(system)
+
+    def to_dict(self) -> dict[str, Any]:
+        def clean(v):
+            return None if isinstance(v, float) and not math.isfinite(v) else v
+
+        return {"schema": "lmkbench.ranking/1", "settings": self.settings, "n_items": self.n_items,
+                "n_dropped": self.n_dropped,
+                "systems": [asdict(s) for s in self.systems],
+                "pairs": [{k: clean(v) for k, v in asdict(p).items()} for p in self.pairs]}
+
+
+def rank_systems(scores: Mapping[str, Mapping[str, float]], *, test: str = "ttest", correction: str = "holm",
+                 alpha: float = 0.05, seed: int | None = 0, n_resamples: int = DEFAULT_RESAMPLES, min_n: int = 2,
+                 binary_test: str | None = "mcnemar") -> Ranking:
+    """Rank systems given ``{system: {item_id: score}}`` (greater is better); see the module docstring."""
+    if test not in TESTS:
+        raise LmkbenchError(f"unknown test {test!r} (known: {', '.join(TESTS)})")
+    correction = normalise_method(correction)
+    if not scores:
+        raise LmkbenchError("no systems to rank")
+    names = sorted(scores)
+    all_ids = set().union(*(set(scores[s]) for s in names))
+    common = sorted(i for i in all_ids
+                    if all(i in scores[s] and scores[s][i] is not None and not math.isnan(float(scores[s][i]))
+                           for s in names))
+    mat = {s: np.array([float(scores[s][i]) for i in common]) for s in names}
+    means = {s: float(mat[s].mean()) if common else math.nan for s in names}
+    used_test = binary_test if binary_test and common and is_binary(*mat.values()) else test
+    pairs: list[PairResult] = []
+    for a, b in combinations(names, 2):
+        if len(common) < min_n:
+            d = mat[a] - mat[b]
+            pairs.append(PairResult(a, b, float(d.mean()) if d.size else None, None, None, used_test, None))
+            continue
+        r = paired_test(mat[a], mat[b], used_test, seed=seed, n_resamples=n_resamples)
+        pairs.append(PairResult(a, b, r.mean_diff, r.ci_low, r.ci_high, used_test, r.p))
+    for pr, p_adj in zip(pairs, adjust([pr.p for pr in pairs], correction)):
+        pr.p_adj = p_adj
+
+    better: dict[str, list[str]] = {s: [] for s in names}   # better[s]: systems significantly better than s
+    for pr in pairs:
+        if pr.p_adj is None or pr.p_adj >= alpha or not pr.mean_diff:
+            continue
+        winner, loser = (pr.a, pr.b) if pr.mean_diff > 0 else (pr.b, pr.a)
+        better[loser].append(winner)
+    order = sorted(names, key=lambda s: (-means[s] if not math.isnan(means[s]) else math.inf, s))
+    ranked, floor = [], 1
+    for s in order:
+        floor = max(floor, 1 + len(better[s]))
+        worse = sorted(t for t in names if s in better[t])
+        ranked.append(RankedSystem(s, floor, means[s], len(common), sorted(worse), sorted(better[s])))
+    settings = {"test": used_test, "correction": correction, "alpha": alpha, "seed": seed,
+                "n_resamples": n_resamples, "min_n": min_n,
+                "rule": "rank = 1 + #systems significantly better (adjusted p < alpha), monotone in mean"}
+    return Ranking(ranked, pairs, settings, len(common), len(all_ids) - len(common))
+
+
+def rank_results(results: list[dict] | str | Path, *, task: str | None = None, model: str | None = None,
+                 metric: str | None = None, **kwargs) -> Ranking:
+    """Rank the (model, pooling) systems of a results folder on one ``task`` (per-item scores) or, with
+    ``task=None``, over tasks (one item per task: the main metric of each result). ``model`` restricts to
+    one model. System names are the pooling strings, prefixed by ``model | `` when several models take part."""
+    records = [(r, source_of(r, i)) for i, r in enumerate(load_records(results))]
+    records = [(r, w) for r, w in records if (model is None or r.get("model") == model)
+               and (task is None or r.get("task") == task)]
+    if not records:
+        raise LmkbenchError(f"no results for task {task!r}" + (f", model {model!r}" if model else ""))
+    several_models = len({r.get("model") for r, _ in records}) > 1
+
+    def name(r):
+        pooling = canonical_pooling(r.get("pooling", "?"))
+        return f"{r.get('model')} | {pooling}" if several_models else pooling
+
+    scores: dict[str, dict[str, float]] = {}
+    for r, where in records:
+        table = scores.setdefault(name(r), {})
+        if task is not None:
+            m = item_metric(r, metric, where=where)
+            for item_id, rec in items_of(r).items():
+                v = rec.get(m)
+                table[item_id] = math.nan if v is None else float(v)
+        else:
+            main = metric or r.get("main_metric")
+            v = (r.get("metrics") or {}).get(main)
+            if not isinstance(v, (int, float)):
+                raise InputError(f"no numeric value for the main metric {main!r}", file=where, field="metrics")
+            table[str(r.get("task"))] = float(v)
+    return rank_systems(scores, **kwargs)

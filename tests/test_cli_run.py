@@ -1,0 +1,105 @@
+"""`lmkbench run` / `embed` end to end on a tiny model and a tiny BEIR folder."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from lmkbench.cli import main
+from lmkbench.results import iter_results, read_result, read_trec_run
+
+
+def _run(tiny_bert, tiny_beir, out, *extra):
+    return main(["run", "--model", tiny_bert, "--pooling", "cls,mean,lmk:g=8", "--task", f"beir:{tiny_beir}",
+                 "--out", str(out), "--no-cache", "--quiet", "--max-length", "64", *extra])
+
+
+def test_run_writes_one_result_per_pooling_and_resumes(tiny_bert, tiny_beir, tmp_path, capsys):
+    out = tmp_path / "res"
+    assert _run(tiny_bert, tiny_beir, out) == 0
+    printed = capsys.readouterr().out
+    assert "tinybeir" in printed and "lmk:g=8" in printed and "ndcg_at_10" in printed
+    recs = {r["pooling"]: r for r in iter_results(out)}
+    assert set(recs) == {"cls", "mean", "lmk:g=8"}
+    rec = recs["lmk:g=8"]
+    assert rec["task"] == "tinybeir" and rec["split"] == "test" and rec["task_kind"] == "retrieval"
+    assert set(rec["per_query"]) == {f"q{i}" for i in range(8)}
+    q0 = rec["per_query"]["q0"]
+    assert {"ndcg_at_10", "recall_at_100", "mrr_at_10", "acc_at_1", "length", "lengths", "truncated"} <= set(q0)
+    assert q0["lengths"] == sorted(q0["lengths"], reverse=True) and q0["length"] == q0["lengths"][0]
+    assert rec["metrics"]["ndcg_at_10"] == pytest.approx(np.mean([v["ndcg_at_10"] for v in rec["per_query"].values()]))
+    meta = rec["meta"]
+    assert meta["max_length"] == 64 and meta["long_policy"] == "truncate" and meta["dtype"] == "fp32"
+    assert meta["truncated"]["corpus"] >= 1 and "torch" in meta["versions"] and "corpus.jsonl" in meta["dataset_checksums"]
+    assert {"load_s", "encode_corpus_s", "evaluate_s"} <= set(meta["timings"])
+    run = read_trec_run(rec["_path"].replace(".json", ".trec"))
+    assert set(run) == set(rec["per_query"]) and all(len(v) == 10 for v in run.values())
+    # resume: nothing recomputed, file untouched
+    stamp = {p: (out / p).stat().st_mtime_ns for p in [r["_path"] for r in recs.values()]}
+    assert _run(tiny_bert, tiny_beir, out) == 0
+    assert "all 3 cells done" in capsys.readouterr().out
+    assert all((out / p).stat().st_mtime_ns == t for p, t in stamp.items())
+    assert _run(tiny_bert, tiny_beir, out, "--overwrite") == 0
+    assert any((out / p).stat().st_mtime_ns != t for p, t in stamp.items())
+
+
+def test_bad_input_is_one_line_and_exit_2(tiny_bert, tiny_beir, tmp_path, capsys):
+    (tiny_beir / "corpus.jsonl").write_text('{"_id": "a", "text": "x"}\n{broken\n')
+    assert _run(tiny_bert, tiny_beir, tmp_path / "r") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "corpus.jsonl:2" in err[0] and "malformed JSON" in err[0]
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["run", "--model", "x", "--pooling", "nope", "--task", "beir:x"], "unknown pooling 'nope'"),
+    (["run", "--model", "x", "--pooling", "lmk:q=3", "--task", "beir:x"], "has no parameter 'q'"),
+    (["run", "--model", "x", "--frobnicate"], "unrecognized arguments"),
+    (["embed", "--model", "x", "--pooling", "cls,mean", "--input", "a", "--output", "b.npy"], "exactly one pooling"),
+])
+def test_usage_errors_exit_2(argv, needle, capsys):
+    with pytest.raises(SystemExit) if "--frobnicate" in argv else _nullctx() as info:
+        rc = main(argv)
+    rc = info.value.code if "--frobnicate" in argv else rc
+    err = capsys.readouterr().err
+    assert rc == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+class _nullctx:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def test_embed_writes_normalised_embeddings_in_input_order(tiny_bert, tmp_path):
+    src = tmp_path / "in.jsonl"
+    texts = ["first", "second text", "", "third [SEP] text"]
+    src.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    out = tmp_path / "emb.npy"
+    assert main(["embed", "--model", tiny_bert, "--pooling", "lmk", "--input", str(src), "--output", str(out),
+                 "--no-cache", "--quiet"]) == 0
+    emb = np.load(out)
+    assert emb.shape == (4, 32) and np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-5)
+    txt = tmp_path / "in.txt"
+    txt.write_text("\n".join(texts) + "\n")
+    out2 = tmp_path / "emb2.npy"
+    assert main(["embed", "--model", tiny_bert, "--pooling", "lmk:g=32", "--input", str(txt), "--output", str(out2),
+                 "--no-cache", "--quiet"]) == 0
+    assert np.allclose(np.load(out2), emb, atol=1e-6)
+
+
+def test_poolings_command_lists_registry(capsys):
+    assert main(["poolings", "--markdown"]) == 0
+    out = capsys.readouterr().out
+    for name in ("`cls`", "`mean`", "`lmk:g=32`", "`multicls:g=32`", "`mean_every:k=64`", "`last`"):
+        assert name in out
+
+
+def test_result_files_are_valid_and_readable(tiny_bert, tiny_beir, tmp_path):
+    out = tmp_path / "res"
+    _run(tiny_bert, tiny_beir, out)
+    for p in out.rglob("*.json"):
+        assert read_result(p)["schema"] == "lmkbench.result/1"
+    assert not list(out.rglob("*.tmp"))
