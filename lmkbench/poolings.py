@@ -40,7 +40,8 @@ class Pooling:
 
 
 def parse_pooling(text) -> Spec:
-    return POOLINGS.parse(text)
+    """A pooling spec in canonical form (``lmk`` → ``lmk:g=32``)."""
+    return make_pooling(text).spec
 
 
 def parse_poolings(text: str) -> list[Spec]:

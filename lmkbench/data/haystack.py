@@ -5,12 +5,15 @@ Synthetic long-context tasks are only meaningful per length if "a 4,096-token do
 the haystack is tokenized once with character offsets, a document is cut at a token index and the inserted
 sentence goes in at a sentence boundary, so each document's length is known without re-tokenizing it:
 
-    tokens(doc) = n_hay + delta,   delta = tokens(window with insert) - tokens(same window without it)
+    tokens(doc) = n_hay + insertion cost + truncation cost
 
-where the window is a few words of haystack around the insertion point (both windows start and end at the
-same characters, so edge effects of the tokenizer cancel). This is exact for tokenizers whose pre-tokenizer
-splits on whitespace (WordPiece/BERT, byte-level BPE, SentencePiece with Metaspace), i.e. all encoders this
-benchmark targets. :func:`check_lengths` re-tokenizes whole documents to confirm it.
+The insertion cost is tokens(a few words around the insertion point, with the sentence) minus tokens(the
+same words without it); the truncation cost compares the last words cut at token ``n_hay`` with the same
+words uncut (non-zero only for BPE, where a cut word can re-tokenize differently). Both windows of a pair
+start and end at the same characters, so the tokenizer's edge effects cancel. This is exact for tokenizers
+whose pre-tokenizer splits on whitespace (WordPiece/BERT, byte-level BPE, SentencePiece with Metaspace); the
+tests re-tokenize every document of several pools to confirm it, and the builders re-tokenize a sample of
+documents per pool with :func:`check_lengths`.
 
 Haystack texts: :func:`filler_text` (LongEmbed's passkey filler), :func:`bbc_haystack` (the 2,225 BBC
 articles in a seeded order, always available offline) and :func:`paul_graham_haystack` (the essays LongEmbed
@@ -62,26 +65,32 @@ class TokenizedText:
 
 
 def tokenize_text(tokenizer, text: str) -> TokenizedText:
-    """Tokenize once (no special tokens) keeping character offsets; needs a fast (Rust) tokenizer."""
+    """Tokenize once (no special tokens) keeping character offsets; needs a fast (Rust) tokenizer.
+
+    Byte-level BPE tokenizers may report a token's span *including* its leading space ("Ġword"); spans are
+    moved past leading whitespace, so a word start is a token whose first non-space character follows
+    whitespace, whichever way the tokenizer reports offsets. Whitespace-only tokens never start a word.
+    """
     if not getattr(tokenizer, "is_fast", False):
         raise LmkbenchError(f"synthetic tasks need a fast tokenizer (offset mapping); "
                             f"{type(tokenizer).__name__} is not one")
     text = text.strip()
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False)
     offsets = np.asarray(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2)
-    keep = offsets[:, 1] > offsets[:, 0]
-    if not keep.all():       # zero-width tokens cannot be cut at; they only occur for odd normalizers
-        raise LmkbenchError(f"{type(tokenizer).__name__} produced zero-width tokens; cannot cut the haystack")
-    starts, ends = offsets[:, 0], offsets[:, 1]
-    gap_before = np.ones(len(starts), dtype=bool)
-    gap_before[1:] = starts[1:] > ends[:-1]
-    word_starts = np.flatnonzero(gap_before)
-    sent = [0]
-    for i in word_starts[1:]:
-        prev = text[ends[i - 1] - 2:ends[i - 1]]
-        if _SENTENCE_END.search(prev) or "\n" in text[ends[i - 1]:starts[i]]:
-            sent.append(int(i))
-    return TokenizedText(text, starts, ends, word_starts, np.asarray(sent, dtype=np.int64))
+    starts, ends = offsets[:, 0].copy(), offsets[:, 1]
+    word, sent = [0], [0]
+    for i in range(len(starts)):
+        s, e = int(starts[i]), int(ends[i])
+        while s < e and text[s].isspace():
+            s += 1
+        starts[i] = s
+        if i == 0 or s >= e or not text[s - 1].isspace():
+            continue
+        word.append(i)
+        before = text[max(s - 24, 0):s]
+        if _SENTENCE_END.search(before.rstrip()) or "\n" in before[len(before.rstrip()):]:
+            sent.append(i)
+    return TokenizedText(text, starts, ends, np.asarray(word, dtype=np.int64), np.asarray(sent, dtype=np.int64))
 
 
 def count_tokens(tokenizer, texts: Sequence[str]) -> list[int]:
@@ -101,12 +110,26 @@ class Placement:
     insert: str
 
     def text(self, hay: TokenizedText) -> str:
-        parts = [hay.span(0, self.at), self.insert, hay.span(self.at, self.n_hay)]
-        return " ".join(p for p in parts if p)
+        return assemble(hay, 0, self.at, self.n_hay, self.insert)
 
     def depth(self) -> float:
         """Share of the document's haystack tokens that come before the inserted sentence (0..1)."""
         return self.at / self.n_hay if self.n_hay else 0.0
+
+
+def assemble(hay: TokenizedText, left: int, at: int, right: int, insert: str) -> str:
+    """Haystack tokens ``[left, right)`` with ``insert`` before token ``at``.
+
+    The haystack's own whitespace before ``at`` is kept in front of the sentence (a needle placed at a
+    paragraph break starts the paragraph) and one space follows it.
+    """
+    before, after = hay.span(left, at), hay.span(at, right)
+    if not before:
+        return f"{insert} {after}" if after else insert
+    gap = hay.text[hay.ends[at - 1]:hay.starts[at]] if at < len(hay) else " "
+    if not after:
+        return f"{before}{gap or ' '}{insert}"
+    return f"{before}{gap}{insert} {after}"
 
 
 def nearest_sentence_start(hay: TokenizedText, position: float, n_hay: int) -> int:
@@ -133,13 +156,14 @@ def place(tokenizer, hay: TokenizedText, target: int, inserts: Sequence[str], de
         if n_hay > len(hay):
             raise LmkbenchError(f"haystack has {len(hay)} tokens, {n_hay} needed for length {target}")
         placements.append(Placement(n_hay, nearest_sentence_start(hay, d * n_hay, n_hay), text))
-    for attempt in range(4):
-        deltas = _insertion_costs(tokenizer, hay, placements)
+    for attempt in range(6):
+        deltas = [i + t for i, t in zip(_insertion_costs(tokenizer, hay, placements),
+                                         _truncation_costs(tokenizer, hay, placements))]
         lengths = [p.n_hay + dl for p, dl in zip(placements, deltas)]
-        if attempt == 3 or all(n == target for n in lengths):
+        if attempt == 5 or all(n == target for n in lengths):
             break
-        for p, dl in zip(placements, deltas):
-            p.n_hay = target - dl
+        for p, n in zip(placements, lengths):
+            p.n_hay += target - n
             if p.at > p.n_hay:
                 p.at = nearest_sentence_start(hay, p.at, p.n_hay)
     return placements, lengths
@@ -150,12 +174,34 @@ def _insertion_costs(tokenizer, hay: TokenizedText, placements: Sequence[Placeme
     for p in placements:
         left = hay.word_start_at_or_before(max(p.at - _WINDOW_WORDS, 0)) if p.at > 0 else 0
         right = hay.word_start_at_or_after(min(p.at + _WINDOW_WORDS, p.n_hay), p.n_hay) if p.at < p.n_hay else p.n_hay
-        a, b = hay.span(left, p.at), hay.span(p.at, right)
-        with_insert.append(" ".join(x for x in (a, p.insert, b) if x))
+        with_insert.append(assemble(hay, left, p.at, right, p.insert))
         without.append(hay.span(left, right))
     counts = count_tokens(tokenizer, with_insert + without)
     n = len(placements)
     return [counts[i] - counts[n + i] for i in range(n)]
+
+
+def _truncation_costs(tokenizer, hay: TokenizedText, placements: Sequence[Placement]) -> list[int]:
+    """Extra tokens from cutting the haystack inside a word (0 for WordPiece, sometimes ±1 for BPE).
+
+    Compares the cut-off last words with the same words uncut, both tokenized on their own from the same
+    word start, so the tokenizer's treatment of a text's first word cancels out.
+    """
+    cut_at = sorted({p.n_hay for p in placements})
+    partial = [n for n in cut_at if hay.word_start_at_or_after(n, len(hay)) != n]
+    if not partial:
+        return [0] * len(placements)
+    cut_texts, whole_texts, spans = [], [], {}
+    for n in partial:
+        left = hay.word_start_at_or_before(max(n - _WINDOW_WORDS, 0))
+        whole = hay.word_start_at_or_after(n, len(hay))
+        cut_texts.append(hay.span(left, n))
+        whole_texts.append(hay.span(left, whole))
+        spans[n] = whole - n
+    counts = count_tokens(tokenizer, cut_texts + whole_texts)
+    k = len(partial)
+    cost = {n: counts[i] - counts[k + i] + spans[n] for i, n in enumerate(partial)}
+    return [cost.get(p.n_hay, 0) for p in placements]
 
 
 def check_lengths(tokenizer, texts: Sequence[str], expected: Sequence[int], *, tolerance: float = 0.0) -> list[int]:

@@ -45,6 +45,7 @@ from .types import RetrievalData
 
 DEFAULT_LENGTHS = (256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 HAYSTACKS = ("bbc", "paul_graham")
+LENGTH_TOLERANCE = 0.02     # a re-tokenized sample document may differ from its computed length by this share
 
 PASSKEY_TEMPLATE = "{name}'s pass key is {key}. Remember it. {key} is the pass key for {name}."
 PASSKEY_QUERY = "what is the passkey for {name}?"
@@ -179,7 +180,8 @@ def build_passkey(tokenizer, *, lengths: Sequence[int] = DEFAULT_LENGTHS, n_quer
                   n_candidates: int = 100, seed: int = 0, verify_docs: int = 2) -> dict[int, RetrievalData]:
     """One ``passkey_<L>`` pool per length L (exact tokens of ``tokenizer``); see the module docstring.
 
-    ``verify_docs`` documents per length are re-tokenized whole as a check of the length arithmetic.
+    ``verify_docs`` documents per length are re-tokenized whole as a check of the length arithmetic (an
+    error beyond ``LENGTH_TOLERANCE`` raises; the largest error seen is kept in ``info["length_check"]``).
     """
     max_len = max(lengths) if lengths else 0
     hay = _tokenized_prefix(tokenizer, filler_text(max_len * 8), max_len)
@@ -244,9 +246,9 @@ def _build_pool(kind, name, tokenizer, hay: TokenizedText, target: int, pick, n_
     gold = sorted(rng.sample(range(n_candidates), n_queries))
     placements, doc_tokens = place(tokenizer, hay, target, inserts, depths)
     texts = [p.text(hay) for p in placements]
-    if verify_docs:
-        sample = rng.sample(range(n_candidates), min(verify_docs, n_candidates))
-        check_lengths(tokenizer, [texts[i] for i in sample], [doc_tokens[i] for i in sample])
+    checked = rng.sample(range(n_candidates), min(verify_docs, n_candidates))
+    measured = check_lengths(tokenizer, [texts[i] for i in checked], [doc_tokens[i] for i in checked],
+                             tolerance=LENGTH_TOLERANCE)
     doc_ids = [f"{name}-d{i:03d}" for i in range(n_candidates)]
     corpus = {d: ("", t) for d, t in zip(doc_ids, texts)}
     queries, qrels, meta = {}, {}, {}
@@ -265,6 +267,9 @@ def _build_pool(kind, name, tokenizer, hay: TokenizedText, target: int, pick, n_
             "tokenizer": getattr(tokenizer, "name_or_path", type(tokenizer).__name__),
             "doc_tokens_min": min(doc_tokens), "doc_tokens_max": max(doc_tokens),
             "length_unit": "content tokens of the tokenizer (no special tokens)",
+            "length_check": {"docs_retokenized": len(checked),
+                             "max_abs_error": max((abs(m - doc_tokens[i]) for m, i in zip(measured, checked)),
+                                                  default=0)},
             "construction": construction,
         },
     )
@@ -277,7 +282,11 @@ def _tokenized_prefix(tokenizer, text: str, n_tokens: int) -> TokenizedText:
     need = n_tokens + 64
     chars = max(need * 6, 4096)
     while True:
-        cut = text if chars >= len(text) else text[:text.rfind(" ", 0, chars) if " " in text[:chars] else chars]
+        if chars >= len(text):
+            cut = text
+        else:
+            space = text.rfind(" ", 0, chars)
+            cut = text[:space if space > 0 else chars]
         hay = tokenize_text(tokenizer, cut)
         if len(hay) >= need or cut is text:
             break

@@ -8,15 +8,16 @@ pandas view (:meth:`to_dataframe`) are renderings of that one object, so they ca
 What is compared: results are grouped by (task, model). Within a group the baseline is the result whose
 pooling canonical string equals ``baseline`` (e.g. ``"mean"``, ``"lmk:g=32"``); poolings are never compared
 across models. Each other pooling is paired with the baseline item by item (the ids present in both, within
-the bucket; ids in only one of them are counted in ``n_unpaired``) and tested per bucket and overall
-(bucket ``all``). The score is the task's main metric per item (``per_item_metric`` if a result names
-one). When both sides' scores are binary (0/1) the test is McNemar's (``binary_test="mcnemar"``, the
-default) whatever ``test`` says. Buckets with fewer than ``min_n`` scored pairs are kept with their n and
-mean but not tested (``p = None``). All tested cells of the comparison (models × tasks × poolings ×
-buckets) form one family for the multiple-comparison correction. A cell is a ``win`` (``loss``) when its
-adjusted p is below ``alpha`` and the mean difference is positive (negative); every stored metric is
-greater-is-better. A (task, model) whose main metric has no per-item scores (and no ``per_item_metric``)
-cannot be tested; it is listed under ``skipped`` with the reason rather than failing the comparison.
+the bucket; ids in only one of them are counted in ``n_unpaired``) and tested per bucket and overall (bucket
+``all``). The score is the task's main metric per item (``per_item_metric`` if a result names one; for a main
+metric that exists only for the whole set, such as clustering's V-measure, the per-item outcome
+``correct_rate`` or ``correct``, with a note). When both sides' scores are binary (0/1) the test is McNemar's
+(``binary_test="mcnemar"``, the default) whatever ``test`` says. Buckets with fewer than ``min_n`` scored
+pairs are kept with their n and mean but not tested (``p = None``). All tested cells of the comparison (models
+× tasks × poolings × buckets) form one family for the multiple-comparison correction. A cell is a ``win``
+(``loss``) when its adjusted p is below ``alpha`` and the mean difference is positive (negative); every stored
+metric is greater-is-better. A (task, model) without any per-item score cannot be tested; it is listed under
+``skipped`` with the reason rather than failing the comparison.
 
 JSON schema ``lmkbench.comparison/1`` (floats that are NaN/inf are written as ``null``)::
 
@@ -59,7 +60,8 @@ from .correction import adjust, normalise_method
 from .tests import DEFAULT_RESAMPLES, TESTS, is_binary, paired_test
 
 SCHEMA = "lmkbench.comparison/1"
-AUX_FIELDS = frozenset({"length", "lengths", "truncated", "target_length", "depth"})
+AUX_FIELDS = frozenset({"length", "lengths", "truncated", "target_length", "depth", "query_length", "doc_tokens",
+                        "cluster"})
 
 
 @dataclass
@@ -201,35 +203,40 @@ class NoItemScores(InputError):
     the whole set). :func:`compare` reports such a task as skipped instead of failing the whole run."""
 
 
-ACCURACY_ITEM_FIELDS = ("correct", "acc_at_1", "hit")
+#: per-item outcomes tried, in order, when the main metric exists only for the whole set (clustering's
+#: v_measure): the evaluators write ``correct_rate`` (share of runs/experiments that got the item right)
+#: and ``correct`` (0/1 outcome of run 0).
+ITEM_OUTCOME_FIELDS = ("correct_rate", "correct", "acc_at_1", "hit")
 
 
 def item_metric(record: dict, metric: str | None = None, *, where: str = "<result>") -> str:
     """The per-item score to test.
 
-    In order: ``metric`` if given; the result's ``per_item_metric``; its ``main_metric``; for an
-    accuracy-like main metric, a 0/1 per-item field named ``correct``, ``acc_at_1`` or ``hit``. A name
-    asked for explicitly (``metric``, ``per_item_metric``) that is absent is an :class:`InputError`;
-    a main metric without per-item scores raises :class:`NoItemScores`.
+    In order: ``metric`` if given; the result's ``per_item_metric``; its ``main_metric``; the first of
+    :data:`ITEM_OUTCOME_FIELDS` present (the group notes the substitution). A name asked for explicitly
+    (``metric``, ``per_item_metric``) that is absent is an :class:`InputError`; otherwise a result without
+    any of them raises :class:`NoItemScores`.
     """
     items = items_of(record)
     table = "per_query" if "per_query" in record else "per_item"
-    present = {k for rec in items.values() if isinstance(rec, dict) for k in rec} if isinstance(items, dict) else set()
-    fields = ", ".join(sorted(present - AUX_FIELDS)) or "none"
+    rows = [r for r in items.values() if isinstance(r, dict)] if isinstance(items, dict) else []
+    present = {k for r in rows for k in r}
+    numeric = sorted(k for k in present - AUX_FIELDS
+                     if any(isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool) for r in rows))
+    fields = ", ".join(numeric) or "none"
     for name, field_name in ((metric, table), (record.get("per_item_metric"), "per_item_metric")):
         if name:
             if name in present:
                 return name
-            raise InputError(f"metric {name!r} is not a per-item score (per-item fields: {fields})",
+            raise InputError(f"metric {name!r} is not a per-item score (per-item scores: {fields})",
                              file=where, field=field_name)
     main = record.get("main_metric")
     if main in present:
         return main
-    if main and "acc" in str(main).lower():
-        for name in ACCURACY_ITEM_FIELDS:
-            if name in present:
-                return name
-    raise NoItemScores(f"main metric {main!r} has no per-item scores (per-item fields: {fields})",
+    for name in ITEM_OUTCOME_FIELDS:
+        if name in present:
+            return name
+    raise NoItemScores(f"main metric {main!r} has no per-item scores (per-item scores: {fields})",
                        file=where, field="main_metric")
 
 
@@ -266,7 +273,21 @@ def _validated_items(record: dict, where: str) -> tuple[dict[str, dict], str]:
 
 
 def canonical_pooling(text: str) -> str:
+    """A pooling string without whitespace (result files already hold canonical strings)."""
     return "".join(str(text).split())
+
+
+def _registry_canonical(text: str) -> str | None:
+    """``"lmk"`` → ``"lmk:g=32"`` through the pooling registry (defaults filled in); None if it cannot parse.
+
+    Imported lazily: the registry pulls in torch, needed only when the baseline is not written canonically.
+    """
+    try:
+        from ..poolings import parse_pooling
+
+        return str(parse_pooling(text))
+    except Exception:  # unknown name or bad parameter: keep the string as given
+        return None
 
 
 def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str = "ttest",
@@ -303,6 +324,12 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
             raise InputError(f"second result for task {rec['task']!r}, model {rec['model']!r}, pooling "
                              f"{pooling!r} (the first is {group[pooling][1]})", file=where, field="pooling")
         group[pooling] = (rec, where)
+
+    known = {p for group in by_group.values() for p in group}
+    if base_key not in known:
+        canon = _registry_canonical(base_key)
+        if canon is not None and canon in known:
+            base_key = canon
 
     settings = {"baseline": base_key, "test": test, "binary_test": binary_test, "correction": correction,
                 "alpha": alpha, "min_n": min_n, "seed": seed, "n_resamples": n_resamples,
@@ -346,6 +373,9 @@ def _compare_group(task, model, members, base_key, test, binary_test, metric, ed
     grid = bk.grid(edges, depth_edges, with_depth=with_depth)
     assigned = {p: bk.assign(items[p], grid) for p in order}
     notes: list[str] = []
+    main = first_rec.get("main_metric")
+    if metric_name != main and not metric and not first_rec.get("per_item_metric"):
+        notes.append(f"main metric {main!r} has no per-item scores; tested per-item {metric_name!r} instead")
     baseline_found = base_key in members
     if not baseline_found:
         notes.append(f"baseline {base_key!r} not among the poolings of this task and model "

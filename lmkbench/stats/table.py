@@ -37,6 +37,16 @@ def fmt_share(v: float | None) -> str:
     return DASH if v is None else f"{100 * v:.0f}%"
 
 
+_TECHNICAL = ("zero_method=", "exact over", "random sign patterns", "resamples, shift method", "exact binomial",
+              "chi-square")
+
+
+def _visible_note(note: str) -> str:
+    """The parts of a row's note worth a console column (how a p-value was computed stays in the JSON)."""
+    parts = [p.strip() for p in note.split(";") if p.strip()]
+    return "; ".join(p for p in parts if not any(t in p for t in _TECHNICAL))
+
+
 def _grid(header: list[str], body: list[list[str]], right: set[int]) -> list[str]:
     widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
 
@@ -64,7 +74,7 @@ def _long(cmp: "Comparison", g: "Group", rows: list["Row"]) -> list[str]:
         else:
             diff = fmt_diff(r.mean_diff)
             ci = DASH if r.ci_low is None else f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}]"
-            note = r.note if r.p is None else ""
+            note = _visible_note(r.note)
         body.append([r.pooling, r.bucket, str(r.n), fmt_share(r.share_truncated), fmt_score(r.mean), diff, ci,
                      fmt_p(r.p), fmt_p(r.p_adj), MARKS.get(r.mark or "", ""), note])
     return _grid(header, body, right={2, 3, 4, 5, 7, 8})

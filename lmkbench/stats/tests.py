@@ -146,6 +146,16 @@ def wilcoxon_p(a: np.ndarray, b: np.ndarray, zero_method: str = "wilcox") -> tup
     return float(res.statistic), p, f"zero_method={zero_method}"
 
 
+def _tie_tolerance(d: np.ndarray, observed: float) -> float:
+    """Values of a resampled mean within this of the observed one count as ties (as extreme).
+
+    Resampled and observed means are computed along different float paths, so a theoretical tie can
+    differ in the last bits; scipy uses ``100 * eps * |observed|``, we also allow for the rounding of the
+    sums (scale ``max |d|``). Far below any difference that matters for a score in [0, 1].
+    """
+    return max(100 * np.finfo(float).eps * abs(observed), 1e-10 * float(np.max(np.abs(d))))
+
+
 def _sign_patterns_exact(n: int) -> np.ndarray:
     codes = np.arange(2 ** n, dtype=np.int64)[:, None]
     return 1.0 - 2.0 * ((codes >> np.arange(n)) & 1)
@@ -161,19 +171,21 @@ def randomization_p(a: np.ndarray, b: np.ndarray, n_resamples: int = DEFAULT_RES
     observed = float(d.mean())
     if _all_zero(d):
         return observed, 1.0, "all differences are zero"
-    # scipy's tolerance for "theoretically equal" values of the statistic
-    threshold = abs(observed) - abs(observed) * np.finfo(float).eps * 100
+    threshold = abs(observed) - _tie_tolerance(d, observed)
     if n < 63 and 2 ** n <= n_resamples:
         null = _sign_patterns_exact(n) @ d / n
         count = int(np.count_nonzero(np.abs(null) >= threshold))
         return observed, count / 2 ** n, f"exact over {2 ** n} sign patterns"
     rng = np.random.default_rng(seed)
     batch = max(1, _BATCH_CELLS // n)
+    total = float(d.sum())
     count = 0
     for start in range(0, n_resamples, batch):
         size = min(batch, n_resamples - start)
-        signs = rng.integers(0, 2, size=(size, n)) * 2.0 - 1.0
-        count += int(np.count_nonzero(np.abs(signs @ d / n) >= threshold))
+        # one random bit per item: flipping the signs of the items whose bit is set gives sum - 2 * flipped
+        flipped = np.unpackbits(rng.integers(0, 256, (size, (n + 7) // 8), dtype=np.uint8), axis=1, count=n)
+        null = (total - 2.0 * (flipped.astype(float) @ d)) / n
+        count += int(np.count_nonzero(np.abs(null) >= threshold))
     return observed, (count + 1) / (n_resamples + 1), f"{n_resamples} random sign patterns"
 
 
@@ -226,11 +238,12 @@ def bootstrap_p(a: np.ndarray, b: np.ndarray, n_resamples: int = DEFAULT_RESAMPL
     if means is None:
         means = bootstrap_means(d, n_resamples, seed, batch)
     centred = np.abs(means - observed)
-    count = int(np.count_nonzero(centred >= abs(observed) * (1 - np.finfo(float).eps * 100)))
+    count = int(np.count_nonzero(centred >= abs(observed) - _tie_tolerance(d, observed)))
     return observed, (count + 1) / (means.size + 1), f"{means.size} resamples, shift method"
 
 
-def mcnemar_p(a: np.ndarray, b: np.ndarray, exact_below: int = MCNEMAR_EXACT_BELOW) -> tuple[float | None, float | None, str]:
+def mcnemar_p(a: np.ndarray, b: np.ndarray,
+              exact_below: int = MCNEMAR_EXACT_BELOW) -> tuple[float | None, float | None, str]:
     """McNemar's test on binary outcomes; statistic = min(n10, n01) (exact) or the chi-square value."""
     if a.size == 0:
         return None, None, "no pairs"
@@ -258,7 +271,7 @@ def t_ci(d: np.ndarray, confidence: float = 0.95):
         return m, m
     if n < 2:
         return None, None
-    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * float(np.std(d, ddof=1)) / math.sqrt(n)
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * float(np.std(d, ddof=1)) / math.sqrt(n)
     return m - half, m + half
 
 

@@ -1,54 +1,105 @@
 """Tasks: what to evaluate, resolved from a spec string.
 
-``beir:PATH[#split]`` names a local BEIR folder. (The task catalogue, task files in ``tasks/`` and suites
-extend this module.)
+A spec is one of
+
+* ``suite:NAME`` — the tasks of a suite (``lmkbench run --suite NAME``);
+* a catalogue name (``scifact``, ``passkey_1024``) or a glob over names (``passkey_*``);
+* a path to a task file (``my_task.yaml``);
+* an ad-hoc loader spec ``SCHEME:ARG[?key=value&...]``: ``beir:PATH[#split]``, ``beir-download:NAME[#split]``,
+  ``mteb:NAME[#split]``, ``labelled:PATH?kind=clustering``, ``bbc[:VIEW]``, ``passkey[:LENGTHS]``,
+  ``needle[:LENGTHS]``; ``group=`` and ``kind=`` may be given as options.
+
+The catalogue lives in YAML task files (see :mod:`lmkbench.tasks.catalogue`); loaders are registered
+classes (:mod:`lmkbench.tasks.loaders`). ``TaskDef.load`` checks availability and pinned checksums first.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from urllib.parse import parse_qsl
 
 from ..errors import LmkbenchError
+from .catalogue import Catalogue, Suite, load_catalogue, read_task_file, shared_data_root
+from .loaders import LOADERS, loader_class
+from .taskdef import GROUPS, KINDS, TaskDef
+
+__all__ = ["TaskDef", "resolve_tasks", "load_catalogue", "Catalogue", "Suite", "adhoc_tasks", "KINDS", "GROUPS",
+           "shared_data_root", "LOADERS"]
 
 
-@dataclass
-class TaskDef:
-    """A resolved task: a name, a kind (retrieval|classification|clustering) and how to load its data."""
-
-    name: str
-    kind: str
-    loader: Callable[..., Any]
-    params: dict[str, Any] = field(default_factory=dict)
-    evaluator_options: dict[str, Any] = field(default_factory=dict)
-    source: str = ""
-    license: str = ""
-    group: str = ""            # leaderboard column group: short/long retrieval, synthetic, clustering, classification
-    needs_tokenizer: bool = False
-
-    def load(self, tokenizer=None):
-        if self.needs_tokenizer:
-            return self.loader(tokenizer=tokenizer, **self.params)
-        return self.loader(**self.params)
+def _default_group(kind: str, loader) -> str:
+    if kind in ("classification", "clustering"):
+        return kind
+    if loader.needs_tokenizer:
+        return "synthetic"
+    return "short-retrieval" if loader.name == "bbc" else ""
 
 
-def _beir_task(spec: str) -> TaskDef:
-    from ..data.beir import load_beir_folder
+def adhoc_tasks(spec: str) -> list[TaskDef]:
+    """``SCHEME[:ARG][?k=v&...]`` → tasks built from a registered loader, without a task file."""
+    head, _, arg = spec.partition(":")
+    cls = loader_class(head)
+    arg, _, query = arg.partition("?")
+    options = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
+    group = options.pop("group", None)
+    kind_opt = options.get("kind") if cls.name == "labelled" else options.pop("kind", None)
+    tasks = []
+    for entry in cls.from_spec(arg, options):
+        loader = cls(**cls.validate(entry["params"], where=f"--task {spec}"))
+        kind = kind_opt or entry.get("kind") or loader.kind()
+        if kind not in cls.kinds:
+            raise LmkbenchError(f"--task {spec}: kind {kind!r} is not one the {cls.name} loader feeds "
+                                f"({', '.join(cls.kinds)})")
+        tasks.append(TaskDef(name=entry["name"], kind=kind, loader=loader.load, params=loader.p,
+                             source=loader.describe(), group=group or _default_group(kind, cls),
+                             needs_tokenizer=cls.needs_tokenizer, loader_name=cls.name, source_loader=loader))
+    return tasks
 
-    body = spec.split(":", 1)[1]
-    path, _, split = body.partition("#")
-    split = split or "test"
-    folder = Path(path).expanduser()
-    name = folder.resolve().name if folder.exists() else folder.name
-    if split != "test":
-        name = f"{name}-{split}"
-    return TaskDef(name=name, kind="retrieval", loader=load_beir_folder,
-                   params={"folder": str(folder), "split": split, "name": name}, source=spec)
 
-
-def resolve_tasks(spec: str) -> list[TaskDef]:
-    """A task spec → the tasks it names (a suite or a generator may name several)."""
+def resolve_tasks(spec: str, dirs=None) -> list[TaskDef]:
+    """A task spec → the tasks it names (a suite, a glob or a generator may name several)."""
     spec = spec.strip()
-    if spec.startswith("beir:"):
-        return [_beir_task(spec)]
-    raise LmkbenchError(f"unknown task {spec!r} (use beir:PATH[#split])")
+    if not spec:
+        raise LmkbenchError("empty task spec")
+    if spec.startswith("suite:"):
+        return load_catalogue(dirs).suite_tasks(spec[6:].strip())
+    head = spec.partition(":")[0]
+    if head in LOADERS or _is_remote_loader(head):
+        return adhoc_tasks(spec)
+    cat = load_catalogue(dirs)
+    if spec in cat.tasks:
+        return [cat.tasks[spec]]
+    if spec.endswith((".yaml", ".yml")):
+        path = Path(spec).expanduser()
+        if not path.is_file():
+            raise LmkbenchError(f"task file {spec} not found")
+        tasks, suites = read_task_file(path)
+        for s in suites:  # a suite in a standalone file refers to catalogue tasks (or its own)
+            local = Catalogue(tasks={**cat.tasks, **{t.name: t for t in tasks}}, suites={**cat.suites, s.name: s})
+            tasks.extend(t for t in local.suite_tasks(s.name) if t not in tasks)
+        if not tasks:
+            raise LmkbenchError(f"task file {spec} defines no tasks")
+        return tasks
+    if any(c in spec for c in "*?["):
+        found = cat.match(spec)
+        if not found:
+            raise LmkbenchError(f"no catalogue task matches {spec!r} (see 'lmkbench tasks')")
+        return found
+    import difflib
+
+    close = difflib.get_close_matches(spec, list(cat.tasks), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise LmkbenchError(f"unknown task {spec!r}{hint} (a catalogue name from 'lmkbench tasks', suite:NAME, "
+                        f"or SCHEME:ARG with scheme one of {', '.join(e.name for e in _all_loaders())})")
+
+
+def _is_remote_loader(head: str) -> bool:
+    try:
+        loader_class(head)
+        return True
+    except LmkbenchError:
+        return False
+
+
+def _all_loaders():
+    loader_class("beir")  # imports the remote loaders too
+    return list(LOADERS)

@@ -7,7 +7,6 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from lmkbench.errors import InputError, LmkbenchError
-from lmkbench.results import write_result
 from lmkbench.stats import compare
 from lmkbench.stats.compare import SCHEMA
 
@@ -96,7 +95,7 @@ def test_missing_baseline_and_models_kept_apart(make_retrieval):
 def test_input_errors(records, tmp_path):
     with pytest.raises(InputError, match="field 'pooling'"):
         compare(records + [records[0]])
-    with pytest.raises(InputError, match="per-item fields: ndcg_at_10"):
+    with pytest.raises(InputError, match=r"per-item scores: ndcg_at_10\)"):
         compare(records[:2], metric="map")
     named = [dict(r, per_item_metric="mrr") for r in records[:2]]
     with pytest.raises(InputError, match="field 'per_item_metric'"):
@@ -122,19 +121,21 @@ def test_task_without_per_item_scores_is_skipped_not_fatal(records, make_classif
         rec.update(task_kind="clustering", main_metric="v_measure", metrics={"v_measure": 0.5})
         del rec["per_item_metric"]
         for item in rec["per_item"].values():
-            del item["correct"]
+            item["correct_fraction"] = item.pop("correct")
     cmp = compare(records + clustering)
     assert [s["task"] for s in cmp.skipped] == ["clu"] and "v_measure" in cmp.skipped[0]["reason"]
     assert "skipped clu" in cmp.to_table() and cmp.to_dict()["skipped"] == cmp.skipped
     assert {g.task for g in cmp.groups} == {"toy", "toycls"}
 
 
-def test_accuracy_main_metric_finds_correct_field(records):
+def test_main_metric_without_item_scores_falls_back_to_item_outcome(records):
     for rec in records[4:]:
         del rec["per_item_metric"]
+        rec.update(task_kind="clustering", main_metric="v_measure")
     cmp = compare(records)
     assert cmp.cell("toycls", "m", "lmk:g=32", "all").test == "mcnemar"
-    assert next(g for g in cmp.groups if g.task == "toycls").metric == "correct"
+    group = next(g for g in cmp.groups if g.task == "toycls")
+    assert group.metric == "correct" and "tested per-item 'correct' instead" in group.notes[0]
 
 
 def test_reads_a_results_folder_and_renders(results_dir, tmp_path):
@@ -157,12 +158,20 @@ def test_reads_a_results_folder_and_renders(results_dir, tmp_path):
 
 
 def test_pooling_strings_matched_canonically(records):
-    for r in records:
-        if r["pooling"] == "lmk:g=32":
-            r["pooling"] = "lmk:g=32"
     cmp = compare(records, baseline=" lmk:g=32 ")
     assert cmp.groups[0].baseline == "lmk:g=32" and cmp.groups[0].poolings[0] == "lmk:g=32"
     assert cmp.cell("toy", "m", "mean", "1k-2k").mark == "loss"
+
+
+def test_baseline_defaults_filled_in_through_the_pooling_registry(records):
+    pytest.importorskip("torch")
+    from lmkbench.poolings import parse_pooling
+
+    canon = str(parse_pooling("lmk"))            # e.g. "lmk:g=32": the registry's defaults
+    for r in records:
+        if r["pooling"] == "lmk:g=32":
+            r["pooling"] = canon
+    assert compare(records, baseline="lmk").groups[0].baseline == canon
 
 
 def test_custom_buckets(records):

@@ -163,7 +163,7 @@ def test_nan_pairs_are_dropped_and_counted():
 
 
 def test_constant_nonzero_difference():
-    b = np.linspace(0.1, 0.5, 12)
+    b = np.linspace(0.1, 0.5, 20)
     a = b + 0.1                                     # float noise makes the differences not bit-identical
     r = paired_test(a, b, "ttest")
     assert r.p == 0.0 and "zero variance" in r.note
@@ -184,3 +184,15 @@ def test_bootstrap_means_reproducible():
     d = np.arange(10.0)
     assert np.array_equal(bootstrap_means(d, 100, seed=3), bootstrap_means(d, 100, seed=3))
     assert not np.array_equal(bootstrap_means(d, 100, seed=3), bootstrap_means(d, 100, seed=4))
+
+
+def test_randomization_ties_in_the_null_distribution():
+    # integer-valued differences (hit/miss outcomes): many resampled means equal the observed one exactly
+    d = np.array([1, 1, 1, 0, -1, 1, 0, 1, -1, 1, 1, 0], dtype=float)
+    _, p, note = randomization_p(d, np.zeros_like(d), n_resamples=10_000)
+    assert "exact" in note
+    assert p == pytest.approx(_scipy_perm(d, np.zeros_like(d), np.inf).pvalue, abs=1e-12)
+    d40 = np.tile(d, 4)[:40]
+    exact = stats.binomtest(int((d40 > 0).sum()), int((d40 != 0).sum())).pvalue   # sign-flip of ±1 = sign test
+    _, p_mc, _ = randomization_p(d40, np.zeros_like(d40), n_resamples=20_000, seed=1)
+    assert abs(p_mc - exact) < 5 * math.sqrt(exact * (1 - exact) / 20_000) + 1e-4

@@ -1,0 +1,38 @@
+# lmkbench: two commands do everything (see README).
+#   make demo  - set up, run the default offline suite with MiniLM (cls, mean, lmk), compare, write an HTML report
+#   make test  - set up, run the test suite and the CI regression gate
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+OFFLINE = HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+DEMO_OUT ?= results/demo
+
+.PHONY: setup demo test gate bench clean
+
+setup: $(VENV)/.installed
+
+# torch first, pinned: an unpinned torch (asked for by mteb / sentence-transformers) pulls GBs of CUDA packages.
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -c constraints.txt -e '.[eval,dev]'
+	touch $@
+
+demo: setup
+	$(OFFLINE) $(BIN)/lmkbench run --suite default --model minilm --pooling cls,mean,lmk --out $(DEMO_OUT)
+	$(OFFLINE) $(BIN)/lmkbench compare $(DEMO_OUT) --baseline mean
+	$(OFFLINE) $(BIN)/lmkbench report $(DEMO_OUT) -o reports/demo.html --baseline mean
+	@echo "results: $(DEMO_OUT)/   report: reports/demo.html"
+
+test: setup
+	$(OFFLINE) $(BIN)/pytest -q
+	$(MAKE) gate
+
+gate: setup
+	$(OFFLINE) bash ci/gate.sh
+
+bench: setup
+	$(OFFLINE) $(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

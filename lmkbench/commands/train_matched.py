@@ -1,0 +1,73 @@
+"""lmkbench train-matched: one base fine-tuned once per pooling on the same batches, each evaluated with its own."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..errors import LmkbenchError
+from ._common import positive_int
+from .train import add_training_arguments, config_kwargs
+
+NAME = "train-matched"
+ORDER = 61
+HELP = "train one checkpoint per pooling from the same base, data, seed and batch order; evaluate each"
+DESCRIPTION = """A fair pooling comparison: every pooling gets its own fine-tuned checkpoint from the same base
+model, trained on the same data with the same seed, so every arm sees the same examples in the same batches
+at every step (as in the LMK paper, where each pooling is a separately fine-tuned model). Each checkpoint is
+then evaluated with its own pooling on the --eval-task / --suite tasks.
+
+Writes DIR/models/<base>-<pooling>/ (model folders, resumable: re-running continues or reuses them),
+DIR/results/ (one model label per checkpoint), DIR/results_matched/ (the same results under one model
+label '<base>-matched', which 'lmkbench compare' and the report pair item by item) and DIR/matched.json.
+
+examples:
+  lmkbench train-matched --model minilm --poolings cls,mean,lmk:train_g=32+64+128+256 \\
+      --data beir:../shared/data/scifact#train --out runs/matched --steps 150 --batch-size 16 \\
+      --doc-max-length 256 --eval-task beir:../shared/data/scifact --eval-task beir:../shared/data/qmsum_testsplit
+  lmkbench compare runs/matched/results_matched --baseline mean
+"""
+
+
+def add_arguments(p):
+    p.add_argument("--model", required=True, help="base model: HF folder, hub name or alias (minilm)")
+    p.add_argument("--poolings", default="cls,mean,lmk:train_g=32+64+128+256",
+                   help="training poolings, comma-separated (default cls,mean,lmk:train_g=32+64+128+256)")
+    p.add_argument("--data", required=True, help="beir:PATH[#split] | FILE.jsonl | hf:NAME[@CONFIG][#SPLIT]")
+    p.add_argument("--out", required=True, help="experiment folder")
+    add_training_arguments(p)
+    p.add_argument("--eval-task", action="append", default=[], metavar="TASK", help="task to evaluate on (repeatable)")
+    p.add_argument("--suite", action="append", default=[], metavar="NAME", help="suite of tasks to evaluate on")
+    p.add_argument("--eval-max-length", type=positive_int, default=None,
+                   help="evaluation tokens per text (default: the model's limit)")
+    p.add_argument("--long", dest="long_policy", choices=("truncate", "windows"), default="truncate",
+                   help="evaluation of texts longer than the limit (default truncate)")
+    p.add_argument("--token-budget", type=positive_int, default=None, help="evaluation batch budget (rows × length)")
+    p.add_argument("--cache-dir", default=None, help="embedding cache folder")
+    p.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")
+    p.add_argument("--overwrite", action="store_true", help="recompute result files that exist (training is reused)")
+
+
+def run(args) -> int:
+    from ..runner import format_summary
+    from ..train.matched import run_matched
+
+    tasks = [t.strip() for t in args.eval_task if t.strip()] + [f"suite:{s}" for s in args.suite]
+    if args.save_every < 0:
+        raise LmkbenchError("--save-every must be >= 0")
+    t0 = time.perf_counter()
+    train_settings = config_kwargs(args)
+    eval_settings = dict(max_length=args.eval_max_length, long_policy=args.long_policy, device=args.device,
+                         dtype=args.dtype, token_budget=args.token_budget,
+                         cache_dir=False if args.no_cache else args.cache_dir, progress=not args.quiet,
+                         overwrite=args.overwrite)
+    rec = run_matched(args.model, args.poolings, args.data, Path(args.out), train_settings=train_settings,
+                      tasks=tasks, eval_settings=eval_settings)
+    for arm in rec["arms"]:
+        print(f"{arm['name']}: trained {arm['train_pooling']} {arm['steps']} steps in {arm['train_wall_s']} s"
+              f"{' (reused)' if arm['reused'] else ''}; loss {arm['loss_first10']} -> {arm['loss_last10']}"
+              + (f"; evaluated in {arm['eval_wall_s']} s" if "eval_wall_s" in arm else ""))
+    if rec.get("_rows"):
+        print(format_summary(rec["_rows"]))
+    print(f"matched experiment in {Path(args.out).resolve()}  ({time.perf_counter() - t0:.1f} s); "
+          f"compare with: lmkbench compare {Path(args.out) / 'results_matched'} --baseline mean")
+    return 0

@@ -1,0 +1,372 @@
+"""The CI regression gate: fresh results against a committed baseline, cell by cell.
+
+A *baseline* (schema ``lmkbench.baseline/1``, written by ``lmkbench baseline``) keeps, for every result
+cell (task × model × pooling), the main metric, its direction, the per-item scores the paired test needs,
+the dataset checksums and the model identity and encoder settings that produced it::
+
+    {"schema": "lmkbench.baseline/1", "created", "lmkbench_version", "git_commit", "source",
+     "cells": [{"task", "model", "pooling", "task_kind", "split",
+                "metric",              # the main metric, e.g. "ndcg_at_10"
+                "greater_is_better",   # direction of "metric" (and of the per-item score)
+                "value",               # metrics[metric] of the result
+                "item_metric",         # per-item field tested ("ndcg_at_10", "correct"); null: none
+                "items": {id: score},  # per-query / per-item scores; null when the metric has none
+                "dataset_checksums": {file: sha256}, "model_identity", "settings": {...}}]}
+
+:func:`check` pairs every baseline cell with the result of the same key, tests the per-item scores
+(paired; ``ttest``, ``wilcoxon`` or ``randomization``; 0/1 outcomes get McNemar's test, as in
+:func:`lmkbench.stats.compare`), corrects all p-values together (Holm by default: one family, so a gate
+with many cells does not fail by chance), and calls a cell a **regression** when the adjusted p is below
+``alpha`` *and* the metric is worse by at least ``min_delta`` in the metric's own direction. Significance
+alone would fail on negligible changes over large query sets; a delta alone would fail on noise.
+
+Unusable input is an error (the CLI exits 2), never a silent pass: a baseline cell without a result, a
+different set of query ids, a different dataset checksum, a malformed baseline. Different model identity
+or settings are reported as warnings: they are the kind of change a gate exists to judge by its scores.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, LmkbenchError
+from .io import atomic_write_json
+from .results import items_of, iter_results
+from .stats.compare import NoItemScores, item_metric
+from .stats.correction import adjust, normalise_method
+from .stats.table import fmt_diff, fmt_p, fmt_score
+from .stats.tests import is_binary, paired_test
+
+SCHEMA = "lmkbench.baseline/1"
+GATE_TESTS = ("ttest", "wilcoxon", "randomization")
+SETTINGS_KEYS = ("max_length", "long_policy", "dtype", "device", "token_budget")
+
+#: Direction of each metric, as sentence-transformers' evaluators declare ``greater_is_better``. Every
+#: metric lmkbench stores today is greater-is-better; a lower-is-better metric is declared here (or by a
+#: result's own ``greater_is_better`` field) and the gate turns its comparison around.
+METRIC_DIRECTIONS: dict[str, bool] = {}
+
+
+def register_metric_direction(metric: str, greater_is_better: bool) -> None:
+    METRIC_DIRECTIONS[metric] = bool(greater_is_better)
+
+
+def greater_is_better(metric: str, record: dict | None = None) -> bool:
+    """Direction of ``metric``: the result's own declaration, else :data:`METRIC_DIRECTIONS`, else True."""
+    if record is not None and isinstance(record.get("greater_is_better"), bool):
+        return record["greater_is_better"]
+    return METRIC_DIRECTIONS.get(metric, True)
+
+
+Key = tuple[str, str, str]
+
+
+def _key(cell: dict) -> Key:
+    return (cell["task"], cell["model"], cell["pooling"])
+
+
+def _fmt_key(key: Key) -> str:
+    return f"task {key[0]!r}, model {key[1]!r}, pooling {key[2]!r}"
+
+
+# ---------------------------------------------------------------- results → cells
+
+
+def cell_of(record: dict) -> dict[str, Any]:
+    """One result record → a baseline cell (the same shape :func:`check` compares)."""
+    where = record.get("_path", "<result>")
+    metric = record.get("main_metric")
+    value = (record.get("metrics") or {}).get(metric)
+    if not isinstance(value, (int, float)):
+        raise InputError(f"no numeric value for the main metric {metric!r}", file=where, field="metrics")
+    try:
+        name = item_metric(record, where=where)
+        table = "per_query" if "per_query" in record else "per_item"
+        items = {str(i): _number(rec.get(name), where, f"{table}.{i}.{name}") for i, rec in items_of(record).items()}
+    except NoItemScores:
+        name, items = None, None
+    meta = record.get("meta") or {}
+    return {"task": record["task"], "model": record["model"], "pooling": record["pooling"],
+            "task_kind": record.get("task_kind"), "split": record.get("split"), "metric": metric,
+            "greater_is_better": greater_is_better(metric, record), "value": float(value),
+            "item_metric": name, "items": items,
+            "dataset_checksums": dict(meta.get("dataset_checksums") or {}),
+            "model_identity": meta.get("model_identity"),
+            "settings": {k: meta.get(k) for k in SETTINGS_KEYS if k in meta}}
+
+
+def _number(v, where: str, field_name: str) -> float | None:
+    """A per-item score as a float (JSON true/false count as 1/0); missing or NaN → None."""
+    if v is None:
+        return None
+    if not isinstance(v, (bool, int, float)):
+        raise InputError(f"expected a number, got {type(v).__name__}", file=where, field=field_name)
+    return None if math.isnan(float(v)) else float(v)
+
+
+def collect_cells(results_dir) -> dict[Key, dict]:
+    """Every result under ``results_dir`` as a cell, keyed by (task, model, pooling)."""
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise LmkbenchError(f"results folder not found: {root}")
+    cells: dict[Key, dict] = {}
+    paths: dict[Key, str] = {}
+    for rec in iter_results(root):
+        cell = cell_of(rec)
+        key = _key(cell)
+        if key in cells:
+            raise InputError(f"second result for {_fmt_key(key)} (the first is {paths[key]})", file=rec["_path"])
+        cells[key], paths[key] = cell, rec["_path"]
+    if not cells:
+        raise LmkbenchError(f"no lmkbench result files under {root}")
+    return cells
+
+
+def make_baseline(results_dir) -> dict[str, Any]:
+    from . import __version__
+    from .provenance import git_commit
+
+    cells = collect_cells(results_dir)
+    return {"schema": SCHEMA, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "lmkbench_version": __version__,
+            "git_commit": git_commit(), "source": str(results_dir),
+            "cells": [cells[k] for k in sorted(cells)]}
+
+
+def write_baseline(results_dir, path) -> dict[str, Any]:
+    baseline = make_baseline(results_dir)
+    atomic_write_json(path, baseline)
+    return baseline
+
+
+# ---------------------------------------------------------------- reading a baseline
+
+
+_CELL_FIELDS = {"task": str, "model": str, "pooling": str, "metric": str, "greater_is_better": bool,
+                "value": (int, float), "dataset_checksums": dict}
+
+
+def load_baseline(path) -> dict[str, Any]:
+    """Read and validate a baseline file; every problem names the file and the field."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise InputError("baseline file not found", file=path) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"malformed JSON ({exc.msg})", file=path, line=exc.lineno) from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise InputError(f"not an lmkbench baseline (schema != {SCHEMA})", file=path, field="schema")
+    cells = data.get("cells")
+    if not isinstance(cells, list) or not cells:
+        raise InputError("expected a non-empty list of cells", file=path, field="cells")
+    seen: set[Key] = set()
+    for i, cell in enumerate(cells):
+        where = f"cells[{i}]"
+        if not isinstance(cell, dict):
+            raise InputError("expected an object", file=path, field=where)
+        for name, typ in _CELL_FIELDS.items():
+            v = cell.get(name)
+            if not isinstance(v, typ) or (typ is not bool and isinstance(v, bool)):
+                raise InputError(f"missing or not a {getattr(typ, '__name__', 'number')}", file=path,
+                                 field=f"{where}.{name}")
+        items = cell.get("items")
+        if items is not None:
+            if not isinstance(items, dict) or not isinstance(cell.get("item_metric"), str):
+                raise InputError("items must be an object of id → score with an item_metric", file=path,
+                                 field=f"{where}.items")
+            for item_id, v in items.items():
+                if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                    raise InputError("expected a number or null", file=path, field=f"{where}.items.{item_id}")
+        key = _key(cell)
+        if key in seen:
+            raise InputError(f"second cell for {_fmt_key(key)}", file=path, field=where)
+        seen.add(key)
+    data["_path"] = str(path)
+    return data
+
+
+# ---------------------------------------------------------------- the check
+
+
+@dataclass
+class GateRow:
+    task: str
+    model: str
+    pooling: str
+    metric: str
+    greater_is_better: bool
+    baseline: float
+    now: float
+    delta: float                 # now - baseline, in metric units
+    n: int = 0                   # paired items tested
+    test: str | None = None
+    mean_diff: float | None = None   # mean per-item difference (now - baseline)
+    p: float | None = None
+    p_adj: float | None = None
+    verdict: str = ""
+    note: str = ""
+
+    @property
+    def worse(self) -> bool:
+        return (self.delta < 0) if self.greater_is_better else (self.delta > 0)
+
+
+@dataclass
+class GateReport:
+    rows: list[GateRow]
+    settings: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    new_cells: list[str] = field(default_factory=list)    # results without a baseline cell (not gated)
+
+    @property
+    def regressions(self) -> list[GateRow]:
+        return [r for r in self.rows if r.verdict == REGRESSION]
+
+    @property
+    def passed(self) -> bool:
+        return not self.regressions
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": "lmkbench.gate/1", "passed": self.passed, "settings": self.settings,
+                "rows": [asdict(r) for r in self.rows], "warnings": self.warnings, "new_cells": self.new_cells}
+
+    def to_table(self) -> str:
+        head = ["task", "model", "pooling", "metric", "baseline", "now", "delta", "n", "test", "p raw", "p adj",
+                "verdict"]
+        body = [[r.task, r.model, r.pooling, r.metric + ("" if r.greater_is_better else " (↓)"),
+                 fmt_score(r.baseline), fmt_score(r.now), fmt_diff(r.delta), str(r.n), r.test or "-", fmt_p(r.p),
+                 fmt_p(r.p_adj), r.verdict] for r in self.rows]
+        widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+        right = {4, 5, 6, 7, 9, 10}
+
+        def line(cols):
+            return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cols, widths))).rstrip()
+
+        out = [line(head), line(["-" * w for w in widths])] + [line(b) for b in body]
+        for r in self.rows:
+            if r.note:
+                out.append(f"  note: {r.task} / {r.model} / {r.pooling}: {r.note}")
+        out += [f"warning: {w}" for w in self.warnings]
+        if self.new_cells:
+            out.append(f"not gated (no baseline cell): {', '.join(self.new_cells)}")
+        s = self.settings
+        rule = (f"test={s['test']}, {s['correction']} over {s['family_size']} test(s), alpha={s['alpha']}, "
+                f"min-delta={s['min_delta']}")
+        if self.passed:
+            out.append(f"gate: PASS ({len(self.rows)} cell(s), no significant regression; {rule})")
+        else:
+            names = ", ".join(f"{r.task}/{r.model}/{r.pooling} {fmt_diff(r.delta)}" for r in self.regressions)
+            out.append(f"gate: FAIL ({len(self.regressions)} regression(s): {names}; {rule})")
+        return "\n".join(out)
+
+
+REGRESSION = "REGRESSION"
+
+
+def check(results_dir, baseline, *, alpha: float = 0.05, min_delta: float = 0.01, test: str = "ttest",
+          correction: str = "holm", n_resamples: int = 10_000, seed: int = 0) -> GateReport:
+    """Compare the results under ``results_dir`` with ``baseline`` (a path or a loaded baseline)."""
+    if test not in GATE_TESTS:
+        raise LmkbenchError(f"unknown test {test!r} (known: {', '.join(GATE_TESTS)})")
+    correction = normalise_method(correction)
+    if not 0 < alpha < 1:
+        raise LmkbenchError(f"alpha must be in (0, 1), got {alpha}")
+    if min_delta < 0:
+        raise LmkbenchError(f"min-delta must be >= 0, got {min_delta}")
+    base = baseline if isinstance(baseline, dict) else load_baseline(baseline)
+    where = base.get("_path", "<baseline>")
+    now_cells = collect_cells(results_dir)
+    base_cells = {_key(c): c for c in base["cells"]}
+    missing = [k for k in base_cells if k not in now_cells]
+    if missing:
+        shown = "; ".join(_fmt_key(k) for k in missing[:3]) + (f"; and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise LmkbenchError(f"{len(missing)} baseline cell(s) have no result under {results_dir}: {shown}")
+
+    report = GateReport(rows=[], settings={"test": test, "correction": correction, "alpha": alpha,
+                                           "min_delta": min_delta, "baseline": str(where),
+                                           "results": str(results_dir)})
+    report.new_cells = [f"{t}/{m}/{p}" for (t, m, p) in sorted(set(now_cells) - set(base_cells))]
+    for key in sorted(base_cells):
+        report.rows.append(_compare_cell(base_cells[key], now_cells[key], test, n_resamples, seed, where,
+                                         report.warnings))
+    tested = [r for r in report.rows if r.p is not None]
+    for r, p_adj in zip(tested, adjust([r.p for r in tested], correction)):
+        r.p_adj = p_adj
+    report.settings["family_size"] = len(tested)
+    for r in report.rows:
+        r.verdict = _verdict(r, alpha, min_delta)
+    return report
+
+
+def _compare_cell(b: dict, now: dict, test: str, n_resamples: int, seed: int, where: str,
+                  warnings: list[str]) -> GateRow:
+    key = _key(b)
+    if now["metric"] != b["metric"]:
+        raise LmkbenchError(f"{_fmt_key(key)}: main metric is {now['metric']!r} now, {b['metric']!r} in the "
+                            f"baseline {where}")
+    for name, digest in b["dataset_checksums"].items():
+        got = now["dataset_checksums"].get(name)
+        if got != digest:
+            raise LmkbenchError(f"{_fmt_key(key)}: dataset checksum of {name!r} differs from the baseline "
+                                f"{where} ({(got or 'absent')[:12]} now, {digest[:12]} then): the data changed, "
+                                "so the scores cannot be compared; rebuild the baseline if that was intended")
+    if b.get("model_identity") and now.get("model_identity") and b["model_identity"] != now["model_identity"]:
+        warnings.append(f"{_fmt_key(key)}: model identity differs ({now['model_identity']} now, "
+                        f"{b['model_identity']} in the baseline)")
+    changed = {k: (b.get("settings", {}).get(k), v) for k, v in now.get("settings", {}).items()
+               if k in (b.get("settings") or {}) and b["settings"][k] != v}
+    if changed:
+        warnings.append(f"{_fmt_key(key)}: settings differ from the baseline: "
+                        + ", ".join(f"{k} {old!r} → {new!r}" for k, (old, new) in changed.items()))
+    gib = bool(b["greater_is_better"])
+    row = GateRow(task=key[0], model=key[1], pooling=key[2], metric=b["metric"], greater_is_better=gib,
+                  baseline=float(b["value"]), now=now["value"], delta=now["value"] - float(b["value"]))
+    if b.get("items") is None or now.get("items") is None:
+        row.note = "no per-item scores: not tested (delta only)"
+        return row
+    if now["item_metric"] != b["item_metric"]:
+        raise LmkbenchError(f"{_fmt_key(key)}: per-item score is {now['item_metric']!r} now, "
+                            f"{b['item_metric']!r} in the baseline {where}")
+    ids_b, ids_n = set(b["items"]), set(now["items"])
+    if ids_b != ids_n:
+        gone, new = sorted(ids_b - ids_n), sorted(ids_n - ids_b)
+        raise LmkbenchError(f"{_fmt_key(key)}: the item sets differ from the baseline {where}: "
+                            f"{len(gone)} missing now{_examples(gone)}, {len(new)} new{_examples(new)}")
+    ids = sorted(ids_b)
+    nan = math.nan
+    a = np.array([nan if now["items"][i] is None else now["items"][i] for i in ids], dtype=float)
+    c = np.array([nan if b["items"][i] is None else b["items"][i] for i in ids], dtype=float)
+    finite = ~(np.isnan(a) | np.isnan(c))
+    used = "mcnemar" if finite.any() and is_binary(a[finite], c[finite]) else test
+    res = paired_test(a, c, used, n_resamples=n_resamples, seed=seed)
+    row.n, row.test, row.mean_diff, row.p = res.n, used, res.mean_diff, res.p
+    if res.note and res.p is None:
+        row.note = res.note
+    return row
+
+
+def _examples(ids: list[str]) -> str:
+    return f" (e.g. {', '.join(ids[:3])})" if ids else ""
+
+
+def _verdict(r: GateRow, alpha: float, min_delta: float) -> str:
+    if r.delta == 0 and (r.mean_diff in (None, 0)):
+        return "same"
+    significant = r.p_adj is not None and r.p_adj < alpha
+    direction_ok = r.mean_diff is None or (r.mean_diff < 0) == (r.delta < 0) or r.mean_diff == 0
+    if r.worse:
+        if significant and direction_ok and abs(r.delta) >= min_delta:
+            return REGRESSION
+        if r.p is None:
+            return "worse (untested)"
+        return "worse (n.s.)" if not significant else "worse (< min-delta)"
+    if significant and direction_ok:
+        return "better"
+    return "better (n.s.)" if r.p is not None else "better (untested)"

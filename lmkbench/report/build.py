@@ -1,0 +1,178 @@
+"""Build the self-contained HTML report of a results folder.
+
+One call, :func:`build_report`, does it all: read the result files, run the one
+:func:`~lmkbench.stats.compare` (every pooling against the baseline, per task and length bucket, one
+corrected family of tests), gather each task's tables, figures and per-query drill-down, and render
+``templates/report.html.j2`` with jinja2 (autoescape on: every text from a dataset is escaped) into one
+HTML file with its CSS inline and its figures as ``data:`` URIs. The page loads nothing from anywhere: a
+Content-Security-Policy in the page forbids every fetch and every script, so it opens from disk, offline,
+and a malicious string in a dataset can neither run nor phone home.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .. import __version__
+from ..errors import LmkbenchError
+from ..io import atomic_write_text
+from ..stats import buckets as bk
+from ..stats.compare import Comparison, compare, load_records
+from ..stats.table import fmt_diff, fmt_p
+from . import figures
+from .collect import Section, build_sections
+from .drilldown import TaskDataLoader, disagreements
+from .explain import explanation
+from .tables import bucket_table, depth_grids, family_table, metric_table, series
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+LONG_GROUP_WORDS = ("long",)
+
+
+@dataclass
+class ReportOptions:
+    baseline: str = "mean"
+    test: str = "ttest"
+    correction: str = "holm"
+    buckets: Any = bk.DEFAULT_EDGES
+    depth_buckets: Any = bk.DEFAULT_DEPTH_EDGES
+    alpha: float = 0.05
+    min_n: int = 10
+    n_resamples: int = 10_000          # for the resampling tests of the Comparison
+    ci_resamples: int = 2_000          # for the bootstrap CIs of the means in tables and figures
+    seed: int | None = 0
+    top_queries: int = 10
+    load_task_data: bool = True
+    figure_format: str = "svg"
+    title: str | None = None
+
+
+def environment() -> jinja2.Environment:
+    """The jinja2 environment of the report. ``autoescape=True`` for every template, whatever its file
+    name (``select_autoescape`` would not escape a ``.j2`` file)."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(score=_fmt_score, diff=fmt_diff, pval=fmt_p, pct=_fmt_pct, secs=_fmt_secs)
+    return env
+
+
+def _fmt_score(v) -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
+
+
+def _fmt_pct(v) -> str:
+    return "–" if v is None else f"{100 * v:.0f}%"
+
+
+def _fmt_secs(v) -> str:
+    if v is None:
+        return "–"
+    if v < 60:
+        return f"{v:.1f} s"
+    return f"{v / 60:.1f} min" if v < 3600 else f"{v / 3600:.2f} h"
+
+
+def build_report(results, out, options: ReportOptions | None = None) -> Path:
+    """Write the report of ``results`` (a folder or a list of result records) to ``out``; return its path."""
+    html = render_report(results, options or ReportOptions())
+    out = Path(out)
+    atomic_write_text(out, html)
+    return out
+
+
+def render_report(results, options: ReportOptions) -> str:
+    if options.figure_format not in figures.FORMATS:
+        raise LmkbenchError(f"figure format must be one of {', '.join(figures.FORMATS)}")
+    records = load_records(results)
+    cmp = compare(records, baseline=options.baseline, test=options.test, correction=options.correction,
+                  buckets=options.buckets, depth_buckets=options.depth_buckets, alpha=options.alpha,
+                  min_n=options.min_n, seed=options.seed, n_resamples=options.n_resamples)
+    sections = build_sections(records, cmp.settings["baseline"])
+    colors = figures.palette(sorted({p for s in sections for p in s.poolings}, key=lambda p: (p != cmp.settings["baseline"], p)))
+    loader = TaskDataLoader(load_data=options.load_task_data)
+    from .summary import summarise
+
+    context = {
+        "title": options.title or _default_title(results),
+        "generated": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "lmkbench_version": __version__,
+        "source": str(results) if isinstance(results, (str, Path)) else f"{len(records)} result records",
+        "csp": CSP,
+        "summary": summarise(records),
+        "sections": [_section_context(s, cmp, options, colors, loader) for s in sections],
+        "skipped": cmp.skipped,
+        "how": explanation(cmp.settings, sorted({g.test for g in cmp.groups}), options.ci_resamples, options.seed),
+        "n_wins": len(cmp.wins), "n_losses": len(cmp.losses),
+    }
+    return environment().get_template("report.html.j2").render(**context)
+
+
+def _default_title(results) -> str:
+    if isinstance(results, (str, Path)):
+        return f"lmkbench report: {Path(results).name}"
+    return "lmkbench report"
+
+
+def _section_context(sec: Section, cmp: Comparison, opt: ReportOptions, colors, loader) -> dict[str, Any]:
+    ci = dict(n_resamples=opt.ci_resamples, seed=opt.seed)
+    groups = [g for g in cmp.groups if g.task in sec.tasks and g.model == sec.model]
+    notes = list(sec.notes) + [f"{g.task}: {n}" if sec.is_family else n for g in groups for n in g.notes]
+    notes += [f"{s['task']}: not tested ({s['reason']})" for s in cmp.skipped
+              if s["task"] in sec.tasks and s["model"] == sec.model]
+    ctx: dict[str, Any] = {
+        "s": sec, "tests": sorted({g.test for g in groups}), "notes": notes,
+        "table": family_table(sec, cmp, **ci) if sec.is_family else metric_table(sec, cmp, **ci),
+        "bucket_table": None if sec.is_family else bucket_table(sec, cmp),
+        "length_figure": _length_figure(sec, cmp, opt, colors),
+        "heatmap": _heatmap(sec, cmp, opt),
+        "drill": disagreements(sec, loader, opt.top_queries),
+    }
+    return ctx
+
+
+def _length_figure(sec: Section, cmp: Comparison, opt: ReportOptions, colors) -> str | None:
+    """Score vs length bucket (or vs target length for synthetic tasks), one line per pooling."""
+    all_items = [it for p in sec.poolings for it in sec.items(p).values()]
+    if sec.synthetic:
+        lengths = sorted({float(it["target_length"]) for it in all_items
+                          if isinstance(it.get("target_length"), (int, float))})
+        if len(lengths) < 2:
+            return None
+        labels = [bk.format_edge(v) for v in lengths]
+        bins = [lambda it, v=v: isinstance(it.get("target_length"), (int, float)) and float(it["target_length"]) == v
+                for v in lengths]
+        xlabel = "target document length (tokens)"
+    else:
+        edges = [bk.INF if e is None else float(e) for e in cmp.settings["edges"]]
+        used = [b for b in bk.length_buckets(edges) if any(b.contains(bk.bucket_length(it)) for it in all_items)]
+        is_long = any(w in sec.group.lower() for w in LONG_GROUP_WORDS)
+        if not used or (len(used) < 2 and not is_long):
+            return None
+        labels = [b.label for b in used]
+        bins = [lambda it, b=b: b.contains(bk.bucket_length(it)) for b in used]
+        xlabel = "length of the longest relevant document (tokens)" if sec.kind == "retrieval" else "text length (tokens)"
+    data = series(sec, bins, **dict(n_resamples=opt.ci_resamples, seed=opt.seed))
+    if not data:
+        return None
+    ns = [max(cells[j].n for cells in data.values()) for j in range(len(labels))]
+    return figures.line_figure(labels, ns, data, colors, xlabel=xlabel, ylabel=f"{sec.main_metric} (95% CI)",
+                               baseline=cmp.settings["baseline"], fmt=opt.figure_format)
+
+
+def _heatmap(sec: Section, cmp: Comparison, opt: ReportOptions) -> str | None:
+    """Target length × depth bin heatmap of the main metric, one panel per pooling (synthetic tasks)."""
+    if not sec.synthetic:
+        return None
+    depth_bins = bk.depth_buckets(cmp.settings.get("depth_edges") or bk.DEFAULT_DEPTH_EDGES)
+    lengths, grids, counts = depth_grids(sec, depth_bins)
+    if not grids:
+        return None
+    return figures.heatmap_figure([bk.format_edge(v) for v in lengths],
+                                  [f"{bk.format_edge(b.lo)}–{bk.format_edge(b.hi)}" for b in depth_bins],
+                                  grids, counts, metric=sec.main_metric, fmt=opt.figure_format)

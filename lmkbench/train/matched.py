@@ -1,0 +1,129 @@
+"""A matched experiment: one base, one data set, one seed, one batch order — one checkpoint per pooling.
+
+Each pooling is trained from the same base with identical settings (the batches at every step are the same
+examples, see :class:`~lmkbench.train.trainer.BatchPlan`), then each checkpoint is evaluated with its own
+pooling through :class:`lmkbench.runner.Runner`. Layout under ``DIR``::
+
+    DIR/models/<base>-<pooling>/      # one trained model folder per pooling (resumable)
+    DIR/results/                      # the runner's result files; model label = checkpoint folder name
+    DIR/results_matched/              # the same results relabelled as ONE model, "<base>-matched", so that
+                                      # `lmkbench compare` / the report pair poolings item by item as usual
+    DIR/matched.json                  # what was matched: base, data, seed, settings, arms, tasks, summary
+
+``results_matched`` exists because the comparison tools pair poolings only within one model label; a
+matched experiment's poolings live in different checkpoints, and this view states that they belong to
+one comparison. Each relabelled record keeps its checkpoint under ``meta.matched_checkpoint``.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..errors import LmkbenchError
+from ..io import atomic_write_json
+from ..results import iter_results, read_trec_run, write_result
+from .spec import parse_train_poolings
+from .trainer import TrainConfig, train
+
+SCHEMA = "lmkbench.matched/1"
+
+
+def arm_name(base_label: str, train_spec: str) -> str:
+    from ..results import slug
+
+    return f"{base_label}-{slug(train_spec)}"
+
+
+def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings: dict, tasks: list[str],
+                eval_settings: dict | None = None, log=print) -> dict:
+    """Train every pooling, evaluate each checkpoint with its own pooling, write the matched view and json.
+
+    ``train_settings`` are :class:`TrainConfig` keyword arguments (steps, batch_size, lr, seed, …) shared by
+    every arm; ``eval_settings`` are :class:`lmkbench.runner.RunSettings` keyword arguments (max_length,
+    long_policy, device, dtype, cache_dir, progress, overwrite).
+    """
+    from ..models import model_label
+    from ..runner import Runner, RunSettings
+
+    out_dir = Path(out_dir)
+    arms = parse_train_poolings(poolings)
+    evals = [a.eval_spec for a in arms]
+    dup = sorted({e for e in evals if evals.count(e) > 1})
+    if dup:
+        raise LmkbenchError(f"two arms would be evaluated with the same pooling ({', '.join(dup)}); a matched "
+                            "comparison needs one arm per evaluation pooling (train the others with 'lmkbench train')")
+    base_label = model_label(base)
+    matched_label = f"{base_label}-matched"
+    record: dict = {"schema": SCHEMA, "base": base, "matched_label": matched_label, "data": data,
+                    "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in train_settings.items()},
+                    "tasks": list(tasks), "results_dir": "results", "matched_results_dir": "results_matched",
+                    "arms": [], "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    for arm in arms:
+        name = arm_name(base_label, arm.spec)
+        cfg = TrainConfig(model=base, pooling=arm.spec, data=data, out=out_dir / "models" / name, resume=True,
+                          **train_settings)
+        log(f"== training {name} ({arm.spec}) ==")
+        res = train(cfg, log=log)
+        record["arms"].append({"name": name, "pooling": res.pooling, "train_pooling": res.train_pooling,
+                               "checkpoint": f"models/{name}", "steps": res.steps, "train_wall_s": round(res.wall_s, 1),
+                               "loss_first10": _mean(res.loss_curve[:10]), "loss_last10": _mean(res.loss_curve[-10:]),
+                               "reused": res.skipped})
+        atomic_write_json(out_dir / "matched.json", record)
+    rows = []
+    if tasks:
+        settings = dict(eval_settings or {})
+        for arm in record["arms"]:
+            log(f"== evaluating {arm['name']} with {arm['pooling']} ==")
+            t0 = time.perf_counter()
+            rs = RunSettings(model=str(out_dir / arm["checkpoint"]), poolings=None, out_dir=out_dir / "results",
+                             extra_meta={"matched_experiment": str(out_dir / "matched.json")}, **settings)
+            runner = Runner(rs, log=log)
+            got = runner.run(tasks)
+            if runner.poolings() != [arm["pooling"]]:  # lmkbench.json must have steered the runner
+                raise LmkbenchError(f"{arm['name']}: evaluated with {runner.poolings()}, expected {arm['pooling']}")
+            arm["eval_wall_s"] = round(time.perf_counter() - t0, 1)
+            rows.extend(got)
+        write_matched_view(out_dir, record)
+        record["summary"] = [{k: r[k] for k in ("task", "pooling", "metric", "score")} for r in rows]
+    atomic_write_json(out_dir / "matched.json", record)
+    record["_rows"] = rows
+    return record
+
+
+def write_matched_view(out_dir: Path, record: dict) -> int:
+    """Copy each arm's results (its own pooling only) into ``results_matched`` under one model label."""
+    by_model = {a["name"]: a for a in record["arms"]}
+    target = Path(out_dir) / record["matched_results_dir"]
+    n = 0
+    for rec in iter_results(Path(out_dir) / record["results_dir"]):
+        arm = by_model.get(rec.get("model"))
+        if arm is None or rec.get("pooling") != arm["pooling"]:
+            continue
+        src = Path(rec.pop("_path"))
+        rec.pop("schema", None)
+        trec = src.with_suffix(".trec")
+        run = read_trec_run(trec) if trec.exists() else None
+        rec = {**rec, "model": record["matched_label"],
+               "meta": {**rec.get("meta", {}), "matched_checkpoint": arm["name"],
+                        "matched_train_pooling": arm["train_pooling"]}}
+        write_result(target, rec, run)
+        n += 1
+    return n
+
+
+def matched_results(matched_json) -> list[dict]:
+    """The relabelled result records of a matched experiment (what ``compare()`` should be given)."""
+    import json
+
+    path = Path(matched_json)
+    rec = json.loads(path.read_text(encoding="utf-8"))
+    if rec.get("schema") != SCHEMA:
+        raise LmkbenchError(f"{path}: not a matched experiment (schema != {SCHEMA})")
+    return list(iter_results(path.parent / rec["matched_results_dir"]))
+
+
+def _mean(xs):
+    return round(sum(xs) / len(xs), 6) if xs else None
+
+
+__all__ = ["arm_name", "matched_results", "run_matched", "write_matched_view"]

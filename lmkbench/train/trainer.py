@@ -1,0 +1,268 @@
+"""Contrastive fine-tuning of one encoder with one pooling: the loop, its determinism and its resumption.
+
+Determinism is by construction rather than by saved iterator state: the example order of epoch ``e`` is a
+permutation drawn from ``(seed, e)`` and the landmark intervals of step ``s`` are drawn from
+``(seed, s)``, so the batch at any step is a pure function of the seed and the step. Two runs with the
+same seed and data see the same batches in the same order whatever their pooling (the fair comparison of
+a matched experiment), and a resumed run needs only the step number, the model, optimizer and
+scheduler states and the torch RNG state (dropout) to continue exactly as an uninterrupted run would.
+
+Precision: fp32 on CPU; bf16 autocast (fp16 where bf16 is unsupported) with gradient checkpointing on
+CUDA. Gradients are clipped to norm 1; AdamW with linear warm-up and linear decay.
+"""
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..errors import LmkbenchError
+from .data import TrainExample, TrainingData, load_training_data
+from .forward import PooledForward
+from .loss import build_candidates, contrastive_loss
+from .spec import TrainPooling, parse_train_pooling
+from .state import (META_FILE, list_checkpoints, load_trainer_state, read_meta, rng_state, save_checkpoint,
+                    save_model_folder, set_rng_state)
+
+#: the settings that define a training run: a resume must match them exactly
+IDENTITY_FIELDS = ("model", "pooling", "data", "steps", "batch_size", "lr", "temperature", "query_max_length",
+                   "doc_max_length", "seed", "hard_negatives", "warmup_ratio", "weight_decay", "kl_weight",
+                   "max_grad_norm", "max_examples")
+
+
+@dataclass
+class TrainConfig:
+    model: str
+    pooling: str
+    data: str
+    out: Path
+    steps: int = 100
+    batch_size: int = 16
+    lr: float = 2e-5
+    temperature: float = 0.02
+    query_max_length: int = 128
+    doc_max_length: int = 512
+    seed: int = 0
+    hard_negatives: int | None = None
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    kl_weight: float = 1.0
+    max_grad_norm: float = 1.0
+    max_examples: int | None = None
+    save_every: int = 0                 # 0: no intermediate checkpoints
+    keep_checkpoints: int = 1
+    device: str = "auto"
+    dtype: str = "auto"
+    gradient_checkpointing: bool | None = None   # None: on for CUDA, off on CPU
+    resume: bool = False
+    overwrite: bool = False
+    progress: bool = True
+
+    def identity(self) -> dict:
+        return {k: getattr(self, k) for k in IDENTITY_FIELDS}
+
+    def hyperparameters(self) -> dict:
+        d = asdict(self)
+        for k in ("model", "pooling", "data", "out", "resume", "overwrite", "progress", "steps", "seed"):
+            d.pop(k)
+        return d
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    pooling: str              # evaluation pooling
+    train_pooling: str
+    steps: int
+    loss_curve: list[float]
+    wall_s: float
+    resumed_from: int | None = None
+    skipped: bool = False     # the folder already held this finished run
+    meta: dict = field(default_factory=dict)
+    model: object = field(default=None, repr=False)   # the trained model in memory (None when skipped)
+
+
+class BatchPlan:
+    """Which examples form the batch at step ``s``, and the landmark intervals each text gets there."""
+
+    def __init__(self, n_examples: int, batch_size: int, seed: int):
+        if batch_size < 2:
+            raise LmkbenchError("--batch-size must be at least 2 (in-batch negatives)")
+        if n_examples < batch_size:
+            raise LmkbenchError(f"--batch-size {batch_size} is larger than the {n_examples} training examples")
+        self.n, self.b, self.seed = n_examples, batch_size, seed
+        self.per_epoch = n_examples // batch_size   # the last incomplete batch of an epoch is dropped
+        self._epoch, self._order = -1, None
+
+    def position(self, step: int) -> tuple[int, int]:
+        return divmod(step, self.per_epoch)
+
+    def indices(self, step: int) -> list[int]:
+        epoch, k = self.position(step)
+        if epoch != self._epoch:
+            self._epoch, self._order = epoch, np.random.default_rng([self.seed, epoch]).permutation(self.n)
+        return self._order[k * self.b:(k + 1) * self.b].tolist()
+
+    def interval_rng(self, step: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, step, 7])
+
+
+def _check_out(cfg: TrainConfig) -> tuple[dict | None, Path | None]:
+    """Decide between fresh start, resume and 'already done'; returns (finished meta, checkpoint to resume)."""
+    out = Path(cfg.out)
+    meta = read_meta(out)
+    ckpts = list_checkpoints(out)
+    if cfg.overwrite:
+        if ckpts or (out / "checkpoints").exists():
+            shutil.rmtree(out / "checkpoints")
+        if meta is not None:
+            (out / META_FILE).unlink()
+        return None, None
+    if meta is not None and meta.get("complete"):
+        if cfg.resume and meta.get("identity") == _jsonable(cfg.identity()):
+            return meta, None
+        raise LmkbenchError(f"{out} already holds a finished training run; use --overwrite to replace it"
+                            + ("" if not cfg.resume else " (its settings differ from these)"))
+    if ckpts and not cfg.resume:
+        raise LmkbenchError(f"{out} holds checkpoints of an unfinished run; use --resume to continue it "
+                            "or --overwrite to start again")
+    if cfg.resume and ckpts:
+        step, path = ckpts[-1]
+        saved = read_meta(path) or {}
+        if saved.get("identity") != _jsonable(cfg.identity()):
+            diff = [k for k in IDENTITY_FIELDS if (saved.get("identity") or {}).get(k) != _jsonable(cfg.identity())[k]]
+            raise LmkbenchError(f"cannot resume from {path}: settings differ ({', '.join(diff)}); "
+                                "use the same settings or --overwrite")
+        return None, path
+    return None, None
+
+
+def _jsonable(d: dict) -> dict:
+    import json
+
+    return json.loads(json.dumps(d, default=str))
+
+
+def train(cfg: TrainConfig, *, on_step: Callable[[int, float], None] | None = None, log=print) -> TrainResult:
+    """Fine-tune ``cfg.model`` with ``cfg.pooling`` on ``cfg.data``; write the model folder ``cfg.out``.
+
+    ``on_step(step, loss)`` is called after every optimizer step (1-based step); tests use it to interrupt.
+    """
+    from ..encoder import DTYPES, resolve_device, resolve_dtype
+    from ..models import load_model
+    from ..provenance import git_commit, versions
+
+    if cfg.steps < 1:
+        raise LmkbenchError("--steps must be at least 1")
+    tp: TrainPooling = parse_train_pooling(cfg.pooling)
+    device = resolve_device(cfg.device)
+    dtype = resolve_dtype(cfg.dtype, device)
+    data: TrainingData = load_training_data(cfg.data, hard_negatives=cfg.hard_negatives, max_examples=cfg.max_examples)
+    plan = BatchPlan(len(data.examples), cfg.batch_size, cfg.seed)
+    out = Path(cfg.out)
+    done_meta, resume_from = _check_out(cfg)
+    if done_meta is not None:
+        log(f"{out}: finished run with these settings found; nothing to do")
+        return TrainResult(out, done_meta["pooling"], done_meta["train_pooling"], done_meta["steps"],
+                           done_meta.get("loss_curve", []), done_meta.get("wall_s", 0.0), skipped=True, meta=done_meta)
+
+    loaded = load_model(str(resume_from) if resume_from else cfg.model, device=device, progress=cfg.progress)
+    base_meta = (read_meta(resume_from) or {}) if resume_from else {}
+    for name, length in (("--query-max-length", cfg.query_max_length), ("--doc-max-length", cfg.doc_max_length)):
+        if length > loaded.max_positions:
+            raise LmkbenchError(f"{name} {length} exceeds the model's limit of {loaded.max_positions} positions")
+        if length < 4:
+            raise LmkbenchError(f"{name} must be at least 4")
+    model, tokenizer = loaded.model, loaded.tokenizer
+    model.train()
+    use_ckpt = cfg.gradient_checkpointing if cfg.gradient_checkpointing is not None else device.startswith("cuda")
+    if use_ckpt:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    autocast = DTYPES[dtype] if dtype != "fp32" else None
+    fwd = PooledForward(model, tokenizer, tp.pooling, device=device, autocast_dtype=autocast)
+
+    from transformers import get_linear_schedule_with_warmup
+
+    decay = [p for n, p in model.named_parameters() if p.requires_grad and not _no_decay(n)]
+    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and _no_decay(n)]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+    sched = get_linear_schedule_with_warmup(opt, math.ceil(cfg.warmup_ratio * cfg.steps), cfg.steps)
+    start, losses, wall_before = 0, [], 0.0
+    if resume_from:
+        st = load_trainer_state(resume_from)
+        opt.load_state_dict(st["optimizer"])
+        sched.load_state_dict(st["scheduler"])
+        set_rng_state(st["rng"])
+        start, losses, wall_before = int(st["step"]), list(st["loss_curve"]), float(st.get("wall_s", 0.0))
+        log(f"resuming {out} from step {start} ({resume_from.name})")
+    else:
+        torch.manual_seed(cfg.seed)
+        if torch.cuda.is_available():
+            torch.cuda.manual_seed_all(cfg.seed)
+
+    base_info = base_meta.get("base_info") or {"base": cfg.model, "base_path": loaded.path,
+                                               "base_identity": loaded.identity}
+
+    def meta(step: int, complete: bool, wall: float) -> dict:
+        return {"complete": complete, "pooling": tp.eval_spec, "train_pooling": tp.spec,
+                "train_g": list(tp.train_g), **base_info, "base_info": base_info, "data": data.describe(),
+                "steps": cfg.steps, "step": step, "seed": cfg.seed, "hyperparameters": _jsonable(cfg.hyperparameters()),
+                "identity": _jsonable(cfg.identity()), "loss_curve": [round(x, 6) for x in losses],
+                "wall_s": round(wall, 2), "device": device, "dtype": dtype,
+                "gradient_checkpointing": bool(use_ckpt), "examples_seen": step * cfg.batch_size,
+                "epochs": round(step * cfg.batch_size / len(data.examples), 3),
+                "versions": versions(), "git_commit": git_commit(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=cfg.steps, initial=start, desc=f"train {tp.spec}", unit="step", disable=not cfg.progress)
+    t0 = time.perf_counter()
+    for step in range(start, cfg.steps):
+        batch = [data.examples[i] for i in plan.indices(step)]
+        loss, parts = _step(fwd, tp, cfg, plan, step, batch)
+        loss.backward()
+        if cfg.max_grad_norm:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(float(loss.detach()))
+        bar.update(1)
+        bar.set_postfix(loss=f"{losses[-1]:.4f}", **{k: f"{v:.3f}" for k, v in parts.items() if k != "infonce"})
+        done = step + 1
+        if cfg.save_every and done % cfg.save_every == 0 and done < cfg.steps:
+            wall = wall_before + time.perf_counter() - t0
+            state = {"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "rng": rng_state(),
+                     "step": done, "epoch_position": list(plan.position(done)), "loss_curve": losses, "wall_s": wall}
+            save_checkpoint(out, done, model, tokenizer, meta(done, False, wall), state, cfg.keep_checkpoints)
+        if on_step is not None:
+            on_step(done, losses[-1])
+    bar.close()
+    wall = wall_before + time.perf_counter() - t0
+    model.eval()
+    final = meta(cfg.steps, True, wall)
+    save_model_folder(out, model, tokenizer, final)
+    return TrainResult(out, tp.eval_spec, tp.spec, cfg.steps, losses, wall,
+                       resumed_from=start if resume_from else None, meta=final, model=model)
+
+
+def _no_decay(name: str) -> bool:
+    return name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name or "norm.weight" in name
+
+
+def _step(fwd: PooledForward, tp: TrainPooling, cfg: TrainConfig, plan: BatchPlan, step: int,
+          batch: list[TrainExample]):
+    cand = build_candidates(batch)
+    rng = plan.interval_rng(step)
+    q_fams, _ = tp.train_families(len(batch), rng)
+    d_fams, _ = tp.train_families(len(cand.texts), rng)
+    q = fwd.embed([ex.query for ex in batch], q_fams, cfg.query_max_length)
+    d = fwd.embed(cand.texts, d_fams, cfg.doc_max_length)
+    return contrastive_loss(q, d, cand, batch, temperature=cfg.temperature, kl_weight=cfg.kl_weight)

@@ -1,0 +1,131 @@
+"""Sharded encoding under torchrun (2 CPU processes, gloo) gives what one process gives."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lmkbench.data.beir import load_beir_folder
+from lmkbench.distributed import _assemble, is_main_process, maybe_distributed, shard_order, world
+from lmkbench.encoder import PooledEncoder
+from lmkbench.results import iter_results
+from lmkbench.runner import Runner, RunSettings
+
+POOLINGS = ["cls", "mean", "lmk:g=8"]
+
+WORKER = textwrap.dedent('''
+    import sys
+    from pathlib import Path
+    import numpy as np
+    from lmkbench.data.beir import load_beir_folder
+    from lmkbench.distributed import ShardedEncoder, is_main_process, maybe_distributed, world
+    from lmkbench.encoder import PooledEncoder
+    from lmkbench.runner import Runner, RunSettings
+
+    model, beir, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+    poolings = sys.argv[4].split(",")
+    rank, size, _ = world()
+    assert size == 2, size
+    enc = maybe_distributed(PooledEncoder(model, device="cpu", cache_dir=out / "cache", progress=False, max_length=64))
+    assert isinstance(enc, ShardedEncoder) and enc.describe()["distributed"]["world_size"] == 2
+    data = load_beir_folder(beir)
+    texts = data.doc_texts() + list(data.queries.values())
+    res = enc.encode(texts, poolings)
+    np.savez(out / f"emb{rank}.npz", ntok=res.token_counts,
+             **{p.replace(":", "_").replace("=", "_"): res.embeddings[p] for p in poolings})
+    # the runner as `lmkbench run` would drive it; every rank writes to its own folder here, to compare both
+    settings = RunSettings(model=model, poolings=poolings, out_dir=out / f"rank{rank}", max_length=64,
+                           cache_dir=False, progress=False, device="cpu")
+    Runner(settings, encoder=enc, log=lambda *a: None).run([f"beir:{beir}"])
+    (out / f"done{rank}").write_text(str(is_main_process()))
+''')
+
+
+def _key(p: str) -> str:
+    return p.replace(":", "_").replace("=", "_")
+
+
+def test_two_processes_match_one(tiny_bert, tiny_beir, tmp_path):
+    worker = tmp_path / "worker.py"
+    worker.write_text(WORKER)
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        env.pop(var, None)
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           str(worker), tiny_bert, str(tiny_beir), str(out), ",".join(POOLINGS)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (out / "done0").read_text() == "True" and (out / "done1").read_text() == "False"
+
+    # one process, same texts
+    enc = PooledEncoder(tiny_bert, device="cpu", cache_dir=False, progress=False, max_length=64)
+    data = load_beir_folder(tiny_beir)
+    texts = data.doc_texts() + list(data.queries.values())
+    single = enc.encode(texts, POOLINGS)
+    for rank in (0, 1):
+        got = np.load(out / f"emb{rank}.npz")
+        np.testing.assert_array_equal(got["ntok"], single.token_counts)
+        for p in POOLINGS:
+            np.testing.assert_allclose(got[_key(p)], single.embeddings[p], rtol=0, atol=1e-6)
+
+    # the shards the two ranks cached add up to the whole set: a single process now finds every text
+    cached = PooledEncoder(tiny_bert, device="cpu", cache_dir=out / "cache", progress=False, max_length=64)
+    assert cached.encode(texts, POOLINGS).stats.cached == len(texts) * len(POOLINGS)
+
+    # results: identical NDCG per query to a single-process run
+    ref_dir = tmp_path / "single"
+    Runner(RunSettings(model=tiny_bert, poolings=POOLINGS, out_dir=ref_dir, max_length=64, cache_dir=False,
+                       progress=False, device="cpu"), encoder=enc, log=lambda *a: None).run([f"beir:{tiny_beir}"])
+    ref = {r["pooling"]: r for r in iter_results(ref_dir)}
+    assert set(ref) == set(POOLINGS)
+    for rank in (0, 1):
+        got = {r["pooling"]: r for r in iter_results(out / f"rank{rank}")}
+        assert set(got) == set(ref)
+        for p in POOLINGS:
+            assert {q: v["ndcg_at_10"] for q, v in got[p]["per_query"].items()} == \
+                   {q: v["ndcg_at_10"] for q, v in ref[p]["per_query"].items()}
+            assert got[p]["metrics"] == ref[p]["metrics"]
+            assert got[p]["meta"]["distributed"] == {"world_size": 2, "backend": "gloo"}
+
+
+def test_not_distributed_is_a_no_op(monkeypatch):
+    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(var, raising=False)
+    sentinel = object()
+    assert maybe_distributed(sentinel) is sentinel
+    assert world() == (0, 1, 0) and is_main_process()
+    monkeypatch.setenv("RANK", "1")
+    assert not is_main_process()
+
+
+@pytest.mark.parametrize("n,size", [(0, 2), (1, 3), (7, 2), (10, 4)])
+def test_shards_cover_every_text_once_and_balance_lengths(n, size):
+    texts = [("x" * ((i * 37) % 11)) for i in range(n)]
+    shards = [shard_order(texts, r, size) for r in range(size)]
+    assert sorted(i for s in shards for i in s) == list(range(n))
+    assert max(map(len, shards), default=0) - min(map(len, shards), default=0) <= 1
+
+
+def test_assemble_restores_input_order_with_an_empty_shard(tiny_bert):
+    """Three 'ranks' and two texts: one rank has nothing to encode; rows go back to their positions."""
+    enc = PooledEncoder(tiny_bert, device="cpu", cache_dir=False, progress=False, max_length=64)
+    texts = ["a much longer text about bread and baking", "short"]
+    whole = enc.encode(texts, ["mean"])
+    gathered = []
+    for rank in range(3):
+        mine = shard_order(texts, rank, 3)
+        part = enc.encode([texts[i] for i in mine], ["mean"])
+        gathered.append((mine, part.embeddings, part.token_counts, part.truncated, part.stats.as_dict()))
+    assert [len(g[0]) for g in gathered] == [1, 1, 0]
+    got = _assemble(len(texts), gathered)
+    np.testing.assert_allclose(got.embeddings["mean"], whole.embeddings["mean"], atol=1e-6)
+    np.testing.assert_array_equal(got.token_counts, whole.token_counts)
+    assert got.stats.texts == 2 and got.stats.sequences == whole.stats.sequences
