@@ -139,6 +139,11 @@ def maybe_distributed(encoder, backend: str | None = None):
     _, _, local = world()
     device = str(encoder.device)
     if device.startswith("cuda"):
+        import torch
+
+        if local >= torch.cuda.device_count():
+            raise LmkbenchError(f"torchrun started process LOCAL_RANK={local}, but this node has only "
+                                f"{torch.cuda.device_count()} CUDA device(s): use --nproc_per_node <= that")
         target = f"cuda:{local}"
         if device != target:
             encoder.loaded.model.to(target)

@@ -129,3 +129,28 @@ def test_assemble_restores_input_order_with_an_empty_shard(tiny_bert):
     np.testing.assert_allclose(got.embeddings["mean"], whole.embeddings["mean"], atol=1e-6)
     np.testing.assert_array_equal(got.token_counts, whole.token_counts)
     assert got.stats.texts == 2 and got.stats.sequences == whole.stats.sequences
+
+
+def test_lmkbench_run_under_torchrun(tiny_bert, tiny_beir, tmp_path):
+    """`torchrun -m lmkbench run` once runner.py wraps its encoder with maybe_distributed (the hook)."""
+    import lmkbench.runner
+
+    if "maybe_distributed" not in Path(lmkbench.runner.__file__).read_text():
+        pytest.skip("runner.py does not call lmkbench.distributed.maybe_distributed yet")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    args = ["run", "--model", tiny_bert, "--pooling", "mean,lmk:g=8", "--task", f"beir:{tiny_beir}",
+            "--max-length", "64", "--device", "cpu", "--no-cache", "--quiet"]
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           "-m", "lmkbench", *args, "--out", str(tmp_path / "two")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("ndcg_at_10") == 1          # only rank 0 prints the summary
+    from lmkbench.cli import main
+
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    two = {r["pooling"]: r for r in iter_results(tmp_path / "two")}
+    one = {r["pooling"]: r for r in iter_results(tmp_path / "one")}
+    assert set(two) == set(one) == {"mean", "lmk:g=8"}
+    for p in one:
+        assert two[p]["metrics"] == one[p]["metrics"] and two[p]["meta"]["distributed"]["world_size"] == 2

@@ -5,15 +5,15 @@ Synthetic long-context tasks are only meaningful per length if "a 4,096-token do
 the haystack is tokenized once with character offsets, a document is cut at a token index and the inserted
 sentence goes in at a sentence boundary, so each document's length is known without re-tokenizing it:
 
-    tokens(doc) = n_hay + insertion cost + truncation cost
+    tokens(doc) = n_hay + delta,   delta = tokens(window with the sentence) - tokens(same window without it)
 
-The insertion cost is tokens(a few words around the insertion point, with the sentence) minus tokens(the
-same words without it); the truncation cost compares the last words cut at token ``n_hay`` with the same
-words uncut (non-zero only for BPE, where a cut word can re-tokenize differently). Both windows of a pair
-start and end at the same characters, so the tokenizer's edge effects cancel. This is exact for tokenizers
-whose pre-tokenizer splits on whitespace (WordPiece/BERT, byte-level BPE, SentencePiece with Metaspace); the
-tests re-tokenize every document of several pools to confirm it, and the builders re-tokenize a sample of
-documents per pool with :func:`check_lengths`.
+where the window is a few words of haystack around the insertion point; both windows start and end at the
+same characters, so the tokenizer's edge effects cancel. A cut inside a word at token ``n_hay`` re-tokenizes
+to the same tokens for WordPiece and BPE (their tokenization of a word prefix that ends on a token boundary
+is that prefix's tokens). So lengths are exact for tokenizers whose pre-tokenizer splits on whitespace
+(WordPiece/BERT, byte-level BPE, SentencePiece with Metaspace); the tests re-tokenize every document of
+several pools to confirm it, and the builders re-tokenize a sample of documents per pool
+(:func:`check_lengths`).
 
 Haystack texts: :func:`filler_text` (LongEmbed's passkey filler), :func:`bbc_haystack` (the 2,225 BBC
 articles in a seeded order, always available offline) and :func:`paul_graham_haystack` (the essays LongEmbed
@@ -142,9 +142,9 @@ def nearest_sentence_start(hay: TokenizedText, position: float, n_hay: int) -> i
 def place(tokenizer, hay: TokenizedText, target: int, inserts: Sequence[str], depths: Sequence[float]):
     """Cut the haystack and insert ``inserts[i]`` near relative depth ``depths[i]`` so each doc has ``target``.
 
-    Returns ``(placements, lengths)`` with the exact content-token count of every document. The insertion
-    cost ``delta`` is measured in context (see module docstring); it fixes ``n_hay = target - delta``, and
-    the boundary is chosen again if the first guess no longer fits.
+    Returns ``(placements, lengths)`` with the content-token count of every document. The insertion cost
+    ``delta`` is measured in context (see module docstring) and fixes ``n_hay = target - delta``; a sentence
+    placed at the end stays at the end, and a boundary beyond the new end is chosen again.
     """
     ins_tokens = count_tokens(tokenizer, list(inserts))
     placements = []
@@ -157,15 +157,15 @@ def place(tokenizer, hay: TokenizedText, target: int, inserts: Sequence[str], de
             raise LmkbenchError(f"haystack has {len(hay)} tokens, {n_hay} needed for length {target}")
         placements.append(Placement(n_hay, nearest_sentence_start(hay, d * n_hay, n_hay), text))
     for attempt in range(6):
-        deltas = [i + t for i, t in zip(_insertion_costs(tokenizer, hay, placements),
-                                         _truncation_costs(tokenizer, hay, placements))]
+        deltas = _insertion_costs(tokenizer, hay, placements)
         lengths = [p.n_hay + dl for p, dl in zip(placements, deltas)]
         if attempt == 5 or all(n == target for n in lengths):
             break
         for p, n in zip(placements, lengths):
+            at_end = p.at == p.n_hay            # the end of the document is a boundary; stay there
             p.n_hay += target - n
-            if p.at > p.n_hay:
-                p.at = nearest_sentence_start(hay, p.at, p.n_hay)
+            if at_end or p.at > p.n_hay:
+                p.at = p.n_hay if at_end else nearest_sentence_start(hay, p.at, p.n_hay)
     return placements, lengths
 
 
@@ -179,29 +179,6 @@ def _insertion_costs(tokenizer, hay: TokenizedText, placements: Sequence[Placeme
     counts = count_tokens(tokenizer, with_insert + without)
     n = len(placements)
     return [counts[i] - counts[n + i] for i in range(n)]
-
-
-def _truncation_costs(tokenizer, hay: TokenizedText, placements: Sequence[Placement]) -> list[int]:
-    """Extra tokens from cutting the haystack inside a word (0 for WordPiece, sometimes ±1 for BPE).
-
-    Compares the cut-off last words with the same words uncut, both tokenized on their own from the same
-    word start, so the tokenizer's treatment of a text's first word cancels out.
-    """
-    cut_at = sorted({p.n_hay for p in placements})
-    partial = [n for n in cut_at if hay.word_start_at_or_after(n, len(hay)) != n]
-    if not partial:
-        return [0] * len(placements)
-    cut_texts, whole_texts, spans = [], [], {}
-    for n in partial:
-        left = hay.word_start_at_or_before(max(n - _WINDOW_WORDS, 0))
-        whole = hay.word_start_at_or_after(n, len(hay))
-        cut_texts.append(hay.span(left, n))
-        whole_texts.append(hay.span(left, whole))
-        spans[n] = whole - n
-    counts = count_tokens(tokenizer, cut_texts + whole_texts)
-    k = len(partial)
-    cost = {n: counts[i] - counts[k + i] + spans[n] for i, n in enumerate(partial)}
-    return [cost.get(p.n_hay, 0) for p in placements]
 
 
 def check_lengths(tokenizer, texts: Sequence[str], expected: Sequence[int], *, tolerance: float = 0.0) -> list[int]:

@@ -10,7 +10,8 @@ What is reproduced from LongEmbed (Zhu et al. 2024, arXiv:2404.12096, §3.2; dat
   is green. The sky is blue. The sun is yellow. Here we go. There and back again." repeated, with
   "NAME's pass key is KEY. Remember it. KEY is the pass key for NAME." inserted between two filler
   sentences at a random depth; each document has its own person; the query is
-  "what is the passkey for NAME?" (the form in LongEmbed's released data);
+  "what is the passkey for NAME?" (the form in LongEmbed's released data; the paper's figure writes
+  "What is the pass key for NAME?");
 * **needle**: a fact sentence inserted at a random sentence boundary into a long essay text; the query asks
   for the fact. All documents of a pool share the same haystack prefix and differ only by their needle and
   its position (LongEmbed's documents of one length differ in size only by the needle's length);

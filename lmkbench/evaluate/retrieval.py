@@ -9,6 +9,10 @@ from ..search import top_k
 from .base import EvalOutput, Evaluator, register_evaluator
 
 
+#: query text kept in each per-query record (for the report's drill-down), cut to this many characters
+QUERY_TEXT_CHARS = 1000
+
+
 @register_evaluator("retrieval")
 class RetrievalEvaluator(Evaluator):
     """Options: ``k`` (run depth, default 100), ``metrics`` (list of specs), ``device`` for search."""
@@ -33,9 +37,10 @@ class RetrievalEvaluator(Evaluator):
             rel = sorted((d for d, g in data.qrels[qid].items() if g > 0), key=lambda d: -dlen.get(d, 0))
             lengths = [int(dlen[d]) for d in rel if d in dlen]
             longest = rel[0] if rel else None
-            rec = {"length": lengths[0] if lengths else 0, "lengths": lengths,
+            rec = {"length": lengths[0] if lengths else 0, "lengths": lengths, "relevant": rel,
                    "truncated": bool(dtr.get(longest, False)) if longest else False,
-                   "query_length": int(token_counts["queries"].get(qid, 0))}
+                   "query_length": int(token_counts["queries"].get(qid, 0)),
+                   "query_text": data.queries[qid][:QUERY_TEXT_CHARS]}
             rec.update(data.query_meta.get(qid, {}))
             out[qid] = rec
         return out

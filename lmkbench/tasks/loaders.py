@@ -166,6 +166,18 @@ def beir_sources(folder: Path, split: str) -> dict[str, Path]:
     return out
 
 
+def beir_availability(folder: Path, split: str) -> tuple[str, str]:
+    if not folder.is_dir():
+        return "no", f"folder {folder} not found"
+    for key, path in beir_sources(folder, split).items():
+        if not path.exists():
+            if key.startswith("qrels/"):
+                have = sorted(p.stem for p in (folder / "qrels").glob("*.tsv")) if (folder / "qrels").is_dir() else []
+                return "no", f"no qrels for split {split!r} in {folder} (available: {', '.join(have) or 'none'})"
+            return "no", f"{path} not found (nor .gz)" if not key.endswith(".gz") else f"{path} not found"
+    return "yes", ""
+
+
 @register_loader
 class BeirLoader(Loader):
     """a local BEIR folder: corpus.jsonl[.gz], queries.jsonl[.gz], qrels/SPLIT.tsv"""
@@ -180,9 +192,7 @@ class BeirLoader(Loader):
         return beir_sources(Path(self.p["path"]), self.p["split"])
 
     def availability(self):
-        if not Path(self.p["path"]).is_dir():
-            return "no", f"folder {self.p['path']} not found"
-        return super().availability()
+        return beir_availability(Path(self.p["path"]), self.p["split"])
 
     def describe(self):
         return f"beir:{self.p['path']}#{self.p['split']}"

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ..errors import LmkbenchError
 from ..specs import Param
-from .loaders import REQUIRED, Loader, _option_suffix, beir_sources, register_loader, to_str, to_str_list
+from .loaders import (REQUIRED, Loader, _option_suffix, beir_availability, beir_sources, register_loader, to_str,
+                      to_str_list)
 
 
 @register_loader
@@ -35,7 +36,7 @@ class BeirDownloadLoader(Loader):
 
     def availability(self):
         if self.folder().is_dir():
-            return super().availability()
+            return beir_availability(self.folder(), self.p["split"])
         from ..data.beir_download import BEIR_URL
 
         return "network", f"downloads {self.p['url'] or BEIR_URL.format(name=self.p['dataset'].split('/')[0])}"

@@ -1,10 +1,6 @@
 """End to end on a tiny model: the gate stays green on a re-run and trips on a deliberately degraded encoder."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from lmkbench.cli import main
 from lmkbench.encoder import PooledEncoder
 from lmkbench.runner import Runner, RunSettings
@@ -25,30 +21,26 @@ def _run(model, beir, out, capsys):
     return rc
 
 
-@pytest.fixture()
-def gate_baseline(tiny_bert, tiny_beir, tmp_path, capsys) -> Path:
+def test_gate_is_green_on_a_rerun_and_trips_on_a_degraded_encoder(tiny_bert, tiny_beir, tmp_path, capsys):
     assert _run(tiny_bert, tiny_beir, tmp_path / "base", capsys) == 0
-    path = tmp_path / "baseline.json"
-    assert main(["baseline", str(tmp_path / "base"), "-o", str(path)]) == 0
-    return path
+    baseline = tmp_path / "baseline.json"
+    assert main(["baseline", str(tmp_path / "base"), "-o", str(baseline)]) == 0
 
-
-def test_rerun_of_the_same_encoder_is_green(tiny_bert, tiny_beir, tmp_path, gate_baseline, capsys):
+    # the same encoder again, from scratch: identical per-query scores, green
     assert _run(tiny_bert, tiny_beir, tmp_path / "again", capsys) == 0
-    assert main(["check", str(tmp_path / "again"), "--baseline", str(gate_baseline)]) == 0
+    assert main(["check", str(tmp_path / "again"), "--baseline", str(baseline)]) == 0
     out = capsys.readouterr().out
     assert "same" in out and "gate: PASS" in out
 
-
-def test_degraded_encoder_trips_the_gate(tiny_bert, tiny_beir, tmp_path, gate_baseline, capsys):
+    # a degraded encoder: red under every test
     out_dir = tmp_path / "degraded"
     enc = FirstWordsEncoder(tiny_bert, device="cpu", cache_dir=False, progress=False, max_length=64)
     settings = RunSettings(model=tiny_bert, poolings=["mean"], out_dir=out_dir, max_length=64, cache_dir=False,
                            progress=False, device="cpu")
     Runner(settings, encoder=enc, log=lambda *a: None).run([f"beir:{tiny_beir}"])
     for test in ("ttest", "wilcoxon", "randomization"):
-        assert main(["check", str(out_dir), "--baseline", str(gate_baseline), "--test", test]) == 1, test
+        assert main(["check", str(out_dir), "--baseline", str(baseline), "--test", test]) == 1, test
         out = capsys.readouterr().out
         assert "REGRESSION" in out and "gate: FAIL" in out
     # a lenient gate (the drop is smaller than --min-delta) lets the same results through
-    assert main(["check", str(out_dir), "--baseline", str(gate_baseline), "--min-delta", "0.9"]) == 0
+    assert main(["check", str(out_dir), "--baseline", str(baseline), "--min-delta", "0.9"]) == 0

@@ -60,3 +60,15 @@ def test_no_chromium_is_a_clear_error(monkeypatch, tmp_path):
     assert find_chromium() is None
     with pytest.raises(LmkbenchError, match="no Chromium found"):
         open_in_browser(tmp_path / "x.html")
+
+
+@needs_chromium
+def test_report_command_screenshot(fixture_results, tmp_path, capsys):
+    from lmkbench.cli import main
+
+    out, shot = tmp_path / "r.html", tmp_path / "r.png"
+    assert main(["report", str(fixture_results["out"]), "-o", str(out), "--ci-resamples", "50",
+                 "--screenshot", str(shot)]) == 0
+    printed = capsys.readouterr().out
+    assert f"wrote {shot}" in printed and "browser console" not in printed
+    assert shot.stat().st_size > 10_000

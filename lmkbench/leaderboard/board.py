@@ -1,0 +1,204 @@
+"""The leaderboard table: one row per system (model × pooling), ranked with significance, many renderings.
+
+Columns: the overall rank, the mean of the main metric over tasks (a macro average: every task counts once,
+as MTEB averages), the mean per task group (short retrieval, long retrieval, synthetic long-context,
+clustering, classification) and every task's score with the system's rank on that task.
+
+Ranks come from :func:`lmkbench.stats.rank_systems`: ``rank = 1 + #systems significantly better`` after
+correcting all pairwise tests together (Holm by default), made monotone in the mean, so systems the data
+cannot separate share a rank.
+
+* Per task, the items are the task's queries / texts (per-item scores of the main metric, McNemar's test
+  for 0/1 outcomes), so a task with hundreds of queries separates systems well.
+* Overall, the items are the tasks (each system's main metric per task, on the tasks every system has), so
+  with a handful of tasks most systems share rank 1 — that is the honest answer. With a single task the
+  overall rank is that task's rank.
+
+:meth:`Leaderboard.to_dataframe` (and the CSV), :meth:`to_dict` (JSON) and :func:`~.html.render_html` are
+views of the one :class:`Leaderboard`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..results import items_of
+from ..stats.compare import NoItemScores, item_metric
+from ..stats.ranking import rank_systems
+#: column groups in display order (TaskDef.group values), with their headings
+GROUP_LABELS = {"short-retrieval": "Short retrieval", "long-retrieval": "Long retrieval",
+                "synthetic": "Synthetic long-context", "clustering": "Clustering", "classification": "Classification",
+                "retrieval": "Retrieval (ungrouped)", "other": "Other"}
+
+
+def group_order(groups) -> list[str]:
+    known = [g for g in GROUP_LABELS if g in groups]
+    return known + sorted(g for g in groups if g not in GROUP_LABELS)
+
+
+_KIND_GROUP = {"classification": "classification", "clustering": "clustering", "retrieval": "retrieval"}
+
+
+@dataclass
+class TaskColumn:
+    name: str
+    group: str
+    kind: str
+    metric: str
+    n_items: int | None = None          # items every system has (the per-task ranking's sample)
+    ranked: bool = False                # False: no per-item scores to test, every system has rank 1
+
+
+@dataclass
+class SystemRow:
+    model: str
+    pooling: str
+    rank: int
+    mean: float | None                  # over the tasks this system has
+    n_tasks: int
+    groups: dict[str, float] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+    task_ranks: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def system(self) -> str:
+        return system_name(self.model, self.pooling)
+
+
+def system_name(model: str, pooling: str) -> str:
+    return f"{model} | {pooling}"
+
+
+@dataclass
+class Leaderboard:
+    title: str
+    rows: list[SystemRow]
+    tasks: list[TaskColumn]
+    groups: list[str]
+    settings: dict[str, Any]
+    missing: list[str] = field(default_factory=list)     # grid cells without a result
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        def clean(v):
+            if isinstance(v, float) and not math.isfinite(v):
+                return None
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items()}
+            return v
+
+        return {"schema": "lmkbench.leaderboard/1", "title": self.title, "settings": self.settings,
+                "groups": self.groups, "tasks": [asdict(t) for t in self.tasks],
+                "rows": [{k: clean(v) for k, v in asdict(r).items()} for r in self.rows],
+                "missing": self.missing, "notes": self.notes}
+
+    def to_dataframe(self):
+        import pandas as pd
+
+        records = []
+        for r in self.rows:
+            rec = {"rank": r.rank, "model": r.model, "pooling": r.pooling, "mean": r.mean, "n_tasks": r.n_tasks}
+            rec.update({f"group:{g}": r.groups.get(g) for g in self.groups})
+            for t in self.tasks:
+                rec[t.name] = r.scores.get(t.name)
+                rec[f"{t.name}:rank"] = r.task_ranks.get(t.name)
+            records.append(rec)
+        df = pd.DataFrame.from_records(records)
+        for t in self.tasks:   # ranks are integers; a system without the task has none
+            df[f"{t.name}:rank"] = df[f"{t.name}:rank"].astype("Int64")
+        return df
+
+    def to_csv(self) -> str:
+        return self.to_dataframe().to_csv(index=False, float_format="%.6f")
+
+
+def group_of(record: dict, overrides: dict[str, str]) -> str:
+    task = str(record.get("task"))
+    return overrides.get(task) or record.get("task_group") or _KIND_GROUP.get(record.get("task_kind", ""), "other")
+
+
+def build_leaderboard(records: list[dict], *, title: str = "lmkbench leaderboard", groups: dict[str, str] | None = None,
+                      test: str = "ttest", correction: str = "holm", alpha: float = 0.05, seed: int = 0,
+                      n_resamples: int = 10_000, missing: list[str] | None = None) -> Leaderboard:
+    """Rank the (model, pooling) systems of ``records`` (result dicts, one per cell)."""
+    overrides = groups or {}
+    opts = dict(test=test, correction=correction, alpha=alpha, seed=seed, n_resamples=n_resamples)
+    by_task: dict[str, dict[str, dict]] = {}
+    systems: dict[str, tuple[str, str]] = {}
+    for rec in records:
+        name = system_name(rec["model"], rec["pooling"])
+        systems[name] = (rec["model"], rec["pooling"])
+        by_task.setdefault(rec["task"], {})[name] = rec
+
+    columns: list[TaskColumn] = []
+    task_ranks: dict[str, dict[str, int]] = {}
+    notes: list[str] = []
+    for task, recs in by_task.items():
+        first = next(iter(recs.values()))
+        col = TaskColumn(task, group_of(first, overrides), str(first.get("task_kind", "")), str(first["main_metric"]))
+        items: dict[str, dict[str, float]] = {}
+        try:
+            for name, rec in recs.items():
+                metric = item_metric(rec, where=rec.get("_path", "<result>"))
+                items[name] = {i: _num(v.get(metric)) for i, v in items_of(rec).items()}
+            col.ranked = True
+        except NoItemScores:
+            notes.append(f"{task}: no per-item scores for {col.metric}, nothing to test: every system has rank 1 there")
+            items = {name: {"_": _main(rec)} for name, rec in recs.items()}
+        ranking = rank_systems(items, **opts) if len(items) > 1 else None
+        task_ranks[task] = {s.system: s.rank for s in ranking.systems} if ranking else {n: 1 for n in items}
+        col.n_items = ranking.n_items if ranking else len(next(iter(items.values())))
+        columns.append(col)
+
+    col_groups = {c.name: c.group for c in columns}
+    group_names = group_order({c.group for c in columns})
+    rows = []
+    for name, (model, pooling) in systems.items():
+        scores = {t: _main(recs[name]) for t, recs in by_task.items() if name in recs}
+        per_group = {}
+        for g in group_names:
+            vals = [v for t, v in scores.items() if col_groups[t] == g and not math.isnan(v)]
+            if vals:
+                per_group[g] = sum(vals) / len(vals)
+        finite = [v for v in scores.values() if not math.isnan(v)]
+        rows.append(SystemRow(model, pooling, 0, sum(finite) / len(finite) if finite else None, len(scores),
+                              per_group, scores, {t: task_ranks[t][name] for t in scores}))
+
+    if len(columns) == 1:
+        only = columns[0].name
+        for r in rows:
+            r.rank = task_ranks[only][r.system]
+        overall = {"rule": f"single task: the per-task rank on {only}"}
+    elif len(rows) > 1:
+        ranking = rank_systems({r.system: r.scores for r in rows}, **opts, binary_test=None)
+        for r in rows:
+            r.rank = ranking.rank_of(r.system)
+        overall = {"rule": "tasks as items: main metric per task, paired over tasks every system has",
+                   "n_tasks_common": ranking.n_items}
+        if ranking.n_items < 2:
+            notes.append("fewer than two tasks shared by every system: the overall ranks are all 1")
+    else:
+        for r in rows:
+            r.rank = 1
+        overall = {"rule": "one system"}
+    rows.sort(key=lambda r: (r.rank, -(r.mean if r.mean is not None else -math.inf), r.system))
+    incomplete = [r.system for r in rows if r.n_tasks < len(columns)]
+    if incomplete:
+        notes.append(f"{len(incomplete)} system(s) lack some tasks; their mean is over the tasks they have: "
+                     + ", ".join(incomplete))
+    settings = {**opts, "overall": overall, "per_task": "items: per-query / per-item scores of the main metric"}
+    return Leaderboard(title, rows, columns, group_names, settings, list(missing or []), notes)
+
+
+def _main(rec: dict) -> float:
+    v = (rec.get("metrics") or {}).get(rec.get("main_metric"))
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+
+
+def _num(v) -> float:
+    return float(v) if isinstance(v, (int, float)) else math.nan
+
+
+__all__ = ["Leaderboard", "SystemRow", "TaskColumn", "build_leaderboard", "group_of", "system_name", "GROUP_LABELS",
+           "group_order"]

@@ -1,0 +1,102 @@
+"""Run the leaderboard grid (models × poolings × tasks) through the ordinary :class:`~lmkbench.runner.Runner`.
+
+The runner already makes a grid resumable: one result file per cell, finished cells skipped, embeddings
+cached; so the leaderboard is only a loop over models (one model in memory at a time) and a list of the
+cells it expects, which :func:`collect` reads back. A model whose cells are all done is never loaded.
+"""
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..errors import LmkbenchError
+from ..models import model_label
+from ..results import Cell, read_result
+from ..tasks import TaskDef, resolve_tasks
+from .config import LeaderboardConfig, ModelEntry
+
+
+@dataclass
+class GridCell:
+    model: ModelEntry
+    label: str
+    pooling: str
+    task: TaskDef
+
+    @property
+    def cell(self) -> Cell:
+        return Cell(self.task.name, self.label, self.pooling)
+
+
+@dataclass
+class GridRun:
+    computed: int = 0
+    failures: list[str] = field(default_factory=list)     # "model / task: error", with on_error: skip
+
+
+def resolve_grid_tasks(config: LeaderboardConfig) -> list[TaskDef]:
+    """Every task the config names, once each (by name), in the order given."""
+    tasks: dict[str, TaskDef] = {}
+    for spec in config.task_specs:
+        for task in resolve_tasks(spec):
+            tasks.setdefault(task.name, task)
+    return list(tasks.values())
+
+
+def grid_cells(config: LeaderboardConfig, tasks: list[TaskDef]) -> list[GridCell]:
+    return [GridCell(m, model_label(m.model), p, t) for m in config.models for t in tasks for p in m.poolings]
+
+
+def run_grid(config: LeaderboardConfig, tasks: list[TaskDef], *, overwrite: bool = False, progress: bool = True,
+             overrides: dict | None = None, log: Callable[[str], None] = print) -> GridRun:
+    """Compute every missing cell; with ``on_error: skip`` a task that fails is reported and left out."""
+    from ..runner import Runner, RunSettings
+
+    out = GridRun()
+    for entry in config.models:
+        label = model_label(entry.model)
+        todo = [t for t in tasks if overwrite or not all(Cell(t.name, label, p).done(config.results)
+                                                          for p in entry.poolings)]
+        if not todo:
+            log(f"{label}: all {len(tasks) * len(entry.poolings)} cells done")
+            continue
+        settings = RunSettings(model=entry.model, poolings=entry.poolings, out_dir=config.results,
+                               overwrite=overwrite, progress=progress, **{**entry.settings, **(overrides or {})})
+        runner = Runner(settings, log=log)
+        for task in todo:
+            try:
+                out.computed += len(runner.run_task(task))
+            except LmkbenchError as exc:
+                if config.on_error != "skip":
+                    raise
+                out.failures.append(f"{label} / {task.name}: {exc}")
+                log(f"skipped {label} / {task.name}: {exc}")
+        del runner
+        gc.collect()
+        _free_gpu_memory()
+    return out
+
+
+def _free_gpu_memory() -> None:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def collect(config: LeaderboardConfig, tasks: list[TaskDef]) -> tuple[list[dict], list[str]]:
+    """The result records of the grid's cells that exist, and the cells that do not (``task/model/pooling``)."""
+    records, missing = [], []
+    for gc_ in grid_cells(config, tasks):
+        cell = gc_.cell
+        if cell.done(config.results):
+            rec = read_result(cell.path(config.results))
+            rec.setdefault("task_group", gc_.task.group)
+            records.append(rec)
+        else:
+            missing.append(f"{cell.task}/{cell.model}/{cell.pooling}")
+    return records, missing

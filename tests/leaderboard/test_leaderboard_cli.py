@@ -1,0 +1,81 @@
+"""`lmkbench leaderboard` end to end on a tiny model: runs the grid, resumes, writes CSV/JSON/HTML."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from lmkbench.cli import main
+from lmkbench.results import iter_results
+
+
+@pytest.fixture()
+def config(tiny_bert, tiny_beir, tmp_path):
+    second = tmp_path / "tinybeir_long"
+    shutil.copytree(tiny_beir, second)
+    path = tmp_path / "lb.yaml"
+    path.write_text(f"""
+title: tiny leaderboard
+results: {tmp_path / 'cells'}
+out: {tmp_path / 'board'}
+models: [{tiny_bert}]
+poolings: [cls, mean]
+tasks:
+  - "beir:{tiny_beir}?group=short-retrieval"
+  - "beir:{second}?group=long-retrieval"
+settings: {{max_length: 64, device: cpu, cache_dir: {tmp_path / 'cache'}}}
+""")
+    return path
+
+
+def test_grid_runs_resumes_and_writes_outputs(config, tmp_path, capsys):
+    assert main(["leaderboard", "--config", str(config), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    cells = list(iter_results(tmp_path / "cells"))
+    assert sorted((r["task"], r["pooling"]) for r in cells) == [
+        ("tinybeir", "cls"), ("tinybeir", "mean"), ("tinybeir_long", "cls"), ("tinybeir_long", "mean")]
+    assert {r["task"]: r["task_group"] for r in cells} == {"tinybeir": "short-retrieval", "tinybeir_long": "long-retrieval"}
+    board = tmp_path / "board"
+    df = pd.read_csv(board / "leaderboard.csv")
+    assert set(df.pooling) == {"cls", "mean"} and list(df["rank"]) == sorted(df["rank"])
+    assert {"group:short-retrieval", "group:long-retrieval", "tinybeir", "tinybeir_long:rank"} <= set(df.columns)
+    by_pool = {r["pooling"]: r for r in cells if r["task"] == "tinybeir"}
+    for _, row in df.iterrows():
+        assert row["tinybeir"] == pytest.approx(by_pool[row.pooling]["metrics"]["ndcg_at_10"], abs=1e-6)
+    page = (board / "leaderboard.html").read_text()
+    assert "tiny leaderboard" in page and "Short retrieval" in page and "Long retrieval" in page
+    assert json.loads((board / "leaderboard.json").read_text())["schema"] == "lmkbench.leaderboard/1"
+    assert "wrote" in out
+
+    # resume: nothing recomputed, result files untouched
+    stamps = {r["_path"]: (tmp_path / r["_path"]).stat().st_mtime_ns for r in cells}
+    assert main(["leaderboard", "--config", str(config), "--quiet"]) == 0
+    assert "all 4 cells done" in capsys.readouterr().out
+    assert all((tmp_path / p).stat().st_mtime_ns == t for p, t in stamps.items())
+
+
+def test_no_run_ranks_what_exists_and_lists_missing(config, tmp_path, capsys):
+    assert main(["leaderboard", "--config", str(config), "--no-run"]) == 2
+    assert "no results for any cell" in capsys.readouterr().err
+    text = config.read_text().replace("poolings: [cls, mean]", "poolings: [mean]")
+    config.write_text(text)
+    assert main(["leaderboard", "--config", str(config), "--quiet"]) == 0
+    config.write_text(text.replace("poolings: [mean]", "poolings: [cls, mean]"))
+    capsys.readouterr()
+    assert main(["leaderboard", "--config", str(config), "--no-run", "--out", str(tmp_path / "b2")]) == 0
+    out = capsys.readouterr().out
+    assert "missing cells (2)" in out
+    assert len(pd.read_csv(tmp_path / "b2" / "leaderboard.csv")) == 1
+
+
+def test_failing_task_stops_or_is_skipped(config, tmp_path, capsys):
+    text = config.read_text().replace("tasks:\n", f"tasks:\n  - \"beir:{tmp_path / 'nowhere'}\"\n")
+    config.write_text(text)
+    assert main(["leaderboard", "--config", str(config), "--quiet"]) == 2
+    assert "nowhere" in capsys.readouterr().err
+    config.write_text(text + "on_error: skip\n")
+    assert main(["leaderboard", "--config", str(config), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "failed: " in out and "nowhere" in out
