@@ -89,6 +89,8 @@ class ShardedEncoder:
         self.world_size = dist.get_world_size(group)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "inner":  # not set yet (e.g. during copying): no recursion
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def describe(self) -> dict:

@@ -86,21 +86,41 @@ class Encoded:
     stats: EncodeStats
 
 
-def batches_by_budget(lengths: list[int], token_budget: int, max_rows: int = 512) -> list[list[int]]:
-    """Indices grouped so that rows × longest row ≤ budget, over lengths sorted longest first."""
+def batches_by_budget(lengths: list[int], token_budget: int, max_rows: int = 512, *,
+                      pad_slack: float | None = None, min_tokens: int = 0) -> list[list[int]]:
+    """Indices grouped so that rows × longest row ≤ budget, over lengths sorted longest first.
+
+    A batch also closes early when the next row is shorter than the batch's longest by more than
+    ``pad_slack`` (a fraction) once the batch already holds ``min_tokens`` real tokens. Padding then stays
+    below ``pad_slack`` except in batches too small to matter, and rows of equal length travel together
+    (a batch with no padding at all lets SDPA drop the attention mask and use its flash kernel).
+
+    Why: on CPU a forward pass costs the same per token from ~128 tokens per batch upwards (measured,
+    ``benchmarks/``), so every padded position is pure waste and small exact-length batches are free;
+    on a GPU larger batches matter more, hence a larger ``min_tokens`` there.
+    """
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    out, current, longest = [], [], 0
+    out: list[list[int]] = []
+    current: list[int] = []
+    longest = real = 0
     for i in order:
         n = lengths[i]
-        new_longest = max(longest, n)
-        if current and (new_longest * (len(current) + 1) > token_budget or len(current) >= max_rows):
+        if current and (longest * (len(current) + 1) > token_budget or len(current) >= max_rows
+                        or (pad_slack is not None and real >= min_tokens and n < longest * (1.0 - pad_slack))):
             out.append(current)
-            current, new_longest = [], n
+            current, real = [], 0
+        if not current:
+            longest = n
         current.append(i)
-        longest = new_longest
+        real += n
     if current:
         out.append(current)
     return out
+
+
+#: batching defaults per device kind: (token budget, pad slack, min tokens before a padding cut).
+#: CPU values come from the sweep in ``benchmarks/run.py --sweep-budget``; see docs/readme/benchmarks.md.
+BATCHING = {"cpu": (4096, 0.05, 256), "cuda": (65536, 0.05, 8192)}
 
 
 class PooledEncoder:
@@ -108,12 +128,14 @@ class PooledEncoder:
 
     ``max_length`` defaults to the model's own limit; ``long_policy`` is ``truncate`` (right truncation) or
     ``windows`` (consecutive max-length windows pooled together). ``token_budget`` bounds rows × padded
-    length of a batch. ``cache_dir=False`` disables the embedding cache.
+    length of a batch and ``pad_slack`` the padding a batch may carry (see :func:`batches_by_budget`;
+    both default per device kind, :data:`BATCHING`). ``cache_dir=False`` disables the embedding cache.
     """
 
     def __init__(self, model: str | LoadedModel, *, device: str = "auto", dtype: str = "auto",
                  max_length: int | None = None, long_policy: str = "truncate", token_budget: int | None = None,
-                 cache_dir=None, progress: bool = True, trust_remote_code: bool = False, revision: str | None = None):
+                 cache_dir=None, progress: bool = True, trust_remote_code: bool = False, revision: str | None = None,
+                 pad_slack: float | None = None):
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         if long_policy not in LONG_POLICIES:
@@ -130,8 +152,12 @@ class PooledEncoder:
         self.max_length = int(max_length or limit)
         if self.max_length < 4:
             raise LmkbenchError(f"--max-length must be at least 4, got {self.max_length}")
-        self.token_budget = int(token_budget or (65536 if self.device.startswith("cuda") else 16384))
-        self.token_budget = max(self.token_budget, self.max_length)
+        budget, slack, min_tokens = BATCHING["cuda" if self.device.startswith("cuda") else "cpu"]
+        self.token_budget = max(int(token_budget or budget), self.max_length)
+        self.pad_slack = slack if pad_slack is None else float(pad_slack)
+        if not 0.0 <= self.pad_slack <= 1.0:
+            raise LmkbenchError(f"pad_slack must be within [0, 1], got {self.pad_slack}")
+        self.min_batch_tokens = min(min_tokens, self.token_budget)
         self.cache_root = None if cache_dir is False else (cache_dir or default_cache_dir())
         self.progress = progress
         self.special = SpecialTokens.from_tokenizer(self.loaded.tokenizer)
@@ -141,7 +167,7 @@ class PooledEncoder:
     def describe(self) -> dict:
         return {"model": self.loaded.name, "model_path": self.loaded.path, "model_identity": self.loaded.identity,
                 "device": self.device, "dtype": self.dtype, "max_length": self.max_length,
-                "long_policy": self.long_policy, "token_budget": self.token_budget}
+                "long_policy": self.long_policy, "token_budget": self.token_budget, "pad_slack": self.pad_slack}
 
     def _slot(self, pooling: Pooling) -> CacheSlot | None:
         if self.cache_root is None:
@@ -155,10 +181,9 @@ class PooledEncoder:
         tok = self.loaded.tokenizer
         stripped = [t.strip() for t in texts]
         out: list[Content] = []
-        step = 256
         with _quiet_transformers():
-            for start in range(0, len(stripped), step):
-                part = stripped[start:start + step]
+            for start, stop in _text_groups(stripped, TOKENIZE_TEXTS, TOKENIZE_CHARS):
+                part = stripped[start:stop]
                 enc = tok(part, add_special_tokens=False, split_special_tokens=True, return_attention_mask=False,
                           return_token_type_ids=False, return_offsets_mapping=sentences and tok.is_fast,
                           truncation=False, verbose=False)
@@ -242,18 +267,23 @@ class PooledEncoder:
             seqs.extend(built)
             owner.extend([i] * len(built))
         lengths = [len(s.ids) for s in seqs]
+        owner_t = torch.as_tensor(owner, dtype=torch.long)
+        # Weighted sums and weights per text accumulate on the device (float64: many windows of one text
+        # add up without loss) and come back once at the end: no host sync per batch.
+        weighers: dict[str, Pooling] = {str(p.spec): p for p in members}
+        if any(p.falls_back_to_mean for p in members) and _MEAN not in weighers:
+            weighers[_MEAN] = make_pooling("mean")
+        sums: dict[str, torch.Tensor] = {}
+        weights: dict[str, torch.Tensor] = {}
         model = self.loaded.model
-        hidden = None
-        sums = {str(p.spec): None for p in members}
-        weights = {str(p.spec): np.zeros(len(contents), np.float64) for p in members}
-        mean_sum, mean_w = None, np.zeros(len(contents), np.float64)
-        need_mean = any(p.falls_back_to_mean for p in members)
-        batches = batches_by_budget(lengths, self.token_budget)
+        batches = batches_by_budget(lengths, self.token_budget, pad_slack=self.pad_slack, min_tokens=self.min_batch_tokens)
         bar = _progress(total=sum(lengths), desc=f"{desc} [{family.key}]", enabled=self.progress)
         autocast = (torch.autocast("cuda", dtype=DTYPES[self.dtype]) if self.device.startswith("cuda") and self.dtype != "fp32"
                     else contextlib.nullcontext())
+        t0 = time.perf_counter()
         for batch in batches:
-            width = max(lengths[i] for i in batch)
+            width = lengths[batch[0]]  # longest first within a batch
+            padded = any(lengths[i] != width for i in batch)
             ids = np.full((len(batch), width), self.special.pad, np.int64)
             attn = np.zeros((len(batch), width), bool)
             marks = np.zeros((len(batch), width), bool)
@@ -262,57 +292,74 @@ class PooledEncoder:
                 ids[r, : len(s.ids)] = s.ids
                 attn[r, : len(s.ids)] = True
                 marks[r, s.marks] = True
-            t0 = time.perf_counter()
             ids_t = torch.from_numpy(ids).to(self.device)
             attn_t = torch.from_numpy(attn).to(self.device)
             marks_t = torch.from_numpy(marks).to(self.device)
-            with torch.inference_mode(), autocast:
-                out = model(input_ids=ids_t, attention_mask=attn_t.long())
-                h = out.last_hidden_state.float()
-            rows = torch.as_tensor([owner[i] for i in batch], device=self.device)
-            if hidden is None:
-                hidden = h.shape[-1]
-                sums = {k: torch.zeros((len(contents), hidden), dtype=torch.float64, device=self.device) for k in sums}
-                if need_mean:
-                    mean_sum = torch.zeros((len(contents), hidden), dtype=torch.float64, device=self.device)
+            rows = owner_t[batch].to(self.device)
             with torch.inference_mode():
-                for p in members:
+                with autocast:
+                    # no mask at all when nothing is padded: SDPA may then take its flash kernel
+                    out = model(input_ids=ids_t, attention_mask=attn_t.long() if padded else None)
+                h = out.last_hidden_state.float()
+                if not sums:
+                    shape = (len(contents), h.shape[-1])
+                    sums = {k: torch.zeros(shape, dtype=torch.float64, device=self.device) for k in weighers}
+                    weights = {k: torch.zeros(len(contents), dtype=torch.float64, device=self.device) for k in weighers}
+                for name, p in weighers.items():
                     w = p.weights(attn_t, marks_t)
-                    sums[str(p.spec)].index_add_(0, rows, torch.einsum("bt,btd->bd", w, h).double())
-                    np.add.at(weights[str(p.spec)], [owner[i] for i in batch], w.sum(1).double().cpu().numpy())
-                if need_mean:
-                    w = attn_t.float()
-                    mean_sum.index_add_(0, rows, torch.einsum("bt,btd->bd", w, h).double())
-                    np.add.at(mean_w, [owner[i] for i in batch], w.sum(1).double().cpu().numpy())
-            if self.device.startswith("cuda"):
-                torch.cuda.synchronize()
-            stats.forward_s += time.perf_counter() - t0
+                    sums[name].index_add_(0, rows, torch.bmm(w.unsqueeze(1), h).squeeze(1).double())
+                    weights[name].index_add_(0, rows, w.sum(1).double())
             stats.batches += 1
             stats.padded_tokens += width * len(batch)
             bar.update(sum(lengths[i] for i in batch))
+        if self.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        stats.forward_s += time.perf_counter() - t0
         bar.close()
         real = sum(lengths)
         stats.sequences += len(seqs)
         stats.tokens += real
         stats.per_family_tokens[family.key] = stats.per_family_tokens.get(family.key, 0) + real
+        host_sums = {k: v.cpu().numpy() for k, v in sums.items()}
+        host_w = {k: v.cpu().numpy() for k, v in weights.items()}
         results = {}
         for p in members:
             name = str(p.spec)
-            s = sums[name].cpu().numpy()
-            w = weights[name]
+            s, w = host_sums[name], host_w[name]
             vec = np.zeros_like(s)
             ok = w > 0
             vec[ok] = s[ok] / w[ok, None]
             if (~ok).any():
                 if p.falls_back_to_mean:
-                    m = mean_sum.cpu().numpy()
-                    vec[~ok] = m[~ok] / np.maximum(mean_w[~ok, None], 1e-12)
+                    m, mw = host_sums[_MEAN], host_w[_MEAN]
+                    vec[~ok] = m[~ok] / np.maximum(mw[~ok, None], 1e-12)
                 else:
                     raise LmkbenchError(f"pooling {name} produced no weight for {int((~ok).sum())} text(s)")
             norms = np.linalg.norm(vec, axis=1, keepdims=True)
             vec = (vec / np.maximum(norms, 1e-12)).astype(np.float32)
             results[name] = (vec, truncated.copy())
         return results
+
+
+_MEAN = "mean"  # the masked mean, kept alongside poolings that fall back to it
+
+
+#: one tokenizer call takes at most this many texts / characters: the fast tokenizer keeps every token's
+#: string, offsets and masks until the call returns, so a bounded call bounds that memory (long documents)
+TOKENIZE_TEXTS = 256
+TOKENIZE_CHARS = 1_000_000
+
+
+def _text_groups(texts: list[str], max_texts: int, max_chars: int):
+    """Consecutive ``(start, stop)`` ranges holding ≤ max_texts texts and ≤ max_chars characters (≥ 1 text)."""
+    start, chars = 0, 0
+    for i, t in enumerate(texts):
+        if i > start and (i - start >= max_texts or chars + len(t) > max_chars):
+            yield start, i
+            start, chars = i, 0
+        chars += len(t)
+    if start < len(texts):
+        yield start, len(texts)
 
 
 @contextlib.contextmanager

@@ -62,7 +62,7 @@ def rows(args) -> tuple[list[dict], dict]:
 
 
 def _loaders() -> int:
-    from ..tasks.loaders import LOADERS, loader_class
+    from ..tasks.loaders import LOADERS, REQUIRED, loader_class
 
     loader_class("beir")
     for entry in LOADERS:
@@ -71,7 +71,7 @@ def _loaders() -> int:
         print(f"{'':<14} {entry.help}; kinds: {', '.join(cls.kinds)}" + ("; needs the model's tokenizer"
                                                                          if cls.needs_tokenizer else ""))
         for key, prm in entry.params.items():
-            default = "required" if prm.default is not None and prm.default.__class__ is object else prm.default
+            default = "(required)" if prm.default is REQUIRED else prm.default
             print(f"{'':<16}{key} = {default}  {prm.help}")
     return 0
 
@@ -91,8 +91,7 @@ def run(args) -> int:
     table = []
     for r in recs:
         p = r["profile"]
-        avail = r["available"] if r["available"] != "yes" or p.get("measured", True) else "yes"
-        row = [r["name"], r["kind"], r["group"], size_text(p, r["kind"]), p.get("length", "-"), avail,
+        row = [r["name"], r["kind"], r["group"], size_text(p, r["kind"]), p.get("length", "-"), r["available"],
                _short(r["license"], 28), _short(r["source"], 60)]
         if args.verify:
             row.insert(6, r["checksums"])

@@ -69,10 +69,14 @@ def add_training_arguments(p) -> None:
 
 
 def config_kwargs(args) -> dict:
-    if args.temperature <= 0:
-        from ..errors import LmkbenchError
+    from ..errors import LmkbenchError
 
+    if args.temperature <= 0:
         raise LmkbenchError("--temperature must be positive")
+    if args.hard_negatives is not None and args.hard_negatives < 0:
+        raise LmkbenchError("--hard-negatives must be >= 0")
+    if args.save_every < 0:
+        raise LmkbenchError("--save-every must be >= 0")
     return dict(steps=args.steps, batch_size=args.batch_size, lr=args.lr, temperature=args.temperature,
                 query_max_length=args.query_max_length, doc_max_length=args.doc_max_length, seed=args.seed,
                 hard_negatives=args.hard_negatives, max_examples=args.max_examples, warmup_ratio=args.warmup_ratio,

@@ -4,7 +4,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..errors import LmkbenchError
 from ._common import positive_int
 from .train import add_training_arguments, config_kwargs
 
@@ -52,8 +51,6 @@ def run(args) -> int:
     from ..train.matched import run_matched
 
     tasks = [t.strip() for t in args.eval_task if t.strip()] + [f"suite:{s}" for s in args.suite]
-    if args.save_every < 0:
-        raise LmkbenchError("--save-every must be >= 0")
     t0 = time.perf_counter()
     train_settings = config_kwargs(args)
     eval_settings = dict(max_length=args.eval_max_length, long_policy=args.long_policy, device=args.device,

@@ -28,7 +28,8 @@ from .types import LabelledData, RetrievalData
 MTEB_KINDS = {"Retrieval": "retrieval", "Classification": "classification", "Clustering": "clustering"}
 
 
-def get_mteb_task(name: str | None = None, *, task_class: str | None = None, languages=None, hf_subsets=None):
+def get_mteb_task(name: str | None = None, *, task_class: str | None = None, languages=None, hf_subsets=None,
+                  eval_splits=None):
     """``mteb.get_task(name)`` (metadata only, works offline), or an instance of ``"module:Class"``."""
     try:
         import mteb
@@ -44,7 +45,7 @@ def get_mteb_task(name: str | None = None, *, task_class: str | None = None, lan
             raise LmkbenchError(f"mteb task class {task_class!r} not found: {exc}") from None
         return cls()
     try:
-        return mteb.get_task(name, languages=languages, hf_subsets=hf_subsets)
+        return mteb.get_task(name, languages=languages, hf_subsets=hf_subsets, eval_splits=eval_splits)
     except KeyError as exc:
         raise LmkbenchError(f"unknown mteb task {name!r}: {exc}") from None
 
@@ -61,8 +62,9 @@ def load_mteb_task(task, *, split: str | None = None, hf_subset: str | None = No
                    languages=None, task_class: str | None = None):
     """Load an mteb task (a name or an ``AbsTask`` instance) and convert one split of one subset."""
     if isinstance(task, str) or task is None:
+        # only the split and subset asked for get loaded (LongEmbed passkey has 8 splits, MLDR 13 languages)
         task = get_mteb_task(task, task_class=task_class, languages=languages,
-                             hf_subsets=[hf_subset] if hf_subset else None)
+                             hf_subsets=[hf_subset] if hf_subset else None, eval_splits=[split] if split else None)
     meta = task.metadata
     split = split or meta.eval_splits[0]
     if split not in meta.eval_splits:

@@ -6,9 +6,10 @@ document ids and, per pooling, the score and the rank of the best-ranked gold do
 file written beside each result (``<pooling>.trec``, top 100 per query).
 
 Result files do not store query texts or relevant document ids. They are found, in order: in the per-query
-records (fields ``query_text`` and ``relevant``, if the runner stores them); else by loading the task's
-data again through its task spec (``meta.lmkbench_task_source``, e.g. ``beir:PATH``) when that needs no
-tokenizer and the data is present. Without gold ids the rank is read off MRR@10 (``1 / mrr``) when the
+records (fields ``query_text`` and ``relevant`` / ``gold_doc``, where the runner stores them); else by
+loading the task's data again through its task spec (``meta.lmkbench_task_source`` if it is one, e.g.
+``beir:PATH``, else the task's name, which is its spec for a catalogue task) where the data is present;
+synthetic tasks are rebuilt from their seed with the evaluated model's tokenizer (``meta.model_path``). Without gold ids the rank is read off MRR@10 (``1 / mrr``) when the
 result has it. Anything missing is shown as missing, with a note saying why.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ from .collect import Section
 from .tables import numbers, score_field
 
 QUERY_TEXT_FIELDS = ("query_text", "query")
-RELEVANT_FIELDS = ("relevant", "relevant_docs", "gold")
+RELEVANT_FIELDS = ("relevant", "relevant_docs", "gold_doc", "gold")
 
 
 @dataclass
@@ -39,14 +40,20 @@ class TaskDataLoader:
     def __init__(self, load_data: bool = True):
         self.load_data = load_data
         self._cache: dict[str, TaskData] = {}
+        self._tokenizers: dict[str, object] = {}
 
     def for_record(self, record: dict) -> TaskData:
         stored = self._stored(record)
         if stored.queries and stored.relevant:
             return stored
         meta = record.get("meta") or {}
-        source = meta.get("lmkbench_task_source") or ""
-        loaded = self._from_source(source, record["task"]) if source else TaskData(note="no task source in the result's meta")
+        # the spec the task was run from, else its name (a catalogue task's spec is its name)
+        specs = [s for s in dict.fromkeys((meta.get("lmkbench_task_source"), record["task"])) if isinstance(s, str) and s]
+        loaded = TaskData(note="no task spec")
+        for spec in specs:
+            loaded = self._from_source(spec, record["task"], meta.get("model_path"))
+            if loaded.queries:
+                break
         return TaskData(queries=stored.queries or loaded.queries, relevant=stored.relevant or loaded.relevant,
                         note=loaded.note)
 
@@ -59,18 +66,31 @@ class TaskDataLoader:
             text = next((it[f] for f in QUERY_TEXT_FIELDS if isinstance(it.get(f), str)), None)
             if text is not None:
                 out.queries[qid] = text
-            rel = next((it[f] for f in RELEVANT_FIELDS if isinstance(it.get(f), (list, dict))), None)
+            rel = next((it[f] for f in RELEVANT_FIELDS if isinstance(it.get(f), (list, dict, str))), None)
             if rel is not None:
-                out.relevant[qid] = [str(d) for d in rel]
+                out.relevant[qid] = [rel] if isinstance(rel, str) else [str(d) for d in rel]
         return out
 
-    def _from_source(self, source: str, task_name: str) -> TaskData:
-        key = f"{source}\0{task_name}"
+    def _from_source(self, source: str, task_name: str, model_path: str | None = None) -> TaskData:
+        key = f"{source}\0{task_name}\0{model_path}"
         if key not in self._cache:
-            self._cache[key] = self._load(source, task_name)
+            self._cache[key] = self._load(source, task_name, model_path)
         return self._cache[key]
 
-    def _load(self, source: str, task_name: str) -> TaskData:
+    def _tokenizer(self, model_path: str | None):
+        """The evaluated model's tokenizer (synthetic tasks are built in its tokens), if it is on disk."""
+        if not model_path or not Path(model_path).is_dir():
+            return None
+        if model_path not in self._tokenizers:
+            from transformers import AutoTokenizer
+
+            try:
+                self._tokenizers[model_path] = AutoTokenizer.from_pretrained(model_path)
+            except (OSError, ValueError):
+                self._tokenizers[model_path] = None
+        return self._tokenizers[model_path]
+
+    def _load(self, source: str, task_name: str, model_path: str | None) -> TaskData:
         if not self.load_data:
             return TaskData(note="task data not loaded (--no-task-data)")
         from ..tasks import resolve_tasks
@@ -81,8 +101,13 @@ class TaskDataLoader:
             if task is None:
                 return TaskData(note=f"task spec {source!r} does not name task {task_name!r}")
             if task.needs_tokenizer:
-                return TaskData(note="synthetic task: its data is not rebuilt for the report")
-            data = task.load()
+                tokenizer = self._tokenizer(model_path)
+                if tokenizer is None:
+                    return TaskData(note=f"synthetic task: the model's tokenizer ({model_path}) is needed to rebuild "
+                                         f"its data and is not available")
+                data = task.load(tokenizer=tokenizer)
+            else:
+                data = task.load()
         except (LmkbenchError, OSError, ValueError) as exc:
             return TaskData(note=f"could not load the task's data ({exc})")
         queries = getattr(data, "queries", None)
@@ -118,7 +143,7 @@ def _rank_from_mrr(item: dict) -> tuple[int | None, str]:
     return None, ">10"
 
 
-def disagreements(section: Section, loader: TaskDataLoader, top_n: int = 10, max_chars: int = 400) -> dict[str, Any] | None:
+def disagreements(section: Section, loader: TaskDataLoader, top_n: int = 10, max_chars: int = 240) -> dict[str, Any] | None:
     """The ``top_n`` queries of a retrieval section with the largest score spread across poolings."""
     if section.kind != "retrieval" or top_n <= 0:
         return None

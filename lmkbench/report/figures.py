@@ -75,28 +75,29 @@ def heatmap_figure(row_labels: Sequence[str], col_labels: Sequence[str], grids: 
     n_pool = len(grids)
     ncols = min(3, n_pool)
     nrows = (n_pool + ncols - 1) // ncols
-    cell_w, cell_h = 0.78, 0.5
-    width = ncols * (cell_w * len(col_labels) + 1.3) + 0.8
+    cell_w, cell_h = 0.55, 0.36
+    width = ncols * (cell_w * len(col_labels) + 1.0) + 0.8
     height = nrows * (cell_h * len(row_labels) + 1.1)
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=(max(width, 4.5), max(height, 2.2)), layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False)
         cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#e6e6e6")
         mesh = None
-        for ax, (pooling, grid) in zip(axes.flat, grids.items()):
+        for k, (ax, (pooling, grid)) in enumerate(zip(axes.flat, grids.items())):
             mesh = ax.pcolormesh(np.ma.masked_invalid(grid), cmap=cmap, vmin=0.0, vmax=1.0,
                                  edgecolors="white", linewidth=0.5)
             n = counts[pooling]
             for (i, j), v in np.ndenumerate(grid):
                 if np.isnan(v):
                     continue
-                ax.text(j + 0.5, i + 0.5, f"{v:.2f}\nn={int(n[i, j])}", ha="center", va="center", fontsize=7.5,
+                ax.text(j + 0.5, i + 0.5, f"{v:.2f}\nn={int(n[i, j])}", ha="center", va="center", fontsize=7,
                         color="black" if v > 0.6 else "white")
-            ax.set_xticks(np.arange(len(col_labels)) + 0.5, col_labels, fontsize=7, rotation=30)
+            ax.set_xticks(np.arange(len(col_labels)) + 0.5, col_labels, fontsize=7)
             ax.set_yticks(np.arange(len(row_labels)) + 0.5, row_labels, fontsize=7)
             ax.set_title(pooling)
             ax.set_xlabel(xlabel)
-            ax.set_ylabel(ylabel)
+            if k % ncols == 0:
+                ax.set_ylabel(ylabel)
             for side in ("top", "right"):
                 ax.spines[side].set_visible(False)
         for ax in list(axes.flat)[n_pool:]:

@@ -234,8 +234,9 @@ def train(cfg: TrainConfig, *, on_step: Callable[[int, float], None] | None = No
         sched.step()
         opt.zero_grad(set_to_none=True)
         losses.append(float(loss.detach()))
+        bar.set_postfix(loss=f"{losses[-1]:.4f}", **{k: f"{v:.3f}" for k, v in parts.items() if k != "infonce"},
+                        refresh=False)
         bar.update(1)
-        bar.set_postfix(loss=f"{losses[-1]:.4f}", **{k: f"{v:.3f}" for k, v in parts.items() if k != "infonce"})
         done = step + 1
         if cfg.save_every and done % cfg.save_every == 0 and done < cfg.steps:
             wall = wall_before + time.perf_counter() - t0

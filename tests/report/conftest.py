@@ -129,7 +129,7 @@ def write_fixture_results(root: Path, seed: int = 0) -> dict:
         for p in POOLINGS:
             hit_p = {"mean": 0.9 - 0.15 * math.log2(L / 256), "cls": 0.5, "lmk:g=32": 0.95}[p]
             pr[p] = {q: (1 if rng.uniform() < hit_p else int(rng.integers(2, 50))) for q in pq}
-        extra = {q: {"target_length": L, "depth": depths[q], "doc_tokens": L + 3} for q in pq}
+        extra = {q: {"target_length": L, "depth": depths[q], "doc_tokens": L + 3, "gold_doc": f"d{q}"} for q in pq}
         _retrieval(out, f"passkey_{L}", "synthetic", pr, {q: L + 3 for q in pq}, f"synthetic:passkey:{L}",
                    extra_items=extra, main="acc_at_1")
         info["ranks"][f"passkey_{L}"] = pr

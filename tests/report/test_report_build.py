@@ -175,6 +175,20 @@ def test_drilldown_ranks_come_from_the_trec_runs(cmp_and_sections, fixture_resul
     assert next(c for c in row["cells"] if c["pooling"] == "cls")["rank_text"] == ">100"
 
 
+def test_drilldown_of_a_synthetic_family_uses_stored_gold_docs(cmp_and_sections, fixture_results):
+    records, cmp, sections = cmp_and_sections
+    d = disagreements(sections["passkey"], TaskDataLoader(), top_n=8)
+    assert len(d["rows"]) == 8 and all(r["spread"] == 1.0 for r in d["rows"])
+    for row in d["rows"]:
+        assert row["gold"] == [f"d{row['qid']}"] and row["target_length"] == int(row["task"].split("_")[1])
+        for cell in row["cells"]:
+            expected = fixture_results["ranks"][row["task"]][cell["pooling"]][row["qid"]]
+            assert cell["rank"] == expected
+    # query texts of a synthetic task need the model's tokenizer (absent here): said, not guessed
+    assert all(r["query"] is None for r in d["rows"])
+    assert d["notes"] and all(n.startswith("passkey_") for n in d["notes"])
+
+
 def test_drilldown_without_task_data_reads_ranks_off_mrr(cmp_and_sections):
     records, cmp, sections = cmp_and_sections
     d = disagreements(sections["longqa"], TaskDataLoader(load_data=False), top_n=3)
