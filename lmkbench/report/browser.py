@@ -99,8 +99,9 @@ def open_in_browser(html: str | Path, *, screenshot: str | Path | None = None, w
     return out
 
 
-def shrink_png(path: str | Path, max_width: int = 1100, colors: int = 128) -> Path:
-    """Scale a screenshot down to ``max_width`` and quantise it to a palette (keeps it small for docs)."""
+def shrink_png(path: str | Path, max_width: int = 1100, colors: int = 256) -> Path:
+    """Scale a screenshot down to ``max_width`` and quantise it to a palette (keeps it small for docs; the
+    octree quantiser keeps small saturated areas such as the ▲/▼ marks in their colours)."""
     from PIL import Image
 
     path = Path(path)
@@ -108,7 +109,7 @@ def shrink_png(path: str | Path, max_width: int = 1100, colors: int = 128) -> Pa
         im = im.convert("RGB")
         if im.width > max_width:
             im = im.resize((max_width, round(im.height * max_width / im.width)), Image.LANCZOS)
-        im = im.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        im = im.quantize(colors=colors, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
         from io import BytesIO
 
         buf = BytesIO()

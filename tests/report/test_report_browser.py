@@ -45,7 +45,8 @@ def test_report_loads_cleanly_and_renders(fixture_report, tmp_path):
     assert colours is not None and len(colours) > 200            # text, tables, figures: not a blank page
     dom = res.dom
     assert "<script" not in dom.lower()                          # the <script> query stayed text
-    assert "&lt;script&gt;alert('xss')&lt;/script&gt;" in dom and "<b>bold</b>" not in dom
+    as_text = SCRIPT_QUERY.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")   # a serialised text node
+    assert as_text in dom and "<b>bold</b>" not in dom
     assert dom.count("<img") == 4 and 'id="longqa"' in dom
     small = shrink_png(shot, max_width=800)
     with Image.open(small) as im:
