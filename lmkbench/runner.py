@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .distributed import is_main_process, maybe_distributed
 from .encoder import PooledEncoder
 from .evaluate import evaluator_for
 from .poolings import make_pooling
@@ -53,9 +54,10 @@ class Runner:
     def encoder(self) -> PooledEncoder:
         if self._encoder is None:
             s = self.s
-            self._encoder = PooledEncoder(s.model, device=s.device, dtype=s.dtype, max_length=s.max_length,
-                                          long_policy=s.long_policy, token_budget=s.token_budget, cache_dir=s.cache_dir,
-                                          progress=s.progress, trust_remote_code=s.trust_remote_code, revision=s.revision)
+            self._encoder = maybe_distributed(PooledEncoder(
+                s.model, device=s.device, dtype=s.dtype, max_length=s.max_length, long_policy=s.long_policy,
+                token_budget=s.token_budget, cache_dir=s.cache_dir, progress=s.progress,
+                trust_remote_code=s.trust_remote_code, revision=s.revision))
         return self._encoder
 
     def model_label(self) -> str:
@@ -124,7 +126,8 @@ class Runner:
                 "metrics": out.metrics, evaluator.per_item_key: per_item,
                 "meta": self._meta(task, data, p, truncated[p], {**timings, "evaluate_s": eval_s}, enc_stats, out.info),
             }
-            paths.append(write_result(self.s.out_dir, record, out.run))
+            if is_main_process():  # under torchrun every rank encodes a shard; rank 0 writes
+                paths.append(write_result(self.s.out_dir, record, out.run))
             self._summarise(record, cached=False)
         return paths
 

@@ -1,6 +1,9 @@
 """Exact dense search: top-k by dot product of L2-normalised embeddings, chunked over queries and corpus.
 
-Memory stays at ``query_chunk × corpus_chunk`` scores plus the running top-k, whatever the corpus size.
+Memory stays at one ``query_chunk × corpus_chunk`` score buffer (allocated once and reused, 64 MiB at the
+defaults) plus the running top-k, whatever the corpus and query counts: scores for the whole corpus are
+never held at once. Each corpus chunk's top-k is merged into the running top-k, so the answer equals a
+full sort (``benchmarks/run.py`` checks it against the one-matrix version and measures both).
 """
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import torch
 
 
 def top_k(queries: np.ndarray, corpus: np.ndarray, k: int = 100, *, query_chunk: int = 1024,
-          corpus_chunk: int = 50_000, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+          corpus_chunk: int = 16_384, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
     """Return ``(scores, indices)`` of shape ``[n_queries, min(k, n_docs)]``, best first."""
     nq, nd = len(queries), len(corpus)
     k = min(k, nd)
@@ -18,20 +21,25 @@ def top_k(queries: np.ndarray, corpus: np.ndarray, k: int = 100, *, query_chunk:
     if nq == 0 or k == 0:
         return out_s[:, :0], out_i[:, :0]
     c_all = torch.from_numpy(np.ascontiguousarray(corpus, dtype=np.float32))
-    for qs in range(0, nq, query_chunk):
-        q = torch.from_numpy(np.ascontiguousarray(queries[qs:qs + query_chunk], dtype=np.float32)).to(device)
-        best_s = torch.full((len(q), 0), -float("inf"), device=device)
-        best_i = torch.zeros((len(q), 0), dtype=torch.long, device=device)
-        for cs in range(0, nd, corpus_chunk):
-            c = c_all[cs:cs + corpus_chunk].to(device)
-            s = q @ c.T
-            kk = min(k, s.shape[1])
-            ts, ti = torch.topk(s, kk, dim=1)
-            cand_s = torch.cat([best_s, ts], dim=1)
-            cand_i = torch.cat([best_i, ti + cs], dim=1)
-            keep = min(k, cand_s.shape[1])
-            sel_s, sel = torch.topk(cand_s, keep, dim=1)
-            best_s, best_i = sel_s, torch.gather(cand_i, 1, sel)
-        out_s[qs:qs + len(q)] = best_s.cpu().numpy()
-        out_i[qs:qs + len(q)] = best_i.cpu().numpy()
+    qc, cc = min(query_chunk, nq), min(corpus_chunk, nd)
+    buf = torch.empty(qc * cc, dtype=torch.float32, device=device)  # reused for every chunk's scores
+    with torch.inference_mode():
+        for qs in range(0, nq, qc):
+            q = torch.from_numpy(np.ascontiguousarray(queries[qs:qs + qc], dtype=np.float32)).to(device)
+            best_s = best_i = None
+            for cs in range(0, nd, cc):
+                c = c_all[cs:cs + cc].to(device)
+                s = buf[: len(q) * len(c)].view(len(q), len(c))
+                torch.mm(q, c.T, out=s)
+                ts, ti = torch.topk(s, min(k, s.shape[1]), dim=1)
+                ti += cs
+                if best_s is None:
+                    best_s, best_i = ts, ti
+                    continue
+                cand_s = torch.cat([best_s, ts], dim=1)
+                cand_i = torch.cat([best_i, ti], dim=1)
+                best_s, sel = torch.topk(cand_s, k, dim=1)
+                best_i = torch.gather(cand_i, 1, sel)
+            out_s[qs:qs + len(q)] = best_s.cpu().numpy()
+            out_i[qs:qs + len(q)] = best_i.cpu().numpy()
     return out_s, out_i

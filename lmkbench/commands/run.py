@@ -54,6 +54,10 @@ def run(args) -> int:
     t0 = time.perf_counter()
     runner = Runner(settings)
     rows = runner.run(task_specs(args))
+    from ..distributed import is_main_process
+
+    if not is_main_process():
+        return 0
     print(format_summary(rows))
     print(f"results in {Path(args.out).resolve()}  ({time.perf_counter() - t0:.1f} s)")
     return 0
