@@ -161,7 +161,8 @@ def beir_sources(folder: Path, split: str) -> dict[str, Path]:
     out = {}
     for stem in ("corpus", "queries"):
         plain, gz = folder / f"{stem}.jsonl", folder / f"{stem}.jsonl.gz"
-        out[gz.name if gz.exists() and not plain.exists() else plain.name] = gz if gz.exists() and not plain.exists() else plain
+        path = gz if gz.exists() and not plain.exists() else plain    # as load_beir_folder chooses
+        out[path.name] = path
     out[f"qrels/{split}.tsv"] = folder / "qrels" / f"{split}.tsv"
     return out
 
@@ -174,7 +175,7 @@ def beir_availability(folder: Path, split: str) -> tuple[str, str]:
             if key.startswith("qrels/"):
                 have = sorted(p.stem for p in (folder / "qrels").glob("*.tsv")) if (folder / "qrels").is_dir() else []
                 return "no", f"no qrels for split {split!r} in {folder} (available: {', '.join(have) or 'none'})"
-            return "no", f"{path} not found (nor .gz)" if not key.endswith(".gz") else f"{path} not found"
+            return "no", f"{path} not found (nor {path.name}.gz)"
     return "yes", ""
 
 
