@@ -87,40 +87,49 @@ class Encoded:
 
 
 def batches_by_budget(lengths: list[int], token_budget: int, max_rows: int = 512, *,
-                      pad_slack: float | None = None, min_tokens: int = 0) -> list[list[int]]:
-    """Indices grouped so that rows × longest row ≤ budget, over lengths sorted longest first.
+                      batch_cost: int = 0) -> list[list[int]]:
+    """Indices cut into batches with rows × longest row ≤ ``token_budget`` (a longer row goes alone) and at
+    most ``max_rows`` rows, choosing the cut that minimises padded tokens + ``batch_cost`` per batch.
 
-    A batch also closes early when the next row is shorter than the batch's longest by more than
-    ``pad_slack`` (a fraction) once the batch already holds ``min_tokens`` real tokens. Padding then stays
-    below ``pad_slack`` except in batches too small to matter, and rows of equal length travel together
-    (a batch with no padding at all lets SDPA drop the attention mask and use its flash kernel).
+    Texts are sorted longest first, so an optimal batching is a set of cuts in that order, found exactly
+    by dynamic programming (``cost[j] = min_i cost[i] + len[i] · (j − i) + batch_cost``; milliseconds for
+    thousands of texts). ``batch_cost`` is the fixed price of one more forward pass, in tokens: 0 gives
+    zero padding (equal lengths only), larger values trade a little padding for fewer, larger batches.
 
-    Why: on CPU a forward pass costs the same per token from ~128 tokens per batch upwards (measured,
-    ``benchmarks/``), so every padded position is pure waste and small exact-length batches are free;
-    on a GPU larger batches matter more, hence a larger ``min_tokens`` there.
+    Why: a padded position costs as much as a real one, and on CPU a forward pass costs about the same per
+    token from ~128 tokens per batch upwards, so padding is the waste to cut; but each batch also has a
+    fixed cost (dispatch, thread synchronisation, larger on a busy machine), which ``batch_cost`` prices.
+    A batch with no padding at all also lets SDPA drop the attention mask and take its flash kernel.
     """
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    n = len(lengths)
+    if n == 0:
+        return []
+    order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
+    sorted_len = np.asarray(lengths, dtype=np.int64)[order]
+    best = np.zeros(n + 1)
+    cut = np.zeros(n + 1, dtype=np.int64)
+    for j in range(1, n + 1):
+        # batch = sorted rows i..j-1, as wide as row i; rows i ≥ j - budget // len[j-1] can satisfy the budget
+        lo = max(0, j - max_rows, j - max(1, token_budget // max(int(sorted_len[j - 1]), 1)))
+        rows = np.arange(j - lo, 0, -1)
+        width = sorted_len[lo:j]
+        cost = best[lo:j] + width * rows + batch_cost
+        cost[(width * rows > token_budget) & (rows > 1)] = np.inf
+        k = int(np.argmin(cost))  # first minimum: the largest batch among equal costs
+        best[j], cut[j] = cost[k], lo + k
     out: list[list[int]] = []
-    current: list[int] = []
-    longest = real = 0
-    for i in order:
-        n = lengths[i]
-        if current and (longest * (len(current) + 1) > token_budget or len(current) >= max_rows
-                        or (pad_slack is not None and real >= min_tokens and n < longest * (1.0 - pad_slack))):
-            out.append(current)
-            current, real = [], 0
-        if not current:
-            longest = n
-        current.append(i)
-        real += n
-    if current:
-        out.append(current)
-    return out
+    j = n
+    while j > 0:
+        out.append(order[cut[j]:j].tolist())
+        j = int(cut[j])
+    return out[::-1]
 
 
-#: batching defaults per device kind: (token budget, pad slack, min tokens before a padding cut).
-#: CPU values come from the sweep in ``benchmarks/run.py --sweep-budget``; see docs/readme/benchmarks.md.
-BATCHING = {"cpu": (4096, 0.05, 256), "cuda": (65536, 0.05, 8192)}
+#: batching defaults per device kind: (token budget, batch cost in tokens); see :func:`batches_by_budget`.
+#: CPU: a budget of 16384 (32 rows of 512) and a batch cost of 256 tokens measured within a few percent of
+#: the best setting on 2 cores (``python benchmarks/run.py --only sweep``; docs/readme/benchmarks.md).
+#: CUDA: larger batches keep the GPU busy, so one more batch must save more padding.
+BATCHING = {"cpu": (16384, 256), "cuda": (65536, 4096)}
 
 
 class PooledEncoder:
@@ -128,14 +137,14 @@ class PooledEncoder:
 
     ``max_length`` defaults to the model's own limit; ``long_policy`` is ``truncate`` (right truncation) or
     ``windows`` (consecutive max-length windows pooled together). ``token_budget`` bounds rows × padded
-    length of a batch and ``pad_slack`` the padding a batch may carry (see :func:`batches_by_budget`;
-    both default per device kind, :data:`BATCHING`). ``cache_dir=False`` disables the embedding cache.
+    length of a batch and ``batch_cost`` (tokens) the padding one more batch must save to be worth it (see
+    :func:`batches_by_budget`; both default per device kind, :data:`BATCHING`). ``cache_dir=False`` disables the embedding cache.
     """
 
     def __init__(self, model: str | LoadedModel, *, device: str = "auto", dtype: str = "auto",
                  max_length: int | None = None, long_policy: str = "truncate", token_budget: int | None = None,
                  cache_dir=None, progress: bool = True, trust_remote_code: bool = False, revision: str | None = None,
-                 pad_slack: float | None = None):
+                 batch_cost: int | None = None):
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         if long_policy not in LONG_POLICIES:
@@ -152,12 +161,11 @@ class PooledEncoder:
         self.max_length = int(max_length or limit)
         if self.max_length < 4:
             raise LmkbenchError(f"--max-length must be at least 4, got {self.max_length}")
-        budget, slack, min_tokens = BATCHING["cuda" if self.device.startswith("cuda") else "cpu"]
+        budget, cost = BATCHING["cuda" if self.device.startswith("cuda") else "cpu"]
         self.token_budget = max(int(token_budget or budget), self.max_length)
-        self.pad_slack = slack if pad_slack is None else float(pad_slack)
-        if not 0.0 <= self.pad_slack <= 1.0:
-            raise LmkbenchError(f"pad_slack must be within [0, 1], got {self.pad_slack}")
-        self.min_batch_tokens = min(min_tokens, self.token_budget)
+        self.batch_cost = int(cost if batch_cost is None else batch_cost)
+        if self.batch_cost < 0:
+            raise LmkbenchError(f"batch_cost must be >= 0 tokens, got {self.batch_cost}")
         self.cache_root = None if cache_dir is False else (cache_dir or default_cache_dir())
         self.progress = progress
         self.special = SpecialTokens.from_tokenizer(self.loaded.tokenizer)
@@ -167,7 +175,7 @@ class PooledEncoder:
     def describe(self) -> dict:
         return {"model": self.loaded.name, "model_path": self.loaded.path, "model_identity": self.loaded.identity,
                 "device": self.device, "dtype": self.dtype, "max_length": self.max_length,
-                "long_policy": self.long_policy, "token_budget": self.token_budget, "pad_slack": self.pad_slack}
+                "long_policy": self.long_policy, "token_budget": self.token_budget, "batch_cost": self.batch_cost}
 
     def _slot(self, pooling: Pooling) -> CacheSlot | None:
         if self.cache_root is None:
@@ -276,7 +284,7 @@ class PooledEncoder:
         sums: dict[str, torch.Tensor] = {}
         weights: dict[str, torch.Tensor] = {}
         model = self.loaded.model
-        batches = batches_by_budget(lengths, self.token_budget, pad_slack=self.pad_slack, min_tokens=self.min_batch_tokens)
+        batches = batches_by_budget(lengths, self.token_budget, batch_cost=self.batch_cost)
         bar = _progress(total=sum(lengths), desc=f"{desc} [{family.key}]", enabled=self.progress)
         autocast = (torch.autocast("cuda", dtype=DTYPES[self.dtype]) if self.device.startswith("cuda") and self.dtype != "fp32"
                     else contextlib.nullcontext())

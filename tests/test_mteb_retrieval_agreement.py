@@ -21,7 +21,7 @@ import random
 import numpy as np
 import pytest
 
-from conftest import minilm_path, shared_data
+from _support import minilm_path, shared_data
 
 mteb = pytest.importorskip("mteb")
 datasets = pytest.importorskip("datasets")
@@ -110,8 +110,8 @@ def test_tiny_bert_on_tiny_beir_agrees_with_mteb(tiny_bert, tiny_beir, tmp_path)
     assert_agree(ours, theirs)
 
 
-def scifact_subset(src, dst, n_queries=50, n_other=250, seed=0):
-    """50 seeded test queries, every relevant abstract, and 250 seeded other abstracts (fast on 2 cores)."""
+def scifact_subset(src, dst, n_queries=50, n_other=150, seed=0):
+    """50 seeded test queries, every relevant abstract, and 150 seeded other abstracts (< 60 s on 2 cores)."""
     rows = {}
     with open(src / "corpus.jsonl", encoding="utf-8") as fh:
         for line in fh:
@@ -140,7 +140,7 @@ def scifact_subset(src, dst, n_queries=50, n_other=250, seed=0):
 def test_minilm_on_scifact_subset_agrees_with_mteb(tmp_path):
     """The real all-MiniLM-L6-v2 (sentence-transformers' max_seq_length 256; ours --max-length 256)."""
     folder, n_docs = scifact_subset(shared_data("scifact"), tmp_path / "scifact_sub")
-    assert n_docs >= 300
+    assert n_docs >= 200
     st = sentence_transformer(minilm_path(), 256)
     theirs = run_mteb(st, folder)
     ours = run_lmkbench(minilm_path(), folder, tmp_path / "res", 256)

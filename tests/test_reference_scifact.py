@@ -12,7 +12,7 @@ import random
 import numpy as np
 import pytest
 
-from conftest import minilm_path, shared_data
+from _support import minilm_path, shared_data
 
 pytestmark = pytest.mark.slow
 

@@ -182,8 +182,12 @@ def train(cfg: TrainConfig, *, on_step: Callable[[int, float], None] | None = No
     model, tokenizer = loaded.model, loaded.tokenizer
     model.train()
     use_ckpt = cfg.gradient_checkpointing if cfg.gradient_checkpointing is not None else device.startswith("cuda")
-    if use_ckpt:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if use_ckpt:  # transformers 5 renamed it; pyproject allows >= 4.45
+        kwargs = {"use_reentrant": False}
+        if hasattr(model, "activation_checkpointing_enable"):
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
     autocast = DTYPES[dtype] if dtype != "fp32" else None
     fwd = PooledForward(model, tokenizer, tp.pooling, device=device, autocast_dtype=autocast)
 

@@ -6,7 +6,7 @@ import pytest
 
 from lmkbench.report.browser import console_messages, find_chromium, open_in_browser, shrink_png
 
-from conftest import SCRIPT_QUERY
+from report_support import SCRIPT_QUERY
 
 pytestmark = pytest.mark.browser
 

@@ -23,7 +23,7 @@ from lmkbench.stats import buckets as bk
 from lmkbench.stats import compare
 from lmkbench.stats.tests import default_batch
 
-from conftest import SCRIPT_QUERY
+from report_support import SCRIPT_QUERY
 
 DATA_URI = re.compile(r"data:(image/[a-z+]+);base64,([A-Za-z0-9+/=]+)")
 

@@ -9,7 +9,7 @@ from markupsafe import escape
 from lmkbench.cli import main
 from lmkbench.results import iter_results
 
-from conftest import SCRIPT_QUERY
+from report_support import SCRIPT_QUERY
 
 
 def test_report_command_writes_one_file(fixture_results, tmp_path, capsys):

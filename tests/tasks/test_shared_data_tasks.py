@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import shared_data
+from _support import shared_data
 from lmkbench.tasks import resolve_tasks
 from lmkbench.tasks.checksums import checksum_status
 from lmkbench.tasks.profile import measure

@@ -104,3 +104,18 @@ def test_finished_run_is_kept_unless_overwritten(tiny_cfg):
 def test_length_limits_are_checked(tiny_cfg):
     with pytest.raises(LmkbenchError, match="exceeds the model's limit of 128"):
         train(tiny_cfg(doc_max_length=512))
+
+
+def test_gradient_checkpointing_gives_the_same_training(tiny_cfg, tmp_path):
+    """The CUDA default (checkpointing) exercised on CPU: recomputed activations, same losses and weights."""
+    plain = train(tiny_cfg(out=tmp_path / "plain", steps=3, pooling="lmk:train_g=4+8"))
+    ckpt = train(tiny_cfg(out=tmp_path / "ckpt", steps=3, pooling="lmk:train_g=4+8", gradient_checkpointing=True))
+    def on(m):
+        return getattr(m, "is_activation_checkpointing", None) if hasattr(m, "is_activation_checkpointing") \
+            else m.is_gradient_checkpointing
+
+    assert on(ckpt.model) and not on(plain.model)
+    np.testing.assert_allclose(ckpt.loss_curve, plain.loss_curve, rtol=1e-5)
+    a, b = load_file(tmp_path / "plain" / "model.safetensors"), load_file(tmp_path / "ckpt" / "model.safetensors")
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
