@@ -75,6 +75,10 @@ class Runner:
         tasks: list[TaskDef] = []
         for spec in task_specs:
             tasks.extend(resolve_tasks(spec))
+        for task in tasks:  # absent data or a changed checksum stops the run before any model loads
+            check = getattr(task, "check", None)
+            if check is not None and getattr(task, "availability", lambda: ("yes", ""))()[0] != "network":
+                check()
         for task in tasks:
             self.run_task(task)
         return self.rows

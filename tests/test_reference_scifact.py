@@ -1,8 +1,8 @@
 """The real MiniLM on real SciFact: lmkbench's NDCG@10 equals sentence-transformers + pytrec_eval.
 
 An independent reference: sentence-transformers encodes (its own tokenization, batching and mean
-pooling), numpy ranks, pytrec_eval scores. Runs on a deterministic SciFact subset (80 test queries,
-their relevant abstracts and 520 other abstracts) to keep CI fast; the full-set figure is in the README.
+pooling), numpy ranks, pytrec_eval scores. Runs on a deterministic SciFact subset (60 test queries,
+their relevant abstracts and 340 other abstracts) to keep CI fast; the full-set figure is in the README.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from _support import minilm_path, shared_data
 pytestmark = pytest.mark.slow
 
 
-def _subset(src, dst, n_queries=80, n_other=520, seed=0):
+def _subset(src, dst, n_queries=60, n_other=340, seed=0):
     from lmkbench.data.beir import load_beir_folder
 
     data = load_beir_folder(src, "test")
