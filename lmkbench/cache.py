@@ -48,8 +48,7 @@ class CacheSlot:
                         keys = np.load(keys_file, allow_pickle=False)
                     except (OSError, ValueError):
                         continue  # a torn shard from a killed run: ignore it
-                    for i, k in enumerate(keys.tolist()):
-                        self._index[k] = (stem, i)
+                    self._index.update((k, (stem, i)) for i, k in enumerate(keys.tolist()))
         return self._index
 
     def _shard(self, stem: str) -> dict[str, np.ndarray]:
@@ -63,14 +62,33 @@ class CacheSlot:
         return np.array([h in index for h in hashes], dtype=bool)
 
     def get(self, hashes: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Embeddings, token counts and truncation flags for hashes that are all cached."""
+        """Embeddings, token counts and truncation flags for hashes that are all cached.
+
+        Reads shard by shard with one fancy index each (not row by row): a re-run served from the cache
+        costs milliseconds per thousand texts.
+        """
         index = self._load_index()
         rows = [index[h] for h in hashes]
-        if not rows:
+        n = len(rows)
+        if not n:
             return np.zeros((0, 0), np.float32), np.zeros(0, np.int64), np.zeros(0, bool)
-        emb = np.stack([self._shard(s)["emb"][i] for s, i in rows]).astype(np.float32)
-        ntok = np.array([self._shard(s)["ntok"][i] for s, i in rows], dtype=np.int64)
-        trunc = np.array([self._shard(s)["trunc"][i] for s, i in rows], dtype=bool)
+        by_shard: dict[str, tuple[list[int], list[int]]] = {}
+        for pos, (stem, i) in enumerate(rows):
+            positions, offsets = by_shard.setdefault(stem, ([], []))
+            positions.append(pos)
+            offsets.append(i)
+        emb: np.ndarray | None = None
+        ntok = np.empty(n, np.int64)
+        trunc = np.empty(n, bool)
+        for stem, (positions, offsets) in by_shard.items():
+            shard = self._shard(stem)
+            pos, off = np.asarray(positions), np.asarray(offsets)
+            part = np.asarray(shard["emb"][off], dtype=np.float32)
+            if emb is None:
+                emb = np.empty((n, part.shape[1]), np.float32)
+            emb[pos] = part
+            ntok[pos] = shard["ntok"][off]
+            trunc[pos] = shard["trunc"][off]
         return emb, ntok, trunc
 
     def put(self, hashes: list[bytes], emb: np.ndarray, ntok: np.ndarray, trunc: np.ndarray) -> None:
