@@ -11,7 +11,7 @@ A task file (any ``*.yaml``/``*.yml`` below those folders) holds ``tasks:`` (a l
 optional ``defaults:`` merged into each entry, and/or ``suite:`` (one suite). Paths in ``params`` are
 relative to the task file's folder and may use ``${LMKBENCH_SHARED_DATA}`` (default: ``../shared/data``
 next to the repository, where CI puts the real datasets), ``${LMKBENCH_DATA}`` (download cache, default
-``~/.cache/lmkbench/data``) or any other environment variable. See ``docs/readme/tasks.md``.
+``~/.cache/lmkbench/data``) or any other environment variable. See the README, "Tasks and suites".
 """
 from __future__ import annotations
 
