@@ -34,16 +34,24 @@ def throughput_vs_sentence_transformers(ctx) -> list[Figure]:
 
     def run_st():
         with autocast(ctx.device, ctx.dtype):
-            return st.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+            out = st.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_tensor=True)
+        return out.float().cpu().numpy()  # bf16 under autocast on CUDA; numpy has no bf16
 
     def run_lmk():
         return enc.encode(texts, ["mean"])
 
-    # warm both (first-call allocations, oneDNN primitive caches) on a few texts
-    st.encode(texts[:16], batch_size=32)
-    enc.encode(texts[:16], ["mean"])
+    cases = {"sentence-transformers": run_st, "lmkbench": run_lmk}
+    if ctx.baseline_rev:  # the encoder as of another revision, with its own copy of the model
+        from lmkbench_base.encoder import PooledEncoder as BaseEncoder
+
+        base = BaseEncoder(ctx.model_path, device=ctx.device, dtype=ctx.dtype, max_length=ml, cache_dir=False,
+                           progress=False)
+        cases[f"lmkbench@{ctx.baseline_rev}"] = lambda: base.encode(texts, ["mean"])
+    # warm every side (first-call allocations, oneDNN primitive caches) on a few texts
+    for fn in (lambda: st.encode(texts[:16], batch_size=32), lambda: enc.encode(texts[:16], ["mean"])):
+        fn()
     ctx.log(f"[1] throughput: {len(texts)} SciFact abstracts, max length {ml}")
-    t = interleaved({"sentence-transformers": run_st, "lmkbench": run_lmk}, ctx.reps, ctx.sync, ctx.log)
+    t = interleaved(cases, ctx.reps, ctx.sync, ctx.log)
     res = t["lmkbench"].result
     lengths = (np.minimum(res.token_counts, ml - 2) + 2).tolist()
     real, st_padded = st_padding(texts, lengths)
@@ -67,6 +75,14 @@ def throughput_vs_sentence_transformers(ctx) -> list[Figure]:
                f"sentence-transformers embeddings; max |diff| {details['max_abs_diff']:.2e}",
                ">= 0.999" if ctx.dtype != "fp32" else ">= 0.99999"),
     ]
+    if ctx.baseline_rev:
+        tb = t[f"lmkbench@{ctx.baseline_rev}"]
+        bres = tb.result
+        figs.insert(1, Figure(f"encode.tokens_per_s.mean@{ctx.baseline_rev}", real / tb.wall_median, "tok/s",
+                              tb.wall_median / ours, f"this checkout ({real / ours:,.0f} tok/s; ratio > 1: faster now); "
+                              f"its padding {1 - bres.stats.tokens / bres.stats.padded_tokens:.4f}, "
+                              f"vs sentence-transformers {theirs / tb.wall_median:.3f}x", "",
+                              {"timings": tb.as_dict(), "batches": bres.stats.batches}))
     peak = gpu_peak_tflops(ctx.device, ctx.peak_tflops)
     flops = encoder_flops(ctx.loaded.model.config, lengths)
     achieved = flops / ours / 1e12

@@ -51,7 +51,16 @@ def search(ctx) -> list[Figure]:
     extra = {k: max(r["peak_rss"] - r["rss_before_search"], 0) for k, r in
              (("chunked", chunked), ("naive", naive), ("half", half))}
     same = chunked["checksum"] == naive["checksum"] and chunked["top1"] == naive["top1"]
-    return [
+    before = []
+    if ctx.baseline_dir:
+        b = run_child(ctx, "search", "--docs", str(docs), *base, "--baseline-dir", str(ctx.baseline_dir))
+        bh = run_child(ctx, "search", "--docs", str(docs // 2), *base, "--baseline-dir", str(ctx.baseline_dir))
+        bx, bhx = b["peak_rss"] - b["rss_before_search"], bh["peak_rss"] - bh["rss_before_search"]
+        before = [Figure(f"search.top100.extra_mem@{ctx.baseline_rev}", bx / MIB, "MiB", bx / max(extra["chunked"], 1),
+                         f"this checkout ({extra['chunked'] / MIB:.0f} MiB; ratio > 1: less memory now); "
+                         f"its growth from {docs // 2:,} docs {bx / max(bhx, 1):.3f}x, time {b['wall_s']:.2f} s", "",
+                         {"full": b, "half": bh})]
+    return before + [
         Figure("search.top100.time", chunked["wall_s"], "s", chunked["wall_s"] / naive["wall_s"],
                f"one full score matrix + topk ({naive['wall_s']:.2f} s); same top-100: {same}", "",
                {"chunked": chunked, "naive": naive}),

@@ -142,10 +142,28 @@ def _mteb_task(folder: Path):
     return type("LmkbenchBenchRetrieval", (AbsTaskRetrieval,), {"metadata": meta, "load_data": load_data})()
 
 
+def _silenced(fn):
+    """Run ``fn`` with its prints, warnings and progress bars swallowed (they would interleave the figures)."""
+    import contextlib
+    import io
+    import warnings
+
+    def wrapped():
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            return fn()
+
+    return wrapped
+
+
 def end_to_end_vs_mteb(ctx) -> list[Figure]:
     """Figure 5: ``lmkbench run --pooling mean`` vs ``mteb.evaluate`` (sentence-transformers model, same
     max length, local task) on SciFact; each side loads its model and data inside the timed call."""
+    import datasets
     import mteb  # noqa: F401  (import cost outside the timing)
+
+    datasets.disable_progress_bars()
     from sentence_transformers import SentenceTransformer
 
     from lmkbench.cli import main
@@ -177,6 +195,7 @@ def end_to_end_vs_mteb(ctx) -> list[Figure]:
                                     encode_kwargs={"batch_size": 32, "show_progress_bar": False})
             return res.task_results[0].scores["test"][0]["ndcg_at_10"]
 
+        ours, theirs = _silenced(ours), _silenced(theirs)
         ctx.log(f"[5] end to end on SciFact ({q or 'all'} queries, {o if o is not None else 'all'} other docs), "
                 f"max length {ml}: lmkbench run vs mteb.evaluate")
         t = interleaved({"mteb.evaluate": theirs, "lmkbench run": ours}, ctx.e2e_reps, ctx.sync, ctx.log)

@@ -1,7 +1,10 @@
 """Work whose peak memory is measured runs here, in a child process of ``benchmarks/run.py``.
 
-A child's peak resident set size (``getrusage(RUSAGE_SELF).ru_maxrss``, the kernel's high-water mark) belongs
-to that work alone, not to whatever the parent loaded before. It prints one JSON object on its last line.
+A child's peak resident set size (the kernel's high-water mark ``VmHWM`` of its own address space) belongs to
+that work alone, not to whatever the parent loaded before. (Not ``getrusage().ru_maxrss``: Linux carries
+that across fork and exec, so a child of a large parent starts with the parent's peak.) The mark is read
+before the measured step, reset, and read again, so the step's own peak is known as well as the
+process's. It prints one JSON object on its last line.
 
     python benchmarks/child.py long   --docs N --max-length 512 --device cpu --dtype auto --threads T
     python benchmarks/child.py search --docs N --queries Q --dim 384 --k 100 [--naive] --threads T
@@ -24,28 +27,23 @@ def rss_now() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def rss_peak() -> int:
-    """Peak resident set size in bytes over the process's life (Linux reports ``ru_maxrss`` in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def peak_hwm() -> int:
+    """Peak resident set size in bytes since the process started or since :func:`reset_peak`."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # not Linux: the best there is
 
 
 def reset_peak() -> bool:
-    """Reset the kernel's RSS high-water mark (``VmHWM``) so a later :func:`peak_since_reset` covers only
-    what follows; Linux ≥ 4.0 (``echo 5 > /proc/self/clear_refs``). False where unsupported."""
+    """Reset the kernel's RSS high-water mark (Linux ≥ 4.0: ``echo 5 > /proc/self/clear_refs``)."""
     try:
         with open("/proc/self/clear_refs", "w") as fh:
             fh.write("5")
         return True
     except OSError:
         return False
-
-
-def peak_since_reset() -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return rss_peak()
 
 
 def long_documents(args) -> dict:
@@ -58,7 +56,7 @@ def long_documents(args) -> dict:
     enc = PooledEncoder(minilm_path(), device=args.device, dtype=args.dtype, max_length=args.max_length,
                         long_policy="windows", cache_dir=False, progress=False)
     enc.encode(["warm up"], ["mean"])
-    base = rss_now()
+    base, load_peak = rss_now(), peak_hwm()
     resettable = reset_peak()
     if args.device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
@@ -71,8 +69,9 @@ def long_documents(args) -> dict:
     out = {"docs": len(texts), "chars": sum(map(len, texts)), "tokens": res.stats.tokens,
            "sequences": res.stats.sequences, "batches": res.stats.batches, "wall_s": wall,
            "tokenize_s": res.stats.tokenize_s, "padding_fraction": 1 - res.stats.tokens / res.stats.padded_tokens,
-           "rss_before_encode": base, "peak_rss": rss_peak(), "token_budget": enc.token_budget,
-           "peak_rss_during_encode": peak_since_reset() if resettable else None}
+           "rss_before_encode": base, "peak_rss_before_encode": load_peak, "token_budget": enc.token_budget,
+           "peak_rss_during_encode": peak_hwm() if resettable else None,
+           "peak_rss": max(load_peak, peak_hwm())}
     if args.device.startswith("cuda"):
         out["gpu_peak_bytes"] = torch.cuda.max_memory_allocated()
     return out
@@ -82,7 +81,11 @@ def search(args) -> dict:
     import numpy as np
     import torch
 
-    from lmkbench.search import top_k
+    if args.baseline_dir:  # lmkbench as of another revision (see run.py --baseline)
+        sys.path.insert(0, args.baseline_dir)
+        from lmkbench_base.search import top_k
+    else:
+        from lmkbench.search import top_k
 
     rng = np.random.default_rng(0)
 
@@ -92,20 +95,20 @@ def search(args) -> dict:
         return x
 
     corpus, queries = unit(args.docs), unit(args.queries)
-    base = rss_now()
+    base, setup_peak = rss_now(), peak_hwm()
     resettable = reset_peak()
     t0 = time.perf_counter()
     if args.naive:  # the whole score matrix at once, then one top-k: memory grows with queries × corpus
-        scores = torch.from_numpy(queries) @ torch.from_numpy(corpus).T
+        scores = torch.from_numpy(queries).to(args.device) @ torch.from_numpy(corpus).to(args.device).T
         s, i = torch.topk(scores, args.k, dim=1)
-        s, i = s.numpy(), i.numpy()
+        s, i = s.cpu().numpy(), i.cpu().numpy()
     else:
         s, i = top_k(queries, corpus, args.k, device=args.device)
     wall = time.perf_counter() - t0
     # a fingerprint of the answer so the parent can check chunked == naive
     return {"docs": args.docs, "queries": args.queries, "dim": args.dim, "k": args.k, "naive": args.naive,
             "wall_s": wall, "rss_before_search": base, "inputs_bytes": corpus.nbytes + queries.nbytes,
-            "peak_rss": peak_since_reset() if resettable else rss_peak(), "peak_reset": resettable,
+            "peak_rss": peak_hwm() if resettable else max(setup_peak, peak_hwm()), "peak_reset": resettable,
             "top1": i[:, 0].tolist()[:50], "checksum": int(i.astype(np.int64).sum() % 1_000_003)}
 
 
@@ -122,6 +125,7 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="auto")
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--baseline-dir", default=None, help="folder holding lmkbench_base (search only)")
     args = p.parse_args(argv)
     import torch
 

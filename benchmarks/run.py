@@ -69,6 +69,15 @@ class Context:
         self.loaded = load_model(self.model_path, device=self.device, progress=False)
         self.quiet = args.quiet
         self.throughput_lmk = None
+        self.baseline_rev = args.baseline
+        self.baseline_dir = None
+        if args.baseline:  # the package as of that revision, importable as lmkbench_base
+            import tempfile
+
+            from common import baseline_package
+
+            self.baseline_dir = baseline_package(args.baseline, Path(tempfile.mkdtemp(prefix="lmkbench-base-")))
+            sys.path.insert(0, str(self.baseline_dir))
 
     def size(self, key: str):
         return SIZES[self.mode][key]
@@ -98,6 +107,9 @@ def parse_args(argv=None):
     p.add_argument("--out", default=str(REPO / "results" / "benchmarks"), help="folder for the JSON and text output")
     p.add_argument("--tag", default="", help="suffix for the output file names")
     p.add_argument("--note", default="", help="a note stored with the results (e.g. 'machine under contention')")
+    p.add_argument("--baseline", default=None, metavar="REV",
+                   help="also run lmkbench as of git revision REV side by side (encode throughput, search): "
+                        "before/after figures from one run, e.g. --baseline aa4dc0c")
     p.add_argument("--quiet", action="store_true", help="only the figure lines")
     return p.parse_args(argv)
 
@@ -139,7 +151,8 @@ def main(argv=None) -> int:
               "command": " ".join(["python", "benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])]),
               "note": args.note, "machine": info, "load_average_before": load_before, "load_average_after": load_after,
               "settings": {"device": ctx.device, "dtype": ctx.dtype, "max_length": ctx.max_length, "reps": ctx.reps,
-                           "threads": ctx.threads, "sizes": SIZES[ctx.mode]},
+                           "threads": ctx.threads, "sizes": SIZES[ctx.mode],
+                           "baseline": ctx.baseline_rev},
               "seconds": {"total": round(total, 1), **timings}, "figures": [f.as_dict() for f in figures]}
     atomic_write_json(out / f"{tag}.json", record)
     text = "\n".join([header, *(f.line() for f in figures), footer] + ([f"note: {args.note}"] if args.note else []))

@@ -3,13 +3,19 @@
 Pipeline per call of :meth:`PooledEncoder.encode`:
 
 1. look every (pooling, text) up in the embedding cache;
-2. tokenize the missing texts **once**, without special tokens (content tokens);
+2. tokenize the missing texts **once**, without special tokens (content tokens), in tokenizer calls of
+   bounded size (the tokenizer's per-token bookkeeping of a long-document corpus stays small);
 3. group poolings by input family (``cls``/``mean``/``last``/``mean_every`` share the plain family; each
    ``lmk``/``multicls`` variant has its own) and build each family's sequences;
-4. sort sequences by length and cut them into batches by a *token budget* (rows × padded length), so short
-   texts travel in large batches and long ones in small, with little padding;
-5. one forward pass per batch; every pooling of the family reads the same hidden states;
-6. weighted sums accumulate per text (several windows of one text add up), then normalise and cache.
+4. sort sequences by length and cut them into batches under a *token budget* (rows × padded length),
+   choosing the cuts that minimise padding plus a per-batch cost (:func:`batches_by_budget`), so short
+   texts travel in large batches and long ones in small, with almost no padding;
+5. one forward pass per batch (no attention mask where nothing is padded); every pooling of the family
+   reads the same hidden states;
+6. weighted sums accumulate per text on the device (several windows of one text add up), come back once,
+   then are normalised and cached.
+
+``benchmarks/run.py`` measures all of this against sentence-transformers and mteb.
 """
 from __future__ import annotations
 
@@ -126,10 +132,12 @@ def batches_by_budget(lengths: list[int], token_budget: int, max_rows: int = 512
 
 
 #: batching defaults per device kind: (token budget, batch cost in tokens); see :func:`batches_by_budget`.
-#: CPU: a budget of 16384 (32 rows of 512) and a batch cost of 256 tokens measured within a few percent of
-#: the best setting on 2 cores (``python benchmarks/run.py --only sweep``; docs/readme/benchmarks.md).
-#: CUDA: larger batches keep the GPU busy, so one more batch must save more padding.
-BATCHING = {"cpu": (16384, 256), "cuda": (65536, 4096)}
+#: CPU, measured on 2 cores (160 SciFact abstracts at 512 tokens, sentence-transformers = 1): budget 4096
+#: with batch cost 64 → 1.47×, 256 → 1.45× (2 threads, quiet machine; 1 thread: 1.37× and 1.35×);
+#: 16384/256 → 1.36×, 16384/0 → 1.29×. 256 keeps fewer batches (15 vs 21 there), which matters on a
+#: busy machine where every batch waits for its threads. Sweep: ``python benchmarks/run.py --only sweep``.
+#: CUDA (not measured here): larger batches keep the GPU busy, so one more batch must save more padding.
+BATCHING = {"cpu": (4096, 256), "cuda": (65536, 4096)}
 
 
 class PooledEncoder:
@@ -137,8 +145,9 @@ class PooledEncoder:
 
     ``max_length`` defaults to the model's own limit; ``long_policy`` is ``truncate`` (right truncation) or
     ``windows`` (consecutive max-length windows pooled together). ``token_budget`` bounds rows × padded
-    length of a batch and ``batch_cost`` (tokens) the padding one more batch must save to be worth it (see
-    :func:`batches_by_budget`; both default per device kind, :data:`BATCHING`). ``cache_dir=False`` disables the embedding cache.
+    length of a batch and ``batch_cost`` (tokens) the padding one more batch must save to be worth it
+    (see :func:`batches_by_budget`; both default per device kind, :data:`BATCHING`). ``cache_dir=False``
+    disables the embedding cache.
     """
 
     def __init__(self, model: str | LoadedModel, *, device: str = "auto", dtype: str = "auto",

@@ -1,10 +1,11 @@
 """Exact dense search: top-k by dot product of L2-normalised embeddings, chunked over queries and corpus.
 
-Memory stays at one ``query_chunk × corpus_chunk`` score buffer (allocated once and reused: 195 MiB at the
-defaults) plus the running top-k, whatever the corpus and query counts: scores for the whole corpus are
-never held at once. (Measured on CPU: smaller corpus chunks cost more time, e.g. +15 % at 32k and +35 % at
-16k for 1k queries × 100k docs, as ``torch.topk`` per chunk dominates; 50k matches one full matrix.) Each corpus chunk's top-k is merged into the running top-k, so the answer equals a
-full sort (``benchmarks/run.py`` checks it against the one-matrix version and measures both).
+Memory stays at one ``query_chunk × corpus_chunk`` score buffer (allocated once and reused: 195 MiB at
+the defaults) plus the running top-k, whatever the corpus and query counts: scores for the whole corpus
+are never held at once. Each corpus chunk's top-k is merged into the running top-k, so the answer equals
+a full sort (``benchmarks/run.py`` checks it against one full score matrix and measures both). Measured
+on CPU, smaller corpus chunks cost time (``torch.topk`` per chunk adds up): for 1k queries × 100k docs,
++15 % at 32k and +35 % at 16k, while 50k matches the one-matrix time.
 """
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ def add_encoder_arguments(p: argparse.ArgumentParser, *, pooling_required: bool 
     p.add_argument("--dtype", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
                    help="auto = bf16 (or fp16) autocast on CUDA, fp32 on CPU")
     p.add_argument("--token-budget", type=positive_int, default=None,
-                   help="max rows × padded length per batch (default 16384 on CPU, 65536 on CUDA)")
+                   help="max rows × padded length per batch (default 4096 on CPU, 65536 on CUDA)")
     p.add_argument("--cache-dir", default=None, help="embedding cache folder (default $LMKBENCH_CACHE or ~/.cache/lmkbench)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     p.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
