@@ -108,40 +108,6 @@ def cache_rerun(ctx) -> list[Figure]:
 # ------------------------------------------------------------------------------------------ mteb
 
 
-def _mteb_task(folder: Path):
-    """A local mteb retrieval task over a BEIR folder, read with json/csv (not lmkbench's loader)."""
-    import csv
-    import json
-
-    import datasets
-    from mteb.abstasks.retrieval import AbsTaskRetrieval
-    from mteb.abstasks.retrieval_dataset_loaders import RetrievalSplitData
-    from mteb.abstasks.task_metadata import TaskMetadata
-
-    def read_jsonl(path):
-        with open(path, encoding="utf-8") as fh:
-            return [json.loads(line) for line in fh if line.strip()]
-
-    def load_data(self, **kwargs):
-        corpus = [{"id": str(r["_id"]), "title": r.get("title") or "", "text": r.get("text") or ""}
-                  for r in read_jsonl(folder / "corpus.jsonl")]
-        qrels: dict[str, dict[str, int]] = {}
-        with open(folder / "qrels" / "test.tsv", encoding="utf-8") as fh:
-            for row in csv.DictReader(fh, delimiter="\t"):
-                qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
-        queries = [{"id": str(r["_id"]), "text": r["text"]} for r in read_jsonl(folder / "queries.jsonl")
-                   if str(r["_id"]) in qrels]
-        self.dataset = {"default": {"test": RetrievalSplitData(
-            corpus=datasets.Dataset.from_list(corpus), queries=datasets.Dataset.from_list(queries),
-            relevant_docs=qrels, top_ranked=None)}}
-        self.data_loaded = True
-
-    meta = TaskMetadata(name="LmkbenchBenchRetrieval", description="lmkbench benchmark (local SciFact)",
-                        dataset={"path": "local/lmkbench-bench", "revision": "0"}, type="Retrieval",
-                        eval_splits=["test"], eval_langs=["eng-Latn"], main_score="ndcg_at_10")
-    return type("LmkbenchBenchRetrieval", (AbsTaskRetrieval,), {"metadata": meta, "load_data": load_data})()
-
-
 def _silenced(fn):
     """Run ``fn`` with its prints, warnings and progress bars swallowed (they would interleave the figures)."""
     import contextlib
@@ -191,7 +157,9 @@ def end_to_end_vs_mteb(ctx) -> list[Figure]:
             st = SentenceTransformer(ctx.model_path, device=ctx.device)
             st.max_seq_length = ml
             with autocast(ctx.device, ctx.dtype):  # the same mixed precision lmkbench uses on CUDA
-                res = mteb.evaluate(st, _mteb_task(folder), cache=None, show_progress_bar=False,
+                from lmkbench.mteb_adapter import local_beir_task
+
+                res = mteb.evaluate(st, local_beir_task(folder, "LmkbenchBenchRetrieval"), cache=None, show_progress_bar=False,
                                     encode_kwargs={"batch_size": 32, "show_progress_bar": False})
             return res.task_results[0].scores["test"][0]["ndcg_at_10"]
 

@@ -81,3 +81,51 @@ def mteb_encoders(model: str, poolings: list[str], **encoder_kwargs: Any) -> lis
     """One mteb encoder per pooling, sharing a single loaded model (and its embedding cache)."""
     shared = PooledEncoder(model, **encoder_kwargs)
     return [MtebPooledEncoder(shared, p) for p in poolings]
+
+
+def local_beir_task(folder, name: str = "LmkbenchLocalRetrieval", split: str = "test", *, keep_per_query: bool = False):
+    """A custom mteb retrieval task over a local BEIR folder, for offline comparisons with ``mteb.evaluate``.
+
+    The files are read with plain json/csv, not lmkbench's loader, so the mteb side stays an independent
+    reference. ``keep_per_query=True`` keeps pytrec_eval's per-query NDCG@10 in ``task.per_query``.
+    """
+    import csv
+    import json
+    from pathlib import Path
+
+    import datasets
+    from mteb.abstasks.retrieval import AbsTaskRetrieval
+    from mteb.abstasks.retrieval_dataset_loaders import RetrievalSplitData
+    from mteb.abstasks.task_metadata import TaskMetadata
+
+    folder = Path(folder)
+
+    def read_jsonl(path):
+        with open(path, encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh if line.strip()]
+
+    def load_data(self, **kwargs):
+        corpus = [{"id": str(r["_id"]), "title": r.get("title") or "", "text": r.get("text") or ""}
+                  for r in read_jsonl(folder / "corpus.jsonl")]
+        qrels: dict[str, dict[str, int]] = {}
+        with open(folder / "qrels" / f"{split}.tsv", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
+        queries = [{"id": str(r["_id"]), "text": r["text"]} for r in read_jsonl(folder / "queries.jsonl")
+                   if str(r["_id"]) in qrels]
+        self.dataset = {"default": {split: RetrievalSplitData(
+            corpus=datasets.Dataset.from_list(corpus), queries=datasets.Dataset.from_list(queries),
+            relevant_docs=qrels, top_ranked=None)}}
+        self.data_loaded = True
+
+    methods: dict[str, Any] = {"load_data": load_data}
+    if keep_per_query:
+        def task_specific_scores(self, scores, qrels, results, hf_split, hf_subset):
+            self.per_query = {q: v["ndcg_cut_10"] for q, v in scores.items()}
+            return {}
+
+        methods["task_specific_scores"] = task_specific_scores
+    meta = TaskMetadata(name=name, description=f"lmkbench local retrieval task ({folder.name})",
+                        dataset={"path": f"local/{name}", "revision": "0"}, type="Retrieval",
+                        eval_splits=[split], eval_langs=["eng-Latn"], main_score="ndcg_at_10")
+    return type(name, (AbsTaskRetrieval,), {"metadata": meta, **methods})()

@@ -24,50 +24,19 @@ import pytest
 from _support import minilm_path, shared_data
 
 mteb = pytest.importorskip("mteb")
-datasets = pytest.importorskip("datasets")
 st_mod = pytest.importorskip("sentence_transformers")
 
-from mteb.abstasks.retrieval import AbsTaskRetrieval  # noqa: E402
-from mteb.abstasks.retrieval_dataset_loaders import RetrievalSplitData  # noqa: E402
-from mteb.abstasks.task_metadata import TaskMetadata  # noqa: E402
 
 from lmkbench.cli import main  # noqa: E402
+from lmkbench.mteb_adapter import local_beir_task  # noqa: E402
 from lmkbench.results import iter_results  # noqa: E402
 
 TOL = 1e-4
 
 
 def local_retrieval_task(folder):
-    """A custom mteb retrieval task over a BEIR folder, read with plain json/csv (no lmkbench code)."""
-
-    def read_jsonl(path):
-        with open(path, encoding="utf-8") as fh:
-            return [json.loads(line) for line in fh if line.strip()]
-
-    def load_data(self, **kwargs):
-        corpus = [{"id": str(r["_id"]), "title": r.get("title") or "", "text": r.get("text") or ""}
-                  for r in read_jsonl(folder / "corpus.jsonl")]
-        qrels: dict[str, dict[str, int]] = {}
-        with open(folder / "qrels" / "test.tsv", encoding="utf-8") as fh:
-            for row in csv.DictReader(fh, delimiter="\t"):
-                qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
-        queries = [{"id": str(r["_id"]), "text": r["text"]} for r in read_jsonl(folder / "queries.jsonl")
-                   if str(r["_id"]) in qrels]
-        self.dataset = {"default": {"test": RetrievalSplitData(
-            corpus=datasets.Dataset.from_list(corpus), queries=datasets.Dataset.from_list(queries),
-            relevant_docs=qrels, top_ranked=None)}}
-        self.data_loaded = True
-
-    def task_specific_scores(self, scores, qrels, results, hf_split, hf_subset):
-        self.per_query = {q: v["ndcg_cut_10"] for q, v in scores.items()}
-        return {}
-
-    meta = TaskMetadata(name="LmkbenchAgreementRetrieval", description="lmkbench agreement test (local data)",
-                        dataset={"path": "local/lmkbench-agreement", "revision": "0"}, type="Retrieval",
-                        eval_splits=["test"], eval_langs=["eng-Latn"], main_score="ndcg_at_10")
-    cls = type("LmkbenchAgreementRetrieval", (AbsTaskRetrieval,),
-               {"metadata": meta, "load_data": load_data, "task_specific_scores": task_specific_scores})
-    return cls()
+    """The custom mteb task over a BEIR folder, keeping pytrec_eval's per-query NDCG@10."""
+    return local_beir_task(folder, "LmkbenchAgreementRetrieval", keep_per_query=True)
 
 
 def run_mteb(model, folder):
