@@ -12,10 +12,18 @@ DESCRIPTION = """\
 Compare the results under RESULTS_DIR (written by `lmkbench run`): for every task and model, each pooling
 is paired item by item with the baseline pooling and tested overall and inside each length bucket.
 
-Per pooling × bucket it prints n, the share of truncated texts, the mean score (the task's main metric),
-the mean difference to the baseline with its 95% CI, the raw and the adjusted p-value (corrected over
-every test shown) and a mark: ▲ significant win, ▼ significant loss. Buckets with fewer than --min-n
-pairs are shown with their n but not tested. Binary per-item outcomes (0/1) are tested with McNemar's test.
+Per pooling × bucket it prints n, the share of texts cut (content lost) and split into windows (nothing
+lost), the mean score (the task's per-item score; for clustering, whose V-measure exists only for the whole
+set, the per-item correct_rate, named as such), the mean difference to the baseline with its 95% CI,
+wins/ties/losses over the paired items, the minimum detectable effect at 80% power (MDE80), the share of
+queries whose top-10 was decided by tied scores, the raw and the adjusted p-value and a mark: ▲ significant
+win, ▼ significant loss. Buckets with fewer than --min-n pairs are shown with their n but not tested.
+Binary per-item outcomes (0/1) are tested with McNemar's test. A pooling the checkpoint was not trained
+with is flagged (!) with a warning at the top.
+
+Correction family (--family): task (default) corrects each task's tests (poolings x buckets) together, so
+adding a task does not change another task's p-values; all corrects every test shown together; bucket
+corrects each task's bucket on its own.
 
 Tests: ttest (paired t-test; CI = t interval), wilcoxon (signed-rank, zero differences dropped),
 randomization (sign-flip permutation), bootstrap (paired bootstrap, shift method); the last three report
@@ -23,6 +31,8 @@ a bootstrap percentile CI. Corrections: holm (family-wise error), bh (false disc
 
 Bucket edges are token counts, e.g. --buckets 0,512,1k,2k,inf ("1k" = 1024); an item is in [lo, hi).
 Synthetic tasks bucket by their target length and, when items have a needle depth, also by depth.
+
+--out FILE writes the long tables to FILE and prints only the short task x pooling summary.
 
 Example:
   lmkbench compare results/ --baseline mean --test wilcoxon --correction bh --json comparison.json
@@ -36,7 +46,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--test", default="ttest", choices=["ttest", "wilcoxon", "randomization", "bootstrap"],
                         help="paired test (default: ttest)")
     parser.add_argument("--correction", default="holm", choices=["holm", "bh", "none"],
-                        help="multiple-comparison correction over all tests shown (default: holm)")
+                        help="multiple-comparison correction within each family (default: holm)")
+    parser.add_argument("--family", default="task", choices=["task", "all", "bucket"],
+                        help="tests corrected together: task (default: one family per task and model), all, bucket")
     parser.add_argument("--buckets", default=None, metavar="EDGES",
                         help="length bucket edges in tokens (default: 0,512,1k,2k,4k,8k,16k,32k,inf)")
     parser.add_argument("--depth-buckets", default=None, metavar="EDGES",
@@ -48,9 +60,12 @@ def add_arguments(parser) -> None:
                         help="resamples for randomization/bootstrap tests and CIs (default: 10000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the resampling tests (default: 0)")
     parser.add_argument("--metric", default=None, help="per-item score to test (default: each task's main metric)")
-    parser.add_argument("--layout", default="long", choices=["long", "matrix"],
-                        help="long: one line per pooling x bucket; matrix: poolings x buckets of means")
+    parser.add_argument("--layout", default="long", choices=["long", "matrix", "summary"],
+                        help="long: one line per pooling x bucket; matrix: poolings x buckets of means; "
+                             "summary: task x pooling differences")
     parser.add_argument("--json", default=None, metavar="OUT", help="also write the comparison as JSON to OUT")
+    parser.add_argument("--out", default=None, metavar="FILE",
+                        help="write the --layout tables to FILE and print only the short summary")
 
 
 def run(args) -> int:
@@ -63,8 +78,15 @@ def run(args) -> int:
     cmp = compare(root, baseline=args.baseline, test=args.test, correction=args.correction,
                   buckets=args.buckets or DEFAULT_EDGES, alpha=args.alpha, min_n=args.min_n, seed=args.seed,
                   n_resamples=args.resamples, depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES,
-                  metric=args.metric)
-    print(cmp.to_table(layout=args.layout))
+                  metric=args.metric, family=args.family)
+    if args.out:
+        from ..io import atomic_write_text
+
+        atomic_write_text(Path(args.out), cmp.to_table(layout=args.layout) + "\n")
+        print(cmp.to_table(layout="summary"))
+        print(f"wrote {args.out}")
+    else:
+        print(cmp.to_table(layout=args.layout))
     if args.json:
         path = cmp.to_json(args.json)
         print(f"wrote {path}")

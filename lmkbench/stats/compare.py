@@ -11,13 +11,30 @@ across models. Each other pooling is paired with the baseline item by item (the 
 the bucket; ids in only one of them are counted in ``n_unpaired``) and tested per bucket and overall (bucket
 ``all``). The score is the task's main metric per item (``per_item_metric`` if a result names one; for a main
 metric that exists only for the whole set, such as clustering's V-measure, the per-item outcome
-``correct_rate`` or ``correct``, with a note). When both sides' scores are binary (0/1) the test is McNemar's
+``correct_rate`` or ``correct``, with a note; the group's ``metric`` names the tested score, ``main_metric``
+the task's headline one, and they differ then). When both sides' scores are binary (0/1) the test is McNemar's
 (``binary_test="mcnemar"``, the default) whatever ``test`` says. Buckets with fewer than ``min_n`` scored
-pairs are kept with their n and mean but not tested (``p = None``). All tested cells of the comparison (models
-× tasks × poolings × buckets) form one family for the multiple-comparison correction. A cell is a ``win``
+pairs are kept with their n and mean but not tested (``p = None``).
+
+Family of the multiple-comparison correction (``family``): ``"task"`` (default) corrects the tests of one
+(task, model) together (its poolings × buckets), so adding a task to a run does not change another task's
+p-values; ``"all"`` corrects every test of the comparison together; ``"bucket"`` each (task, model,
+bucket) on its own. Each row records its ``family`` key and ``family_size``. A cell is a ``win``
 (``loss``) when its adjusted p is below ``alpha`` and the mean difference is positive (negative); every stored
 metric is greater-is-better. A (task, model) without any per-item score cannot be tested; it is listed under
 ``skipped`` with the reason rather than failing the comparison.
+
+Reading aids per tested row: ``n_better`` / ``n_tied`` / ``n_worse`` (pairs where the pooling scored above,
+equal to, below the baseline); ``mde``, the minimum detectable effect at 80 % power for the bucket's n and
+spread (:mod:`.power`); ``share_tied_topk`` (retrieval with a TREC run beside the result): the share of
+queries whose top-k ranking contains documents with exactly equal scores, i.e. was decided by ties (e.g.
+documents truncated to the same text). ``n_truncated`` counts items whose text was *cut* (content lost);
+``n_split`` items encoded as several windows with nothing lost (results without a ``split`` field: 0).
+
+Trained pooling: each result's ``meta.trained_pooling`` / ``meta.pooling_mismatch`` (written by the runner)
+are gathered per group: ``trained_pooling`` and ``untrained`` (poolings that are not the one the checkpoint
+was trained with). Such a comparison shows how the checkpoint behaves under a pooling it never learned,
+not which pooling is better; ``lmkbench train-matched`` trains one checkpoint per pooling for that.
 
 JSON schema ``lmkbench.comparison/1`` (floats that are NaN/inf are written as ``null``)::
 
@@ -25,22 +42,31 @@ JSON schema ``lmkbench.comparison/1`` (floats that are NaN/inf are written as ``
      "settings": {"baseline", "test", "binary_test", "correction", "alpha", "min_n", "seed",
                   "n_resamples", "confidence", "ci", "zero_method",
                   "edges": [0, 512, ..., null],          # null = infinity
-                  "depth_edges": [0, 0.2, ...], "family_size": int},   # number of tests corrected together
-     "groups": [{"task", "task_kind", "split", "model", "metric", "baseline", "baseline_found": bool,
+                  "depth_edges": [0, 0.2, ...], "family": "task"|"all"|"bucket",
+                  "family_size": int,                    # tests corrected, all families together
+                  "n_families": int, "power": 0.8, "topk": 10},
+     "groups": [{"task", "task_kind", "split", "model", "metric", "main_metric", "baseline", "baseline_found": bool,
                  "test",                                  # the test used in this group
                  "poolings": [str],                       # baseline first
                  "buckets": [{"label", "axis": "all"|"length"|"depth", "lo", "hi"}],
                  "empty_buckets": [label],                # grid buckets without any item (not in rows)
-                 "notes": [str]}],
+                 "notes": [str],
+                 "trained_pooling": [str],                # what the checkpoint was trained with (if known)
+                 "untrained": [str]}],                    # poolings that are not the trained one
      "rows": [{"task", "model", "pooling", "is_baseline", "metric", "bucket", "axis", "lo", "hi",
                "n",                    # items of this pooling in the bucket
-               "n_truncated", "share_truncated",   # items whose text was cut to fit the model
+               "n_truncated", "share_truncated",   # items whose text was cut to fit the model (content lost)
+               "n_split", "share_split",           # items encoded as several windows (nothing lost)
                "mean",                 # mean score of this pooling over its items in the bucket
                "n_paired", "n_nan", "n_unpaired",  # pairs tested; pairs dropped for NaN; ids on one side only
                "baseline_mean",        # baseline's mean over the same pairs
                "mean_diff", "ci_low", "ci_high", "ci_method",   # effect size and its CI (this - baseline)
-               "test", "statistic", "p", "p_adj",  # p_adj: after correction over the whole family
-               "mark": "win"|"loss"|null, "note"}],
+               "test", "statistic", "p", "p_adj",  # p_adj: after correction within the row's family
+               "family", "family_size",            # the family key (e.g. "toy|m") and its number of tests
+               "mark": "win"|"loss"|null, "note",
+               "n_better", "n_tied", "n_worse",    # pairs above / equal to / below the baseline
+               "mde",                              # minimum detectable effect at 80% power (score units)
+               "share_tied_topk", "n_tied_topk"}], # queries whose top-k was decided by equal scores
      "skipped": [{"task", "model", "reason"}]}   # groups whose main metric has no per-item scores
 """
 from __future__ import annotations
@@ -57,11 +83,17 @@ from ..io import atomic_write_json
 from ..results import items_of, iter_results
 from . import buckets as bk
 from .correction import adjust, normalise_method
+from .power import DEFAULT_POWER, minimum_detectable_effect
 from .tests import DEFAULT_RESAMPLES, TESTS, is_binary, paired_test
 
 SCHEMA = "lmkbench.comparison/1"
-AUX_FIELDS = frozenset({"length", "lengths", "truncated", "target_length", "depth", "query_length", "doc_tokens",
-                        "cluster"})
+AUX_FIELDS = frozenset({"length", "lengths", "truncated", "split", "target_length", "depth", "query_length",
+                        "doc_tokens", "cluster"})
+FAMILIES = ("task", "all", "bucket")
+FAMILY_TEXT = {"task": "one family per task and model (its poolings × buckets)",
+               "all": "one family over every task, model, pooling and bucket",
+               "bucket": "one family per task, model and bucket (its poolings)"}
+TOPK = 10
 
 
 @dataclass
@@ -79,6 +111,8 @@ class Row:
     n_truncated: int
     share_truncated: float | None
     mean: float | None
+    n_split: int = 0
+    share_split: float | None = None
     n_paired: int = 0
     n_nan: int = 0
     n_unpaired: int = 0
@@ -93,6 +127,14 @@ class Row:
     p_adj: float | None = None
     mark: str | None = None
     note: str = ""
+    family: str = ""
+    family_size: int = 0
+    n_better: int | None = None
+    n_tied: int | None = None
+    n_worse: int | None = None
+    mde: float | None = None
+    n_tied_topk: int | None = None
+    share_tied_topk: float | None = None
 
 
 @dataclass
@@ -109,6 +151,9 @@ class Group:
     buckets: list[dict[str, Any]]
     empty_buckets: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    main_metric: str = ""
+    trained_pooling: list[str] = field(default_factory=list)
+    untrained: list[str] = field(default_factory=list)
 
 
 def _clean(v):
@@ -148,6 +193,17 @@ class Comparison:
     @property
     def losses(self) -> list[Row]:
         return [r for r in self.rows if r.mark == "loss"]
+
+    def untrained(self) -> dict[str, dict[str, list[str]]]:
+        """model → {"trained": [trained poolings], "untrained": [poolings not trained with]} where any."""
+        out: dict[str, dict[str, list[str]]] = {}
+        for g in self.groups:
+            if not g.untrained:
+                continue
+            entry = out.setdefault(g.model, {"trained": [], "untrained": []})
+            for key, values in (("trained", g.trained_pooling), ("untrained", g.untrained)):
+                entry[key].extend(v for v in values if v not in entry[key])
+        return out
 
     # ------------------------------------------------------------ renderers
     def to_dict(self) -> dict[str, Any]:
@@ -295,8 +351,11 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
             alpha: float = 0.05, min_n: int = 10, seed: int | None = 0,
             n_resamples: int = DEFAULT_RESAMPLES, *, depth_buckets: str | Sequence[float] | None = bk.DEFAULT_DEPTH_EDGES,
             metric: str | None = None, binary_test: str | None = "mcnemar", confidence: float = 0.95,
-            ci: str = "auto", zero_method: str = "wilcox") -> Comparison:
+            ci: str = "auto", zero_method: str = "wilcox", family: str = "task", power: float = DEFAULT_POWER,
+            topk: int = TOPK) -> Comparison:
     """Compare every pooling with ``baseline`` per task, model and bucket; see the module docstring."""
+    if family not in FAMILIES:
+        raise LmkbenchError(f"unknown family {family!r} (known: {', '.join(FAMILIES)})")
     if test not in TESTS:
         raise LmkbenchError(f"unknown test {test!r} (known: {', '.join(TESTS)})")
     if binary_test not in (None, "mcnemar"):
@@ -333,17 +392,19 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
 
     settings = {"baseline": base_key, "test": test, "binary_test": binary_test, "correction": correction,
                 "alpha": alpha, "min_n": min_n, "seed": seed, "n_resamples": n_resamples,
-                "confidence": confidence, "ci": ci, "zero_method": zero_method,
+                "confidence": confidence, "ci": ci, "zero_method": zero_method, "family": family,
+                "power": power, "topk": topk,
                 "edges": [None if e == math.inf else bk._json_edge(e) for e in edges],
                 "depth_edges": [bk._json_edge(e) for e in depth_edges] if depth_edges else None}
     groups: list[Group] = []
     rows: list[Row] = []
     opts = dict(ci=ci, confidence=confidence, n_resamples=n_resamples, seed=seed, zero_method=zero_method)
+    reading = dict(alpha=alpha, power=power, topk=topk)
     skipped: list[dict[str, str]] = []
     for (task, model), members in sorted(by_group.items()):
         try:
             g, g_rows = _compare_group(task, model, members, base_key, test, binary_test, metric, edges,
-                                       depth_edges, min_n, opts)
+                                       depth_edges, min_n, opts, reading)
         except NoItemScores as exc:
             skipped.append({"task": task, "model": model, "reason": str(exc)})
             continue
@@ -351,15 +412,73 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
         rows.extend(g_rows)
 
     tested = [r for r in rows if r.p is not None]
-    for r, p_adj in zip(tested, adjust([r.p for r in tested], correction)):
-        r.p_adj = p_adj
-        if p_adj < alpha and r.mean_diff:
-            r.mark = "win" if r.mean_diff > 0 else "loss"
+    families: dict[str, list[Row]] = {}
+    for r in tested:
+        r.family = family_key(family, r)
+        families.setdefault(r.family, []).append(r)
+    for members in families.values():
+        for r, p_adj in zip(members, adjust([r.p for r in members], correction)):
+            r.p_adj, r.family_size = p_adj, len(members)
+            if p_adj < alpha and r.mean_diff:
+                r.mark = "win" if r.mean_diff > 0 else "loss"
     settings["family_size"] = len(tested)
+    settings["n_families"] = len(families)
     return Comparison(settings=settings, groups=groups, rows=rows, skipped=skipped)
 
 
-def _compare_group(task, model, members, base_key, test, binary_test, metric, edges, depth_edges, min_n, opts):
+def family_key(family: str, row: Row) -> str:
+    """The correction family a tested row belongs to (see the module docstring)."""
+    if family == "all":
+        return "all"
+    key = f"{row.task}|{row.model}"
+    return key if family == "task" else f"{key}|{row.bucket}"
+
+
+def trained_poolings(members: dict[str, tuple[dict, str]]) -> tuple[list[str], list[str]]:
+    """(trained poolings recorded in the results' meta, poolings of the group that are not the trained one).
+
+    ``meta.pooling_mismatch`` (written by the runner) decides; a result with ``trained_pooling`` but no flag
+    is compared by canonical string."""
+    trained: list[str] = []
+    untrained: list[str] = []
+    for pooling, (rec, _) in members.items():
+        meta = rec.get("meta") if isinstance(rec.get("meta"), dict) else {}
+        tp = meta.get("trained_pooling")
+        if isinstance(tp, str) and tp:
+            canon = canonical_pooling(tp)
+            if canon not in trained:
+                trained.append(canon)
+        flag = meta.get("pooling_mismatch")
+        if flag is None and isinstance(tp, str) and tp:
+            flag = pooling not in {canonical_pooling(tp), _registry_canonical(tp)}
+        if flag is True:
+            untrained.append(pooling)
+    return trained, untrained
+
+
+def _trec_path(record: dict) -> Path | None:
+    path = record.get("_path")
+    if not path:
+        return None
+    trec = Path(path).with_suffix(".trec")
+    return trec if trec.exists() else None
+
+
+def tied_topk_queries(trec_path, k: int = TOPK) -> set[str]:
+    """Queries of a TREC run whose top-``k`` ranking contains two documents with exactly the same score
+    (adjacent in the first ``k + 1`` places): their order there was decided by ties, not by the model."""
+    from ..results import read_trec_run
+
+    out = set()
+    for qid, ranked in read_trec_run(trec_path).items():
+        scores = sorted((s for _, s in ranked), reverse=True)[:k + 1]
+        if any(a == b for a, b in zip(scores, scores[1:])):
+            out.add(qid)
+    return out
+
+
+def _compare_group(task, model, members, base_key, test, binary_test, metric, edges, depth_edges, min_n, opts,
+                   reading):
     order = ([base_key] if base_key in members else []) + sorted(p for p in members if p != base_key)
     first_rec, first_where = members[order[0]]
     metric_name = item_metric(first_rec, metric, where=first_where)
@@ -397,9 +516,16 @@ def _compare_group(task, model, members, base_key, test, binary_test, metric, ed
             group_test = binary_test
 
     rec0 = first_rec
+    trained, untrained = trained_poolings(members)
     g = Group(task=task, task_kind=str(rec0.get("task_kind", "")), split=rec0.get("split"), model=model,
               metric=metric_name, baseline=base_key, baseline_found=baseline_found, test=group_test,
-              poolings=order, buckets=[], notes=notes)
+              poolings=order, buckets=[], notes=notes, main_metric=str(main or metric_name),
+              trained_pooling=trained, untrained=[p for p in order if p in untrained])
+    tied: dict[str, set[str] | None] = {}
+    if "per_query" in first_rec:
+        for p in order:
+            trec = _trec_path(members[p][0])
+            tied[p] = tied_topk_queries(trec, reading["topk"]) if trec is not None else None
     rows: list[Row] = []
     for bucket in grid:
         if not any(assigned[p][bucket] for p in order):
@@ -409,22 +535,28 @@ def _compare_group(task, model, members, base_key, test, binary_test, metric, ed
         g.buckets.append(bucket.to_dict())
         base_ids = assigned[base_key][bucket] if baseline_found else []
         for p in order:
-            rows.append(_cell(task, model, p, p == base_key, metric_name, bucket, assigned[p][bucket], items[p],
-                              base_ids, items.get(base_key), members[p][1], tables[p], group_test, min_n, opts,
-                              baseline_found))
+            row = _cell(task, model, p, p == base_key, metric_name, bucket, assigned[p][bucket], items[p],
+                        base_ids, items.get(base_key), members[p][1], tables[p], group_test, min_n, opts,
+                        baseline_found, reading)
+            if tied.get(p) is not None and row.n:
+                row.n_tied_topk = sum(1 for i in assigned[p][bucket] if i in tied[p])
+                row.share_tied_topk = row.n_tied_topk / row.n
+            rows.append(row)
     return g, rows
 
 
 def _cell(task, model, pooling, is_baseline, metric, bucket, ids, its, base_ids, base_items, where, table,
-          test, min_n, opts, baseline_found) -> Row:
+          test, min_n, opts, baseline_found, reading) -> Row:
     scores = _scores(its, ids, metric, where, table)
     finite = scores[~np.isnan(scores)]
     n_trunc = sum(1 for i in ids if _flag(its[i].get("truncated")))
+    n_split = sum(1 for i in ids if _flag(its[i].get("split")))
     info = bucket.to_dict()
     row = Row(task=task, model=model, pooling=pooling, is_baseline=is_baseline, metric=metric,
               bucket=info["label"], axis=info["axis"], lo=info["lo"], hi=info["hi"], n=len(ids),
               n_truncated=n_trunc, share_truncated=n_trunc / len(ids) if ids else None,
-              mean=float(finite.mean()) if finite.size else None)
+              mean=float(finite.mean()) if finite.size else None,
+              n_split=n_split, share_split=n_split / len(ids) if ids else None)
     if is_baseline or not baseline_found:
         return row
     own = set(ids)
@@ -436,8 +568,11 @@ def _cell(task, model, pooling, is_baseline, metric, bucket, ids, its, base_ids,
     row.n_nan = int((~keep).sum())
     row.n_paired = int(keep.sum())
     if row.n_paired:
+        d = a[keep] - b[keep]
         row.baseline_mean = float(b[keep].mean())
-        row.mean_diff = float((a[keep] - b[keep]).mean())
+        row.mean_diff = float(d.mean())
+        row.n_better, row.n_tied, row.n_worse = int((d > 0).sum()), int((d == 0).sum()), int((d < 0).sum())
+        row.mde = minimum_detectable_effect(d, reading["alpha"], reading["power"])
     notes = []
     if row.n_paired < min_n:
         notes.append(f"n={row.n_paired} < min_n={min_n}: not tested")

@@ -1,12 +1,19 @@
 """Console rendering of a :class:`~lmkbench.stats.compare.Comparison` (plain text, fixed-width columns).
 
-Two layouts, one section per (task, model):
+Three layouts:
 
 ``long``
-    one line per pooling × bucket: n, share truncated, mean, difference to the baseline with its CI,
-    raw and adjusted p and a mark (▲ significant win, ▼ significant loss after correction).
+    one section per (task, model), one line per pooling × bucket: n, share of texts cut (content lost) and
+    split into windows (nothing lost), mean, difference to the baseline with its CI, wins / ties / losses
+    over the paired items, the minimum detectable effect (80 % power), the share of queries whose top-k was
+    decided by tied scores, raw and adjusted p and a mark (▲ significant win, ▼ significant loss).
 ``matrix``
-    poolings down, buckets across, each cell the mean score with its mark; the first line gives n.
+    one section per (task, model): poolings down, buckets across, each cell the mean score with its mark.
+``summary``
+    one short table: task × pooling, the baseline's score and every other pooling's difference (bucket
+    ``all``) with its mark.
+
+Every layout starts with a warning when a compared pooling is not the one the checkpoint was trained with.
 """
 from __future__ import annotations
 
@@ -56,28 +63,63 @@ def _grid(header: list[str], body: list[list[str]], right: set[int]) -> list[str
     return [line(header), line(["-" * w for w in widths])] + [line(r) for r in body]
 
 
+def family_phrase(cmp: "Comparison", g: "Group") -> str:
+    """``holm within this task (12 tests)`` / ``holm over all 114 tests`` / ``holm per bucket``."""
+    s = cmp.settings
+    fam = s.get("family", "all")
+    if fam == "all":
+        return f"{s['correction']} over all {s['family_size']} tests"
+    if fam == "bucket":
+        return f"{s['correction']} per bucket (poolings of one bucket)"
+    n = max((r.family_size for r in cmp.select(task=g.task, model=g.model)), default=0)
+    return f"{s['correction']} within this task ({n} tests)"
+
+
+def untrained_warning(cmp: "Comparison") -> list[str]:
+    """Lines saying which compared poolings the checkpoint was not trained with, and what that means."""
+    out = []
+    for model, info in cmp.untrained().items():
+        trained = ", ".join(info["trained"]) or "another pooling"
+        out.append(f"WARNING: {model} was trained with {trained} pooling; {', '.join(info['untrained'])} "
+                   f"{'is' if len(info['untrained']) == 1 else 'are'} not the trained pooling. Differences to "
+                   f"them show how this checkpoint copes with a pooling it never learned, not which pooling is "
+                   f"better; for that, compare checkpoints trained per pooling (lmkbench train-matched).")
+    return out
+
+
 def _heading(cmp: "Comparison", g: "Group") -> str:
     s = cmp.settings
     kind = ", ".join(x for x in (g.task_kind, g.split) if x)
     test = g.test + (f" (zero_method={s['zero_method']})" if g.test == "wilcoxon" else "")
-    return (f"== {g.task}" + (f" ({kind})" if kind else "") + f" | model {g.model} | {g.metric} | baseline "
-            f"{g.baseline} | {test}, {s['correction']} over {s['family_size']} tests, alpha {s['alpha']} ==")
+    metric = g.metric if g.metric == g.main_metric or not g.main_metric else \
+        f"tested per item: {g.metric} (main metric {g.main_metric} is a whole-set score)"
+    return (f"== {g.task}" + (f" ({kind})" if kind else "") + f" | model {g.model} | {metric} | baseline "
+            f"{g.baseline} | {test}, {family_phrase(cmp, g)}, alpha {s['alpha']} ==")
+
+
+def fmt_wtl(r: "Row") -> str:
+    return DASH if r.n_better is None else f"{r.n_better}/{r.n_tied}/{r.n_worse}"
 
 
 def _long(cmp: "Comparison", g: "Group", rows: list["Row"]) -> list[str]:
     level = f"{100 * cmp.settings['confidence']:g}% CI"
-    header = ["pooling", "bucket", "n", "trunc", "mean", "diff", level, "p", "p_adj", "", "note"]
+    power = f"MDE{100 * cmp.settings.get('power', 0.8):.0f}"
+    header = ["pooling", "bucket", "n", "cut", "split", "mean", "diff", level, "W/T/L", power,
+              f"tied@{cmp.settings.get('topk', 10)}", "p", "p_adj", "", "note"]
     body = []
     for r in rows:
+        name = r.pooling + (" (!)" if r.pooling in g.untrained else "")
         if r.is_baseline:
             diff, ci, note = "(baseline)", "", r.note
         else:
             diff = fmt_diff(r.mean_diff)
             ci = DASH if r.ci_low is None else f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}]"
             note = _visible_note(r.note)
-        body.append([r.pooling, r.bucket, str(r.n), fmt_share(r.share_truncated), fmt_score(r.mean), diff, ci,
+        mde = DASH if r.mde is None else f"{r.mde:.4f}"
+        body.append([name, r.bucket, str(r.n), fmt_share(r.share_truncated), fmt_share(r.share_split),
+                     fmt_score(r.mean), diff, ci, fmt_wtl(r), mde, fmt_share(r.share_tied_topk),
                      fmt_p(r.p), fmt_p(r.p_adj), MARKS.get(r.mark or "", ""), note])
-    return _grid(header, body, right={2, 3, 4, 5, 7, 8})
+    return _grid(header, body, right={2, 3, 4, 5, 6, 8, 9, 10, 11, 12})
 
 
 def _matrix(cmp: "Comparison", g: "Group", rows: list["Row"]) -> list[str]:
@@ -95,10 +137,38 @@ def _matrix(cmp: "Comparison", g: "Group", rows: list["Row"]) -> list[str]:
     return _grid(header, body, right=set(range(1, len(header))))
 
 
+def _summary(cmp: "Comparison") -> list[str]:
+    """Task × pooling: the baseline's mean, every other pooling's difference with its mark (bucket all)."""
+    base = cmp.settings["baseline"]
+    pools = [p for p in dict.fromkeys(p for g in cmp.groups for p in g.poolings) if p != base]
+    untrained = {p for g in cmp.groups for p in g.untrained}
+    header = ["task", "model", "tested metric", f"{base}" + (" (!)" if base in untrained else "")]
+    header += [f"Δ {p}" + (" (!)" if p in untrained else "") for p in pools]
+    body = []
+    for g in cmp.groups:
+        cells = {r.pooling: r for r in cmp.select(task=g.task, model=g.model, bucket="all")}
+        line = [g.task, g.model, g.metric, fmt_score(cells[base].mean) if base in cells else DASH]
+        for p in pools:
+            r = cells.get(p)
+            line.append(DASH if r is None or r.mean_diff is None else fmt_diff(r.mean_diff) + MARKS.get(r.mark or "", " "))
+        body.append(line)
+    return _grid(header, body, right=set(range(3, len(header))))
+
+
 def render_table(cmp: "Comparison", layout: str = "long") -> str:
-    if layout not in ("long", "matrix"):
-        raise ValueError(f"layout must be 'long' or 'matrix', got {layout!r}")
-    out: list[str] = []
+    if layout not in ("long", "matrix", "summary"):
+        raise ValueError(f"layout must be 'long', 'matrix' or 'summary', got {layout!r}")
+    out: list[str] = untrained_warning(cmp)
+    if out:
+        out.append("")
+    if layout == "summary":
+        out.extend(_summary(cmp))
+        out.extend(f"skipped {s['task']} | model {s['model']}: {s['reason']}" for s in cmp.skipped)
+        s = cmp.settings
+        out.append(f"Δ = mean difference to the baseline {s['baseline']} over all items; {MARKS['win']}/"
+                   f"{MARKS['loss']} significant after {s['correction']} correction ({s.get('family', 'all')} "
+                   f"family), alpha {s['alpha']}; (!) = not the checkpoint's trained pooling.")
+        return "\n".join(out)
     for g in cmp.groups:
         rows = cmp.select(task=g.task, model=g.model)
         out.append(_heading(cmp, g))
@@ -108,6 +178,15 @@ def render_table(cmp: "Comparison", layout: str = "long") -> str:
         out.extend(f"note: {n}" for n in g.notes)
         out.append("")
     out.extend(f"skipped {s['task']} | model {s['model']}: {s['reason']}" for s in cmp.skipped)
+    s = cmp.settings
     out.append(f"{MARKS['win']} significant win, {MARKS['loss']} significant loss against the baseline "
-               f"(adjusted p < {cmp.settings['alpha']}); '-' = undefined or not tested (n < {cmp.settings['min_n']}).")
+               f"(adjusted p < {s['alpha']}); '-' = undefined or not tested (n < {s['min_n']}).")
+    if layout == "long":
+        out.append(f"cut = texts shortened to fit the model (content lost); split = encoded as several windows "
+                   f"(nothing lost). W/T/L = pairs where the pooling scored above / equal to / below the baseline. "
+                   f"MDE{100 * s.get('power', 0.8):.0f} = smallest true difference the bucket would detect with "
+                   f"{100 * s.get('power', 0.8):.0f}% power (paired t, alpha {s['alpha']}): a difference below it "
+                   f"going untested or unmarked says little. tied@{s.get('topk', 10)} = queries whose top-"
+                   f"{s.get('topk', 10)} held documents with equal scores (order decided by ties). (!) = not the "
+                   f"checkpoint's trained pooling.")
     return "\n".join(out)

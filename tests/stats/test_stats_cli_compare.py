@@ -8,7 +8,7 @@ def test_compare_end_to_end(results_dir, tmp_path, capsys):
     assert main(["compare", str(results_dir), "--baseline", "mean", "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "== toy (retrieval, test)" in text and "== toycls (classification, test)" in text
-    assert "▲" in text and "▼" in text and "holm over 12 tests" in text
+    assert "▲" in text and "▼" in text and "holm within this task (9 tests)" in text
     data = json.loads(out.read_text())
     assert data["schema"] == "lmkbench.comparison/1" and data["settings"]["test"] == "ttest"
     marks = {(r["pooling"], r["bucket"]): r["mark"] for r in data["rows"] if r["task"] == "toy"}
