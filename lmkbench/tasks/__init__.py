@@ -9,11 +9,19 @@ A spec is one of
   ``mteb:NAME[#split]``, ``labelled:PATH?kind=clustering``, ``bbc[:VIEW]``, ``passkey[:LENGTHS]``,
   ``needle[:LENGTHS]``; ``group=`` and ``kind=`` may be given as options.
 
+A task's name identifies its data: an ad-hoc spec whose default name is a catalogue task's name but whose
+data differs (another loader, parameters, split, or the catalogue's subset) is renamed
+``NAME-adhoc-<8 hex digits of its data identity>`` (:func:`data_identity`), so two different evaluations
+never share a name in a results folder; a spec that reads exactly the catalogue task's data keeps the name.
+
 The catalogue lives in YAML task files (see :mod:`lmkbench.tasks.catalogue`); loaders are registered
 classes (:mod:`lmkbench.tasks.loaders`). ``TaskDef.load`` checks availability and pinned checksums first.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -23,7 +31,7 @@ from .loaders import LOADERS, loader_class
 from .taskdef import GROUPS, KINDS, TaskDef
 
 __all__ = ["TaskDef", "resolve_tasks", "load_catalogue", "Catalogue", "Suite", "adhoc_tasks", "KINDS", "GROUPS",
-           "shared_data_root", "LOADERS"]
+           "shared_data_root", "LOADERS", "data_identity"]
 
 
 def _default_group(kind: str, loader) -> str:
@@ -34,7 +42,31 @@ def _default_group(kind: str, loader) -> str:
     return "short-retrieval" if loader.name == "bbc" else ""
 
 
-def adhoc_tasks(spec: str) -> list[TaskDef]:
+def data_identity(task: TaskDef) -> str:
+    """A digest of what a task evaluates: loader, parameters (paths resolved), subset and evaluator options."""
+    params = dict(task.params)
+    loader = task.source_loader
+    for key in getattr(loader, "path_params", ()):
+        if params.get(key) is not None:
+            params[key] = os.path.realpath(os.path.expanduser(str(params[key])))
+    doc = {"loader": task.loader_name, "kind": task.kind, "params": params, "subset": task.subset or None,
+           "evaluator": task.evaluator_options or {}}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _own_names(tasks: list[TaskDef], dirs=None) -> list[TaskDef]:
+    """Rename ad-hoc tasks whose name is a catalogue task's name but whose data differs."""
+    if not tasks:
+        return tasks
+    catalogue = load_catalogue(dirs).tasks
+    for t in tasks:
+        known = catalogue.get(t.name)
+        if known is not None and data_identity(known) != data_identity(t):
+            t.name = f"{t.name}-adhoc-{data_identity(t)[:8]}"
+    return tasks
+
+
+def adhoc_tasks(spec: str, dirs=None) -> list[TaskDef]:
     """``SCHEME[:ARG][?k=v&...]`` → tasks built from a registered loader, without a task file."""
     head, _, arg = spec.partition(":")
     cls = loader_class(head)
@@ -52,7 +84,7 @@ def adhoc_tasks(spec: str) -> list[TaskDef]:
         tasks.append(TaskDef(name=entry["name"], kind=kind, loader=loader.load, params=loader.p,
                              source=loader.describe(), group=group or _default_group(kind, cls),
                              needs_tokenizer=cls.needs_tokenizer, loader_name=cls.name, source_loader=loader))
-    return tasks
+    return _own_names(tasks, dirs)
 
 
 def resolve_tasks(spec: str, dirs=None) -> list[TaskDef]:
@@ -64,7 +96,7 @@ def resolve_tasks(spec: str, dirs=None) -> list[TaskDef]:
         return load_catalogue(dirs).suite_tasks(spec[6:].strip())
     head = spec.partition(":")[0]
     if head in LOADERS or _is_remote_loader(head):
-        return adhoc_tasks(spec)
+        return adhoc_tasks(spec, dirs)
     cat = load_catalogue(dirs)
     if spec in cat.tasks:
         return [cat.tasks[spec]]

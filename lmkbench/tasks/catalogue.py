@@ -4,13 +4,13 @@ Where task files are found, first match of a name wins:
 
 1. ``--tasks-dir DIR`` (``lmkbench tasks``) / the ``dirs`` argument;
 2. ``$LMKBENCH_TASKS`` (folders separated by ``os.pathsep``);
-3. the repository's top-level ``tasks/`` folder (``Path(lmkbench.__file__).parents[1] / "tasks"``, present
-   in a clone / editable install).
+3. the catalogue shipped inside the package, ``lmkbench/catalogue/`` (package data: present in a clone, an
+   editable install and a wheel alike).
 
 A task file (any ``*.yaml``/``*.yml`` below those folders) holds ``tasks:`` (a list of task entries),
 optional ``defaults:`` merged into each entry, and/or ``suite:`` (one suite). Paths in ``params`` are
 relative to the task file's folder and may use ``${LMKBENCH_SHARED_DATA}`` (default: ``../shared/data``
-next to the repository, where CI puts the real datasets), ``${LMKBENCH_DATA}`` (download cache, default
+next to a clone, where CI puts the real datasets; ``$LMKBENCH_DATA/shared`` for an installed wheel), ``${LMKBENCH_DATA}`` (download cache, default
 ``~/.cache/lmkbench/data``) or any other environment variable. See the README, "Tasks and suites".
 """
 from __future__ import annotations
@@ -41,20 +41,32 @@ _SHA = re.compile(r"^[0-9a-f]{64}$")
 
 
 # -- locations ------------------------------------------------------------------------------------------------
-def repo_root() -> Path:
-    import lmkbench
+def package_dir() -> Path:
+    return Path(__file__).resolve().parents[1]
 
-    return Path(lmkbench.__file__).resolve().parents[1]
+
+def repo_root() -> Path | None:
+    """The clone holding the package (``None`` for an installed wheel)."""
+    root = package_dir().parent
+    return root if (root / "pyproject.toml").is_file() else None
 
 
 def builtin_tasks_dir() -> Path:
-    return repo_root() / "tasks"
+    """The catalogue shipped with the package (``lmkbench/catalogue``)."""
+    return package_dir() / "catalogue"
 
 
 def shared_data_root() -> Path:
-    """``$LMKBENCH_SHARED_DATA`` or ``<repository>/../shared/data``."""
+    """``$LMKBENCH_SHARED_DATA``, else ``<clone>/../shared/data``, else ``$LMKBENCH_DATA/shared`` (a wheel)."""
     env = os.environ.get(ENV_SHARED)
-    return Path(env).expanduser() if env else (repo_root().parent / "shared" / "data")
+    if env:
+        return Path(env).expanduser()
+    root = repo_root()
+    if root is not None:
+        return root.parent / "shared" / "data"
+    from ..data.beir_download import default_data_dir
+
+    return Path(default_data_dir()) / "shared"
 
 
 def _default_vars() -> dict[str, str]:
