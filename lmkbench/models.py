@@ -1,10 +1,16 @@
-"""Loading encoders and tokenizers, model aliases, and a model identity for cache keys."""
+"""Loading encoders and tokenizers, model aliases, and a model identity for cache keys.
+
+A checkpoint saved by sentence-transformers is read as it is: its trained pooling (``modules.json`` →
+the Pooling module's ``config.json``), its ``sentence_bert_config.json`` ``max_seq_length`` (the default
+``--max-length``, capped at the position limit) and the prompts of ``config_sentence_transformers.json``.
+An ``lmkbench.json`` written by ``lmkbench train`` wins over the sentence-transformers pooling.
+"""
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -66,7 +72,11 @@ class LoadedModel:
     model: object
     tokenizer: object
     max_positions: int      # the model's own length limit
-    trained_pooling: str | None = None  # from lmkbench.json when the checkpoint was trained by lmkbench
+    trained_pooling: str | None = None  # lmkbench.json, else the sentence-transformers Pooling module
+    trained_pooling_source: str | None = None   # which file said so
+    default_max_length: int | None = None       # sentence-transformers max_seq_length (capped), else the limit
+    default_max_length_source: str = "model position limit"
+    prompts: dict[str, str] = field(default_factory=dict)   # e.g. {"query": "query: ", "document": "passage: "}
 
 
 def model_label(name: str) -> str:
@@ -107,14 +117,94 @@ def load_model(name: str, *, revision: str | None = None, trust_remote_code: boo
     except OSError as exc:
         raise LmkbenchError(f"cannot load model {name!r}: {str(exc).splitlines()[0]}") from None
     model.eval().to(device)
-    trained = None
-    meta_file = Path(path) / "lmkbench.json"
-    if meta_file.exists():
-        try:
-            trained = json.loads(meta_file.read_text()).get("pooling")
-        except (OSError, json.JSONDecodeError):
-            raise LmkbenchError(f"{meta_file}: malformed lmkbench.json") from None
+    st = read_sentence_transformers_config(path)
+    trained, trained_source = st.pooling, st.pooling_source
+    meta = _read_json(Path(path) / "lmkbench.json")
+    if meta is not None and meta.get("pooling"):
+        trained, trained_source = meta["pooling"], "lmkbench.json"
+    limit = _max_positions(model, tokenizer)
+    default_len, default_src = limit, "model position limit"
+    if st.max_seq_length is not None:
+        default_len = min(st.max_seq_length, limit)
+        default_src = "sentence_bert_config.json max_seq_length" + (
+            f" ({st.max_seq_length}, capped at the position limit {limit})" if st.max_seq_length > limit else "")
     rev = revision or getattr(model.config, "_commit_hash", None)
     return LoadedModel(name=name, label=model_label(name), path=path, identity=model_identity(name, path, rev),
-                       model=model, tokenizer=tokenizer, max_positions=_max_positions(model, tokenizer),
-                       trained_pooling=trained)
+                       model=model, tokenizer=tokenizer, max_positions=limit,
+                       trained_pooling=trained, trained_pooling_source=trained_source,
+                       default_max_length=default_len, default_max_length_source=default_src, prompts=st.prompts)
+
+
+# -- sentence-transformers checkpoint files ------------------------------------------------------------------
+#: sentence-transformers pooling modes → lmkbench pooling names (modes without a counterpart map to None)
+ST_POOLING = {"cls": "cls", "cls_token": "cls", "mean": "mean", "mean_tokens": "mean", "lasttoken": "last",
+              "last": "last"}
+_LEGACY_MODES = {"pooling_mode_cls_token": "cls", "pooling_mode_mean_tokens": "mean",
+                 "pooling_mode_max_tokens": "max", "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len_tokens",
+                 "pooling_mode_weightedmean_tokens": "weightedmean", "pooling_mode_lasttoken": "lasttoken"}
+
+
+@dataclass
+class SentenceTransformersConfig:
+    pooling: str | None = None          # lmkbench name of the trained pooling, None if absent / not expressible
+    pooling_source: str | None = None   # e.g. "1_Pooling/config.json (pooling_mode_mean_tokens)"
+    st_pooling_modes: tuple[str, ...] = ()
+    max_seq_length: int | None = None
+    prompts: dict[str, str] = field(default_factory=dict)
+
+
+def _read_json(path: Path):
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise LmkbenchError(f"{path}{f':{line}' if line else ''}: malformed JSON") from None
+
+
+def read_sentence_transformers_config(folder) -> SentenceTransformersConfig:
+    """What a sentence-transformers checkpoint folder declares (an empty config for other folders)."""
+    folder = Path(folder)
+    out = SentenceTransformersConfig()
+    if not folder.is_dir():
+        return out
+    modules = _read_json(folder / "modules.json")
+    if modules is not None:
+        if not isinstance(modules, list):
+            raise LmkbenchError(f"{folder / 'modules.json'}: expected a list of modules")
+        for mod in modules:
+            if isinstance(mod, dict) and str(mod.get("type", "")).endswith("Pooling"):
+                rel = Path(str(mod.get("path") or "")) / "config.json"
+                cfg = _read_json(folder / rel)
+                if isinstance(cfg, dict):
+                    modes = _pooling_modes(cfg)
+                    out.st_pooling_modes = modes
+                    if len(modes) == 1 and modes[0] in ST_POOLING:
+                        key = next((k for k, v in _LEGACY_MODES.items() if v == modes[0] and cfg.get(k)), "pooling_mode")
+                        out.pooling, out.pooling_source = ST_POOLING[modes[0]], f"{rel.as_posix()} ({key})"
+                break
+    sbert = _read_json(folder / "sentence_bert_config.json")
+    if isinstance(sbert, dict) and sbert.get("max_seq_length") is not None:
+        val = sbert["max_seq_length"]
+        if not isinstance(val, int) or isinstance(val, bool) or val <= 0:
+            raise LmkbenchError(f"{folder / 'sentence_bert_config.json'}: field 'max_seq_length': expected a "
+                                f"positive integer, got {val!r}")
+        out.max_seq_length = val
+    st = _read_json(folder / "config_sentence_transformers.json")
+    prompts = st.get("prompts") if isinstance(st, dict) else None
+    if prompts:
+        if not isinstance(prompts, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in prompts.items()):
+            raise LmkbenchError(f"{folder / 'config_sentence_transformers.json'}: field 'prompts': expected a "
+                                "mapping of prompt name → prefix string")
+        out.prompts = {k: v for k, v in prompts.items() if v}
+    return out
+
+
+def _pooling_modes(cfg: dict) -> tuple[str, ...]:
+    mode = cfg.get("pooling_mode")
+    if isinstance(mode, str):
+        return (mode,)
+    if isinstance(mode, (list, tuple)):
+        return tuple(str(m) for m in mode)
+    return tuple(v for k, v in _LEGACY_MODES.items() if cfg.get(k) is True)
