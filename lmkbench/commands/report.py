@@ -12,9 +12,12 @@ DESCRIPTION = """\
 Render the results under RESULTS_DIR (written by `lmkbench run`) as one HTML file that opens from disk with
 no network: CSS inline, figures inline, no script, nothing fetched.
 
-Contents: a run summary (models, poolings, tasks, hardware, versions, wall times, truncation); per task a
+Contents: a summary first (a banner when a pooling is not the one the checkpoint was trained with; task x
+pooling differences to the baseline with CIs and marks; difference vs document length; cost per pooling),
+a run summary (models, poolings, tasks, hardware, versions, wall times, texts cut and split); per task a
 table of pooling x metric with 95% bootstrap CIs and significance marks against the baseline (▲ better,
-▼ worse, after multiple-comparison correction over every test in the report), the main metric per length
+▼ worse, after correction within each family: --family task by default), wins/ties/losses and the minimum
+detectable effect, the tested score per length
 bucket, a figure of score vs document length (one line per pooling, CI bands); for synthetic passkey /
 needle tasks (passkey_256, passkey_512, ... are grouped by prefix) a table and a figure over target
 lengths and heatmaps of target length x needle depth per pooling; per retrieval task the queries where the
@@ -35,7 +38,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--test", default="ttest", choices=["ttest", "wilcoxon", "randomization", "bootstrap"],
                         help="paired test (default: ttest; binary 0/1 scores always use McNemar's test)")
     parser.add_argument("--correction", default="holm", choices=["holm", "bh", "none"],
-                        help="multiple-comparison correction over all tests in the report (default: holm)")
+                        help="multiple-comparison correction within each family (default: holm)")
+    parser.add_argument("--family", default="task", choices=["task", "all", "bucket"],
+                        help="tests corrected together: task (default: one family per task and model), all, bucket")
     parser.add_argument("--buckets", default=None, metavar="EDGES",
                         help="length bucket edges in tokens (default: 0,512,1k,2k,4k,8k,16k,32k,inf)")
     parser.add_argument("--depth-buckets", default=None, metavar="EDGES",
@@ -67,7 +72,7 @@ def run(args) -> int:
     for name in ("ci_resamples", "resamples"):
         if getattr(args, name) < 1:
             raise LmkbenchError(f"--{name.replace('_', '-')} must be >= 1")
-    opts = ReportOptions(baseline=args.baseline, test=args.test, correction=args.correction,
+    opts = ReportOptions(baseline=args.baseline, test=args.test, correction=args.correction, family=args.family,
                          buckets=args.buckets or DEFAULT_EDGES, depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES,
                          alpha=args.alpha, min_n=args.min_n, n_resamples=args.resamples,
                          ci_resamples=args.ci_resamples, seed=args.seed, top_queries=args.top_queries,

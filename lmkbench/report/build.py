@@ -22,13 +22,16 @@ from .. import __version__
 from ..errors import LmkbenchError
 from ..io import atomic_write_text
 from ..stats import buckets as bk
-from ..stats.compare import Comparison, compare, load_records
+from ..stats.compare import FAMILY_TEXT, Comparison, compare, load_records
 from ..stats.table import fmt_diff, fmt_p
 from . import figures
 from .collect import Section, build_sections
+from .cost import cost_table
 from .drilldown import TaskDataLoader, disagreements
 from .explain import explanation
-from .tables import bucket_table, depth_grids, family_table, metric_table, series
+from .overview import delta_by_length, delta_matrix
+from .tables import (beyond_grids, bucket_table, depth_grids, family_table, metric_table, position_limit, series,
+                     tested_field)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
@@ -40,6 +43,7 @@ class ReportOptions:
     baseline: str = "mean"
     test: str = "ttest"
     correction: str = "holm"
+    family: str = "task"               # correction family: task | all | bucket
     buckets: Any = bk.DEFAULT_EDGES
     depth_buckets: Any = bk.DEFAULT_DEPTH_EDGES
     alpha: float = 0.05
@@ -92,7 +96,7 @@ def render_report(results, options: ReportOptions) -> str:
     records = load_records(results)
     cmp = compare(records, baseline=options.baseline, test=options.test, correction=options.correction,
                   buckets=options.buckets, depth_buckets=options.depth_buckets, alpha=options.alpha,
-                  min_n=options.min_n, seed=options.seed, n_resamples=options.n_resamples)
+                  min_n=options.min_n, seed=options.seed, n_resamples=options.n_resamples, family=options.family)
     sections = build_sections(records, cmp.settings["baseline"])
     colors = figures.palette(sorted({p for s in sections for p in s.poolings}, key=lambda p: (p != cmp.settings["baseline"], p)))
     loader = TaskDataLoader(load_data=options.load_task_data)
@@ -109,6 +113,13 @@ def render_report(results, options: ReportOptions) -> str:
         "skipped": cmp.skipped,
         "how": explanation(cmp.settings, sorted({g.test for g in cmp.groups}), options.ci_resamples, options.seed),
         "n_wins": len(cmp.wins), "n_losses": len(cmp.losses),
+        "n_wins_all": len([r for r in cmp.wins if r.bucket == bk.ALL]),
+        "n_losses_all": len([r for r in cmp.losses if r.bucket == bk.ALL]),
+        "untrained": cmp.untrained(),
+        "family_text": FAMILY_TEXT.get(cmp.settings.get("family"), ""),
+        "matrix": delta_matrix(sections, cmp),
+        "delta_figure": _delta_figure(sections, cmp, options),
+        "cost": cost_table(records),
     }
     return environment().get_template("report.html.j2").render(**context)
 
@@ -125,8 +136,14 @@ def _section_context(sec: Section, cmp: Comparison, opt: ReportOptions, colors, 
     notes = list(sec.notes) + [f"{g.task}: {n}" if sec.is_family else n for g in groups for n in g.notes]
     notes += [f"{s['task']}: not tested ({s['reason']})" for s in cmp.skipped
               if s["task"] in sec.tasks and s["model"] == sec.model]
+    untrained = [p for g in groups for p in g.untrained]
+    trained = [p for g in groups for p in g.trained_pooling]
     ctx: dict[str, Any] = {
         "s": sec, "tests": sorted({g.test for g in groups}), "notes": notes,
+        "untrained": list(dict.fromkeys(untrained)), "trained": list(dict.fromkeys(trained)),
+        "tested": tested_field(sec, cmp),
+        "family_sizes": sorted({r.family_size for r in cmp.rows if r.task in sec.tasks and r.model == sec.model
+                                and r.p is not None}),
         "table": family_table(sec, cmp, **ci) if sec.is_family else metric_table(sec, cmp, **ci),
         "bucket_table": None if sec.is_family else bucket_table(sec, cmp),
         "length_figure": _length_figure(sec, cmp, opt, colors),
@@ -136,9 +153,19 @@ def _section_context(sec: Section, cmp: Comparison, opt: ReportOptions, colors, 
     return ctx
 
 
+def _delta_figure(sections: list[Section], cmp: Comparison, opt: ReportOptions):
+    data = delta_by_length(sections, cmp)
+    if data is None or not data["series"]:
+        return None
+    return figures.delta_figure(data["labels"], data["series"], baseline=cmp.settings["baseline"],
+                                fmt=opt.figure_format)
+
+
 def _length_figure(sec: Section, cmp: Comparison, opt: ReportOptions, colors) -> str | None:
     """Score vs length bucket (or vs target length for synthetic tasks), one line per pooling."""
     all_items = [it for p in sec.poolings for it in sec.items(p).values()]
+    limit, policy = position_limit(sec)
+    limit_at = None
     if sec.synthetic:
         lengths = sorted({float(it["target_length"]) for it in all_items
                           if isinstance(it.get("target_length"), (int, float))})
@@ -148,6 +175,8 @@ def _length_figure(sec: Section, cmp: Comparison, opt: ReportOptions, colors) ->
         bins = [lambda it, v=v: isinstance(it.get("target_length"), (int, float)) and float(it["target_length"]) == v
                 for v in lengths]
         xlabel = "target document length (tokens)"
+        if limit is not None:
+            limit_at = figures.limit_position(limit, lengths)
     else:
         edges = [bk.INF if e is None else float(e) for e in cmp.settings["edges"]]
         used = [b for b in bk.length_buckets(edges) if any(b.contains(bk.bucket_length(it)) for it in all_items)]
@@ -161,8 +190,12 @@ def _length_figure(sec: Section, cmp: Comparison, opt: ReportOptions, colors) ->
     if not data:
         return None
     ns = [max(cells[j].n for cells in data.values()) for j in range(len(labels))]
-    return figures.line_figure(labels, ns, data, colors, xlabel=xlabel, ylabel=f"{sec.main_metric} (95% CI)",
-                               baseline=cmp.settings["baseline"], fmt=opt.figure_format)
+    small = [n < opt.min_n for n in ns]
+    where = "texts beyond it are split into windows" if policy == "windows" else "texts beyond it are cut"
+    return figures.line_figure(labels, ns, data, colors, xlabel=xlabel,
+                               ylabel=f"{tested_field(sec, cmp)} (95% CI)", baseline=cmp.settings["baseline"],
+                               fmt=opt.figure_format, small=small, limit_at=limit_at,
+                               limit_label=f"position limit {limit} ({where})" if limit else "")
 
 
 def _heatmap(sec: Section, cmp: Comparison, opt: ReportOptions) -> str | None:
@@ -173,6 +206,9 @@ def _heatmap(sec: Section, cmp: Comparison, opt: ReportOptions) -> str | None:
     lengths, grids, counts = depth_grids(sec, depth_bins)
     if not grids:
         return None
-    return figures.heatmap_figure([bk.format_edge(v) for v in lengths],
-                                  [f"{bk.format_edge(b.lo)}–{bk.format_edge(b.hi)}" for b in depth_bins],
-                                  grids, counts, metric=sec.main_metric, fmt=opt.figure_format)
+    limit, _ = position_limit(sec)
+    beyond = beyond_grids(sec, depth_bins, lengths, limit)
+    out = figures.heatmap_figure([bk.format_edge(v) for v in lengths],
+                                 [f"{bk.format_edge(b.lo)}–{bk.format_edge(b.hi)}" for b in depth_bins],
+                                 grids, counts, metric=tested_field(sec, cmp), fmt=opt.figure_format, beyond=beyond)
+    return {"uri": out, "n_beyond": int(sum(int(b.sum()) for b in beyond.values())), "limit": limit}

@@ -11,6 +11,10 @@ loading the task's data again through its task spec (``meta.lmkbench_task_source
 ``beir:PATH``, else the task's name, which is its spec for a catalogue task) where the data is present;
 synthetic tasks are rebuilt from their seed with the evaluated model's tokenizer (``meta.model_path``). Without gold ids the rank is read off MRR@10 (``1 / mrr``) when the
 result has it. Anything missing is shown as missing, with a note saying why.
+
+Each pooling's cell says whether the query's relevant document was *cut* (``truncated``: content lost) or
+*split* into windows (``split``: nothing lost; absent in older results = not split), and whether its top 10
+was decided by tied scores.
 """
 from __future__ import annotations
 
@@ -143,6 +147,14 @@ def _rank_from_mrr(item: dict) -> tuple[int | None, str]:
     return None, ">10"
 
 
+def _tied(record: dict | None) -> set[str]:
+    """Queries whose top-k in the record's TREC run was decided by equal scores (see stats.compare)."""
+    from ..stats.compare import tied_topk_queries
+
+    path = Path(record["_path"]).with_suffix(".trec") if record and record.get("_path") else None
+    return tied_topk_queries(path) if path is not None and path.exists() else set()
+
+
 def disagreements(section: Section, loader: TaskDataLoader, top_n: int = 10, max_chars: int = 240) -> dict[str, Any] | None:
     """The ``top_n`` queries of a retrieval section with the largest score spread across poolings."""
     if section.kind != "retrieval" or top_n <= 0:
@@ -178,6 +190,7 @@ def disagreements(section: Section, loader: TaskDataLoader, top_n: int = 10, max
             else:
                 runs[(task, p)] = None
                 notes.append(f"{task}/{p}: no TREC run file beside the result ({path})")
+    tied = {key: _tied(section.records[key[0]].get(key[1])) for key in runs}
     rows = []
     rank_from = set()
     for item_id in chosen:
@@ -200,7 +213,9 @@ def disagreements(section: Section, loader: TaskDataLoader, top_n: int = 10, max
                 rank_from.add("mrr" if "mrr_at_10" in item else "none")
             cells.append({"pooling": p, "score": float(item.get(fields[p])), "rank": rank,
                           "rank_text": str(rank) if rank is not None else shown,
-                          "truncated": bool(item.get("truncated")) if isinstance(item.get("truncated"), bool) else False})
+                          "truncated": item.get("truncated") is True,     # cut: content lost
+                          "split": item.get("split") is True,             # windows: nothing lost
+                          "tied": qid in tied.get((task, p), ())})
         best = max(c["score"] for c in cells)
         for c in cells:
             c["best"] = c["score"] == best

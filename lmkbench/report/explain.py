@@ -36,6 +36,8 @@ def explanation(settings: dict[str, Any], tests_used: list[str], ci_resamples: i
         "alpha": settings.get("alpha"),
         "min_n": settings.get("min_n"),
         "family_size": settings.get("family_size", 0),
+        "family": settings.get("family", "all"),
+        "n_families": settings.get("n_families", 1),
         "correction": settings.get("correction"),
         "correction_text": CORRECTIONS.get(settings.get("correction"), settings.get("correction")),
         "test": settings.get("test"),

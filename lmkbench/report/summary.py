@@ -1,5 +1,9 @@
 """The run summary at the top of a report, read from the ``meta`` of the result files.
 
+Per task it counts texts *cut* to fit the model (``meta.truncated``: content lost) and texts *split* into
+windows (``meta.split``: several windows, nothing lost; 0 for results written before the two were told
+apart).
+
 Wall time: the runner encodes each text set once for all poolings that a run computes and copies those
 shared timings (``load_s``, ``encode_*_s``) into every pooling's result, while ``evaluate_s`` is per
 pooling. So the time of a (task, model) is the sum over its *distinct* shared-timing sets (one per
@@ -74,13 +78,18 @@ def summarise(records: list[dict]) -> dict[str, Any]:
         m0 = next((r.get("meta") or {} for r in recs), {})
         n_texts = m0.get("n_texts") or {}
         truncated = m0.get("truncated") or {}
+        split = m0.get("split") or {}           # absent in results written before cut/split were told apart
         items = [len(r.get("per_query") or r.get("per_item") or {}) for r in recs]
         trunc = {s: (truncated.get(s, 0), n) for s, n in n_texts.items() if isinstance(n, int) and n > 0}
+        splits = {s: (split.get(s, 0) if isinstance(split, dict) else 0, n) for s, n in n_texts.items()
+                  if isinstance(n, int) and n > 0}
         tasks.append({
             "task": task, "model": model, "kind": recs[0].get("task_kind") or "", "split": recs[0].get("split") or "",
             "group": recs[0].get("task_group") or "", "poolings": sorted(canonical_pooling(r["pooling"]) for r in recs),
             "n_items": max(items) if items else 0, "n_texts": n_texts,
             "truncated": {s: {"n": t, "of": n, "share": t / n} for s, (t, n) in trunc.items()},
+            "split": {s: {"n": t, "of": n, "share": t / n} for s, (t, n) in splits.items()},
+            "long_policy": _distinct((r.get("meta") or {}).get("long_policy") for r in recs),
             "wall_s": wall_time(recs), "source": m0.get("lmkbench_task_source") or "",
             "license": m0.get("license") or "",
         })

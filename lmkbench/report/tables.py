@@ -20,7 +20,8 @@ from ..stats.compare import Comparison, NoItemScores, Row, item_metric
 from ..stats.tests import bootstrap_ci
 from .collect import Section
 
-AUX_FIELDS = frozenset({"length", "lengths", "truncated", "target_length", "depth", "query_length", "doc_tokens"})
+AUX_FIELDS = frozenset({"length", "lengths", "truncated", "split", "target_length", "depth", "query_length",
+                        "doc_tokens"})
 
 
 @dataclass
@@ -39,6 +40,12 @@ class Cell:
     p_adj: float | None = None
     note: str = ""
     best: bool = False
+    n_better: int | None = None      # pairs above / equal to / below the baseline (from the Comparison)
+    n_tied: int | None = None
+    n_worse: int | None = None
+    mde: float | None = None         # minimum detectable effect at the Comparison's power
+    share_tied_topk: float | None = None
+    small: bool = False              # fewer pairs than the Comparison's min_n: not tested
 
     @property
     def tested(self) -> bool:
@@ -68,6 +75,8 @@ def with_test(cell: Cell, row: Row | None) -> Cell:
     if row is not None and not row.is_baseline:
         cell.mark, cell.diff, cell.diff_lo, cell.diff_hi = row.mark, row.mean_diff, row.ci_low, row.ci_high
         cell.p, cell.p_adj, cell.note = row.p, row.p_adj, row.note
+        cell.n_better, cell.n_tied, cell.n_worse, cell.mde = row.n_better, row.n_tied, row.n_worse, row.mde
+        cell.share_tied_topk = row.share_tied_topk
     return cell
 
 
@@ -95,13 +104,25 @@ def _mark_best(rows: list[dict], n_cols: int) -> None:
                 c.best = c.mean == top
 
 
+def tested_field(section: Section, cmp: Comparison) -> str:
+    """The per-item score the Comparison tested for this section (``correct_rate`` for clustering), else the
+    main metric."""
+    group = next((g for g in cmp.groups if g.task in section.tasks and g.model == section.model), None)
+    return group.metric if group is not None else section.main_metric
+
+
 def metric_table(section: Section, cmp: Comparison, *, n_resamples: int = 2000, seed: int | None = 0,
                  confidence: float = 0.95) -> dict[str, Any]:
-    """Pooling × metric of one task: every stored metric, with a CI where per-item scores exist; the main
-    metric's column carries the Comparison's test against the baseline (overall bucket)."""
+    """Pooling × metric of one task, every number under its own name.
+
+    The first column is the main metric as stored (with a CI where it is the mean of per-item scores). When
+    the Comparison tested another per-item score (clustering: V-measure exists only for the whole set, so
+    ``correct_rate`` is tested), that score gets its own column, labelled as tested; the test against the
+    baseline (overall bucket) sits on the tested column. Then every other stored metric."""
     task = section.tasks[0]
     recs = section.records[task]
-    metrics: list[str] = [section.main_metric]
+    tested = tested_field(section, cmp)
+    metrics: list[str] = [section.main_metric] + ([tested] if tested != section.main_metric else [])
     for p in section.poolings:
         for name in (recs[p].get("metrics") or {}) if p in recs else ():
             if name not in metrics:
@@ -115,21 +136,20 @@ def metric_table(section: Section, cmp: Comparison, *, n_resamples: int = 2000, 
                 cells.append(None)
                 continue
             items = items_of(rec)
-            field = metric
-            if metric == section.main_metric:
-                field = per_item_score_name(rec) or metric
-            values = [it.get(field) for it in items.values() if isinstance(it, dict) and field in it]
+            values = [it.get(metric) for it in items.values() if isinstance(it, dict) and metric in it]
+            stored = (rec.get("metrics") or {}).get(metric)
             if values:
                 cell = mean_ci(values, confidence=confidence, n_resamples=n_resamples, seed=seed)
             else:
-                stored = (rec.get("metrics") or {}).get(metric)
                 cell = Cell(mean=float(stored) if isinstance(stored, (int, float)) else None, n=0)
-            if metric == section.main_metric:
+            if metric == tested:
                 with_test(cell, comparison_row(cmp, task, section.model, p))
             cells.append(cell)
         rows.append({"pooling": p, "is_baseline": p == cmp.settings.get("baseline"), "cells": cells})
     _mark_best(rows, len(metrics))
-    return {"columns": [{"label": m, "main": m == section.main_metric} for m in metrics], "rows": rows}
+    columns = [{"label": m, "main": m == section.main_metric, "tested": m == tested,
+                "whole_set": m == section.main_metric and m != tested} for m in metrics]
+    return {"columns": columns, "rows": rows, "tested": tested, "tested_index": metrics.index(tested)}
 
 
 def family_table(section: Section, cmp: Comparison, *, n_resamples: int = 2000, seed: int | None = 0,
@@ -179,7 +199,9 @@ def bucket_table(section: Section, cmp: Comparison) -> dict[str, Any] | None:
             if row is None:
                 cells.append(None)
                 continue
-            cells.append(with_test(Cell(mean=row.mean, n=row.n), row))
+            cell = with_test(Cell(mean=row.mean, n=row.n), row)
+            cell.small = row.n < cmp.settings.get("min_n", 0)
+            cells.append(cell)
         rows.append({"pooling": p, "is_baseline": p == group.baseline, "cells": cells})
     _mark_best(rows, len(columns))
     ns = []
@@ -249,3 +271,48 @@ def depth_grids(section: Section, depth_bins: Sequence[bk.Bucket]):
             grids[p] = np.where(n > 0, total / np.maximum(n, 1), np.nan)
         counts[p] = n
     return lengths, grids, counts
+
+
+def position_limit(section: Section) -> tuple[int | None, str]:
+    """The model's position limit (``meta.max_length``) and long-text policy of a section's results."""
+    limits, policies = set(), set()
+    for task in section.tasks:
+        for rec in section.records[task].values():
+            meta = rec.get("meta") if isinstance(rec.get("meta"), dict) else {}
+            if isinstance(meta.get("max_length"), int):
+                limits.add(meta["max_length"])
+            if meta.get("long_policy"):
+                policies.add(str(meta["long_policy"]))
+    return (min(limits) if limits else None), ", ".join(sorted(policies))
+
+
+def needle_beyond_limit(item: dict, limit: int | None) -> bool:
+    """The item's needle sits past the position limit and its text was cut there (content lost): such an
+    item measures truncation, not pooling. Texts split into windows (nothing cut) never count."""
+    if limit is None or not (item.get("truncated") is True or item.get("truncated") == 1):
+        return False
+    depth, size = item.get("depth"), item.get("doc_tokens", item.get("target_length"))
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (depth, size)):
+        return False
+    return float(depth) * float(size) >= limit
+
+
+def beyond_grids(section: Section, depth_bins: Sequence[bk.Bucket], lengths: Sequence[float],
+                 limit: int | None) -> dict[str, np.ndarray]:
+    """Per pooling, (target length × depth bin) cells whose every item has its needle beyond the limit."""
+    row = {float(v): i for i, v in enumerate(lengths)}
+    out = {}
+    for p in section.poolings:
+        total = np.zeros((len(lengths), len(depth_bins)))
+        past = np.zeros_like(total)
+        for it in section.items(p).values():
+            t, d = it.get("target_length"), it.get("depth")
+            if not isinstance(t, (int, float)) or not isinstance(d, (int, float)) or float(t) not in row:
+                continue
+            j = next((k for k, b in enumerate(depth_bins) if b.contains(float(d))), None)
+            if j is None:
+                continue
+            total[row[float(t)], j] += 1
+            past[row[float(t)], j] += needle_beyond_limit(it, limit)
+        out[p] = (total > 0) & (past == total)
+    return out

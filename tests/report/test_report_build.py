@@ -78,7 +78,7 @@ def test_templates_autoescape_whatever_their_name():
 
 def test_sections_are_ordered_and_anchored(fixture_report):
     ids = re.findall(r'<section id="([^"]+)"', fixture_report["html"])
-    assert ids == ["summary", "shortqa", "longqa", "passkey", "topics", "how-to-read"]
+    assert ids == ["overview", "summary", "shortqa", "longqa", "passkey", "topics", "how-to-read"]
     for anchor in ids:
         assert f'href="#{anchor}"' in fixture_report["html"]
 
@@ -118,10 +118,13 @@ def test_classification_main_metric_uses_its_per_item_score(cmp_and_sections):
     table = metric_table(sections["topics"], cmp, n_resamples=200)
     rows = {r["pooling"]: r for r in table["rows"]}
     rec = next(r for r in records if r["task"] == "topics" and r["pooling"] == "cls")
-    acc, f1 = rows["cls"]["cells"]
-    assert acc.mean == pytest.approx(rec["metrics"]["accuracy"]) and acc.n == 50 and acc.lo is not None
+    # every number under its own name: stored accuracy, then the tested per-item 'correct', then f1
+    assert [c["label"] for c in table["columns"]] == ["accuracy", "correct", "f1"]
+    acc, correct, f1 = rows["cls"]["cells"]
+    assert acc.mean == rec["metrics"]["accuracy"] and acc.lo is None and acc.p_adj is None
+    assert correct.mean == pytest.approx(rec["metrics"]["accuracy"]) and correct.n == 50 and correct.lo is not None
     assert f1.mean == 0.5 and f1.lo is None and f1.n == 0           # whole-set value: no interval
-    assert acc.p_adj == cmp.cell("topics", "tiny-model", "cls").p_adj
+    assert correct.p_adj == cmp.cell("topics", "tiny-model", "cls").p_adj
 
 
 def test_synthetic_family_is_one_section_over_target_lengths(cmp_and_sections):
@@ -203,7 +206,7 @@ def test_drilldown_without_task_data_reads_ranks_off_mrr(cmp_and_sections):
 
 def test_figures_are_inline_svg_naming_the_poolings(fixture_report):
     uris = DATA_URI.findall(fixture_report["html"])
-    assert len(uris) == 4      # longqa + topics length figures, passkey length figure + heatmap; shortqa: 1 bucket
+    assert len(uris) == 5      # summary Δ figure; longqa + topics length figures, passkey length figure + heatmap
     for mime, payload in uris:
         assert mime == "image/svg+xml"
         svg = base64.b64decode(payload).decode("utf-8")

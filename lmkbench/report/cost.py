@@ -1,0 +1,69 @@
+"""Cost per pooling, from the results' ``meta.encode_stats`` and ``meta.timings``.
+
+The encoder builds one input *family* of sequences per pooling kind (``cls``, ``mean``, ``last`` share the
+plain sequences; each ``lmk`` / ``multicls`` variant has its own, with extra marker tokens), runs each
+family through the model once, and records per text set ``tokens`` (real tokens fed, all families) and
+``per_family_tokens``. A pooling's *tokens fed* is its family's count, summed over the text sets and tasks
+of its results. Encode time (``timings.encode_<set>_s``) is measured for all families of a run together;
+a pooling's share of it is estimated in proportion to its family's tokens (forward cost is about linear in
+tokens at these lengths) and labelled as an estimate. Poolings of the same family share one encoding: the
+table says so rather than counting it twice as a saving.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..stats.compare import canonical_pooling
+
+
+def family_key(pooling: str, known: set[str]) -> str | None:
+    """The encoder's input family of ``pooling`` (through the pooling registry); None when unknown."""
+    try:
+        from ..poolings import make_pooling
+
+        key = make_pooling(pooling).family().key
+    except Exception:  # noqa: BLE001 - a pooling the registry of this version does not know
+        key = None
+    if key in known:
+        return key
+    return next(iter(known)) if len(known) == 1 else None
+
+
+def cost_table(records: list[dict]) -> list[dict[str, Any]]:
+    """One row per (model, pooling): tokens fed, estimated encode seconds, tasks counted, family."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for rec in records:
+        meta = rec.get("meta") if isinstance(rec.get("meta"), dict) else {}
+        stats = meta.get("encode_stats")
+        timings = meta.get("timings") or {}
+        if not isinstance(stats, dict) or not stats:
+            continue
+        pooling = canonical_pooling(rec["pooling"])
+        row = rows.setdefault((rec["model"], pooling), {"model": rec["model"], "pooling": pooling, "tokens": 0,
+                                                         "encode_s": 0.0, "tasks": set(), "family": None,
+                                                         "estimated": False})
+        row["tasks"].add(rec["task"])
+        for set_name, st in stats.items():
+            if not isinstance(st, dict):
+                continue
+            fams = {k: v for k, v in (st.get("per_family_tokens") or {}).items() if isinstance(v, (int, float))}
+            total = st.get("tokens") if isinstance(st.get("tokens"), (int, float)) else sum(fams.values())
+            key = family_key(pooling, set(fams)) if fams else None
+            mine = fams.get(key, total) if key else total
+            row["family"] = row["family"] or key
+            row["tokens"] += int(mine)
+            secs = timings.get(f"encode_{set_name}_s")
+            if isinstance(secs, (int, float)):
+                share = mine / total if total else 1.0
+                row["encode_s"] += float(secs) * share
+                row["estimated"] = row["estimated"] or len(fams) > 1
+    out = []
+    for row in sorted(rows.values(), key=lambda r: (r["model"], r["pooling"])):
+        row["n_tasks"] = len(row.pop("tasks"))
+        out.append(row)
+    by_family: dict[tuple[str, str | None], list[str]] = {}
+    for row in out:
+        by_family.setdefault((row["model"], row["family"]), []).append(row["pooling"])
+    for row in out:
+        row["shares_with"] = [p for p in by_family[(row["model"], row["family"])] if p != row["pooling"]]
+    return out
