@@ -90,9 +90,9 @@ SCHEMA = "lmkbench.comparison/1"
 AUX_FIELDS = frozenset({"length", "lengths", "truncated", "split", "target_length", "depth", "query_length",
                         "doc_tokens", "cluster"})
 FAMILIES = ("task", "all", "bucket")
-FAMILY_TEXT = {"task": "one family per task and model (its poolings × buckets)",
+FAMILY_TEXT = {"task": "one family per task and model, its poolings × buckets",
                "all": "one family over every task, model, pooling and bucket",
-               "bucket": "one family per task, model and bucket (its poolings)"}
+               "bucket": "one family per task, model and bucket, its poolings"}
 TOPK = 10
 
 

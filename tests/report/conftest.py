@@ -24,22 +24,8 @@ from lmkbench.results import write_result
 
 MODEL = "tiny-model"
 POOLINGS = ("cls", "mean", "lmk:g=32")
-from report_support import SCRIPT_QUERY  # noqa: E402
+from report_support import SCRIPT_QUERY, metrics_for_rank, run_with_gold  # noqa: E402,F401
 LONG_LENGTHS = (200, 700, 1500, 3000, 6000)
-
-
-def metrics_for_rank(rank: int | None) -> dict[str, float]:
-    """Per-query metrics of a query with one relevant document at ``rank`` (None = not retrieved)."""
-    r = rank if rank is not None else math.inf
-    return {"ndcg_at_10": 1 / math.log2(r + 1) if r <= 10 else 0.0, "mrr_at_10": 1 / r if r <= 10 else 0.0,
-            "recall_at_100": 1.0 if r <= 100 else 0.0, "acc_at_1": 1.0 if r == 1 else 0.0}
-
-
-def run_with_gold(qid: str, gold: str, rank: int | None, n_docs: int = 100) -> list[tuple[str, float]]:
-    others = [f"x{qid}_{j}" for j in range(n_docs)]
-    if rank is not None:
-        others.insert(rank - 1, gold)
-    return [(d, round(1.0 - j / 1000, 6)) for j, d in enumerate(others[:n_docs])]
 
 
 def meta(task: str, source: str, pooling: str, evaluate_s: float = 0.5, **extra) -> dict:
