@@ -14,6 +14,10 @@ cannot separate share a rank.
   with a handful of tasks most systems share rank 1 — that is the honest answer. With a single task the
   overall rank is that task's rank.
 
+A system whose pooling is not the one its checkpoint was trained with (``meta.pooling_mismatch`` of its
+results, written by the runner from ``meta.trained_pooling``) is flagged (``untrained``, with the
+``trained_pooling``) and a note says what its rank can and cannot show.
+
 :meth:`Leaderboard.to_dataframe` (and the CSV), :meth:`to_dict` (JSON) and :func:`~.html.render_html` are
 views of the one :class:`Leaderboard`.
 """
@@ -60,6 +64,8 @@ class SystemRow:
     groups: dict[str, float] = field(default_factory=dict)
     scores: dict[str, float] = field(default_factory=dict)
     task_ranks: dict[str, int] = field(default_factory=dict)
+    trained_pooling: str | None = None  # what the checkpoint was trained with (from the results' meta)
+    untrained: bool = False             # this pooling is not the trained one
 
     @property
     def system(self) -> str:
@@ -98,7 +104,8 @@ class Leaderboard:
 
         records = []
         for r in self.rows:
-            rec = {"rank": r.rank, "model": r.model, "pooling": r.pooling, "mean": r.mean, "n_tasks": r.n_tasks}
+            rec = {"rank": r.rank, "model": r.model, "pooling": r.pooling, "mean": r.mean, "n_tasks": r.n_tasks,
+                   "trained_pooling": r.trained_pooling, "untrained": r.untrained}
             rec.update({f"group:{g}": r.groups.get(g) for g in self.groups})
             for t in self.tasks:
                 rec[t.name] = r.scores.get(t.name)
@@ -182,6 +189,14 @@ def build_leaderboard(records: list[dict], *, title: str = "lmkbench leaderboard
         for r in rows:
             r.rank = 1
         overall = {"rule": "one system"}
+    for r in rows:
+        r.trained_pooling, r.untrained = _trained(by_task, r.system)
+    flagged = [r for r in rows if r.untrained]
+    if flagged:
+        notes.append("⚠ not the pooling the checkpoint was trained with: " + ", ".join(
+            f"{r.system} (trained with {r.trained_pooling or 'another pooling'})" for r in flagged)
+            + ". Their ranks show how the checkpoint copes with a pooling it never learned, not which pooling is "
+              "better; compare checkpoints trained per pooling (lmkbench train-matched) for that.")
     rows.sort(key=lambda r: (r.rank, -(r.mean if r.mean is not None else -math.inf), r.system))
     incomplete = [r.system for r in rows if r.n_tasks < len(columns)]
     if incomplete:
@@ -189,6 +204,17 @@ def build_leaderboard(records: list[dict], *, title: str = "lmkbench leaderboard
                      + ", ".join(incomplete))
     settings = {**opts, "overall": overall, "per_task": "items: per-query / per-item scores of the main metric"}
     return Leaderboard(title, rows, columns, group_names, settings, list(missing or []), notes)
+
+
+def _trained(by_task: dict[str, dict[str, dict]], system: str) -> tuple[str | None, bool]:
+    """(trained pooling, whether any of the system's results says its pooling is not the trained one)."""
+    trained, mismatch = None, False
+    for recs in by_task.values():
+        meta = (recs.get(system) or {}).get("meta")
+        if isinstance(meta, dict):
+            trained = trained or (meta.get("trained_pooling") if isinstance(meta.get("trained_pooling"), str) else None)
+            mismatch = mismatch or meta.get("pooling_mismatch") is True
+    return trained, mismatch
 
 
 def _main(rec: dict) -> float:

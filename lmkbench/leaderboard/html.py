@@ -27,6 +27,7 @@ th[data-dir=asc]::after{content:" \\25B2"} th[data-dir=desc]::after{content:" \\
 td.txt,th.txt{text-align:left} td.rank{font-weight:bold} td.top{background:#e8f5e9}
 td.best{font-weight:bold} sup{color:#888;font-size:.75em;margin-left:.15em} td.na{color:#bbb}
 tr:hover td{background:#fafafa} .notes{color:#555;max-width:70em}
+.untrained{color:#8a5a00;font-size:.8em;font-weight:600}
 </style></head><body>
 <h1>{{ lb.title }}</h1>
 <p class="sub">{{ lb.rows|length }} system(s) (model &times; pooling) on {{ lb.tasks|length }} task(s);
@@ -40,7 +41,7 @@ generated {{ created }}. Scores are the tasks' main metrics &times; 100.</p>
 </tr></thead><tbody>
 {% for r in lb.rows %}<tr>
 <td class="txt rank{% if r.rank == 1 %} top{% endif %}" data-v="{{ r.rank }}">{{ r.rank }}</td>
-<td class="txt" data-v="{{ r.model }}">{{ r.model }}</td><td class="txt" data-v="{{ r.pooling }}">{{ r.pooling }}</td>
+<td class="txt" data-v="{{ r.model }}">{{ r.model }}</td><td class="txt" data-v="{{ r.pooling }}">{{ r.pooling }}{% if r.untrained %} <span class="untrained" title="not the pooling this checkpoint was trained with ({{ r.trained_pooling or 'another' }})">&#9888; not trained pooling</span>{% endif %}</td>
 {{ num(r.mean, r.n_tasks < lb.tasks|length and "over " ~ r.n_tasks ~ " task(s)") }}
 {% for g in lb.groups %}{{ num(r.groups.get(g)) }}{% endfor %}
 {% for t in lb.tasks %}{% set s = r.scores.get(t.name) %}{% set k = r.task_ranks.get(t.name) %}

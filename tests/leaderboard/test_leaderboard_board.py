@@ -126,3 +126,19 @@ def test_html_is_self_contained_escaped_and_sortable(records):
         assert g in page
     assert page.count("<tr>") == 1 + len(lb.rows)
     assert not any(math.isnan(r.mean) for r in lb.rows)
+
+
+def test_untrained_poolings_are_flagged(records):
+    for rec in records:
+        rec["meta"] = {"trained_pooling": "mean", "pooling_mismatch": rec["pooling"] != "mean"}
+    lb = build_leaderboard(records)
+    flags = {r.pooling: (r.untrained, r.trained_pooling) for r in lb.rows}
+    assert flags == {"mean": (False, "mean"), "cls": (True, "mean"), "lmk:g=32": (True, "mean")}
+    note = next(n for n in lb.notes if "not the pooling the checkpoint was trained with" in n)
+    assert "m | cls (trained with mean)" in note and "train-matched" in note
+    html = render_html(lb)
+    assert html.count("&#9888; not trained pooling") == 2
+    assert list(lb.to_dataframe().query("untrained")["pooling"].sort_values()) == ["cls", "lmk:g=32"]
+    for rec in records:
+        rec.pop("meta")
+    assert not any(r.untrained for r in build_leaderboard(records).rows)
