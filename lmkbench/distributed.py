@@ -1,30 +1,27 @@
-"""Multi-process (multi-GPU) encoding: shard a corpus across ``torchrun`` processes, gather, go on as one.
+"""Multi-process (multi-GPU) encoding: ranks share the shards of every text set through the embedding store.
 
-Encoding dominates a run, and every text is encoded independently, so the corpus is the thing to split.
+Encoding dominates a run, and every shard is encoded independently, so shards are the thing to split.
 Under ``torchrun --nproc_per_node N`` each process (rank) builds the same encoder on its own device
 (``cuda:LOCAL_RANK``, or the CPU with the gloo backend), and :class:`ShardedEncoder` wraps it:
 
-1. every rank orders the texts the same way — by character length, then position — and takes every
-   ``world_size``-th text of that order, so each shard holds a similar mix of short and long texts
-   (similar work, similar padding inside the inner encoder's length-sorted batches);
-2. each rank encodes its shard with the ordinary :class:`~lmkbench.encoder.PooledEncoder` (cache included:
-   shards are written by every rank under unique names, so ranks never overwrite each other);
-3. ``all_gather_object`` brings every shard to every rank, which puts the rows back in input order.
+1. every rank plans the same shards of a text set (they depend on the texts only) and encodes shard ``i``
+   when ``i % world_size == rank``, writing it to the store — one folder all ranks see (``--cache-dir`` on a
+   shared file system across nodes; without a cache, a temporary folder named by the torchrun job);
+2. a barrier; then each rank reads the small per-text arrays of every shard from the store, and search
+   streams the corpus embeddings from it. Nothing of the corpus is sent between processes.
 
-Every rank then holds the same :class:`~lmkbench.encoder.Encoded` as a single process would (up to float
-noise from different batch shapes, ~1e-7), evaluates it, and rank 0 alone writes results
-(:func:`is_main_process`). Evaluation is cheap next to encoding, so it is not split.
+Rank 0 evaluates and writes results (:func:`is_main_process`); the others only encode. The numbers equal a
+single process's (up to float noise from different batch shapes, ~1e-7): shards are the same texts.
 
 Use: ``encoder = maybe_distributed(encoder)`` — a no-op (returns the encoder itself) outside ``torchrun``.
 """
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .encoder import Encoded, EncodeStats
 from .errors import LmkbenchError
 
 
@@ -66,14 +63,8 @@ def init_distributed(device: str = "cpu", backend: str | None = None) -> bool:
     return True
 
 
-def shard_order(texts: list[str], rank: int, world_size: int) -> list[int]:
-    """Indices of the texts rank ``rank`` encodes: every ``world_size``-th of the length-sorted order."""
-    order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
-    return order[rank::world_size]
-
-
 class ShardedEncoder:
-    """A :class:`~lmkbench.encoder.PooledEncoder` whose :meth:`encode` splits the texts over all ranks.
+    """A :class:`~lmkbench.encoder.PooledEncoder` whose shards are split over all ranks (see the module doc).
 
     Every other attribute (``loaded``, ``device``, ``max_length``, ``tokenize``, ...) is the inner encoder's.
     """
@@ -99,37 +90,25 @@ class ShardedEncoder:
         return {**self.inner.describe(), "distributed": {"world_size": self.world_size,
                                                          "backend": str(dist.get_backend(self.group))}}
 
-    def encode(self, texts: list[str], poolings, *, desc: str = "encode") -> Encoded:
-        import torch.distributed as dist
+    def encode(self, texts, poolings, *, desc: str = "encode"):
+        return self.inner.encode(texts, poolings, desc=f"{desc} [rank {self.rank}]")
 
-        mine = shard_order(texts, self.rank, self.world_size)
-        part = self.inner.encode([texts[i] for i in mine], poolings, desc=f"{desc} [rank {self.rank}]")
-        payload = (mine, part.embeddings, part.token_counts, part.truncated, part.stats.as_dict())
-        gathered: list = [None] * self.world_size
-        dist.all_gather_object(gathered, payload, group=self.group)
-        return _assemble(len(texts), gathered)
+    def encode_set(self, texts, poolings, **kw):
+        return self.inner.encode_set(texts, poolings, **kw)
 
 
-def _assemble(n: int, gathered: list) -> Encoded:
-    """Put every rank's rows back in input order and add up the statistics."""
-    names = list(gathered[0][1])
-    dims = {name: max(p[1][name].shape[1] for p in gathered if len(p[0])) if n else 0 for name in names}
-    emb = {name: np.zeros((n, dims[name]), np.float32) for name in names}
-    trunc = {name: np.zeros(n, bool) for name in names}
-    ntok = np.full(n, -1, np.int64)
-    stats = EncodeStats()
-    for idx, e, nt, tr, st in gathered:
-        if len(idx):
-            rows = np.asarray(idx)
-            for name in names:
-                emb[name][rows] = e[name]
-                trunc[name][rows] = tr[name]
-            ntok[rows] = nt
-        part = EncodeStats(**{k: v for k, v in st.items() if k != "per_family_tokens"})
-        part.per_family_tokens = dict(st.get("per_family_tokens", {}))
-        stats.add(part)
-    stats.texts = n
-    return Encoded(emb, ntok, trunc, stats)
+def job_id() -> str:
+    """A name every rank of one torchrun job agrees on (for a temporary store they all share)."""
+    return os.environ.get("TORCHELASTIC_RUN_ID") or \
+        f"{os.environ.get('MASTER_ADDR', 'local')}-{os.environ.get('MASTER_PORT', '0')}"
+
+
+def _shared_store(encoder) -> None:
+    """Ranks must see each other's shards: an in-memory store becomes one temporary folder per job."""
+    from .store import DiskStore, MemoryStore
+
+    if isinstance(encoder.store, MemoryStore):
+        encoder.store = DiskStore(Path(tempfile.gettempdir()) / f"lmkbench-torchrun-{job_id()}", temporary=True)
 
 
 def maybe_distributed(encoder, backend: str | None = None):
@@ -151,4 +130,9 @@ def maybe_distributed(encoder, backend: str | None = None):
             encoder.loaded.model.to(target)
             encoder.device = target
     init_distributed(str(encoder.device), backend)
+    import torch.distributed as dist
+
+    _shared_store(encoder)
+    encoder.part = (dist.get_rank(), dist.get_world_size())
+    encoder.barrier = dist.barrier
     return ShardedEncoder(encoder)

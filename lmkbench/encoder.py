@@ -1,20 +1,23 @@
-"""The pooled encoder: texts + poolings → L2-normalised embeddings, sharing work wherever inputs agree.
+"""The pooled encoder: text sets + poolings → L2-normalised embeddings in a durable store, in bounded shards.
 
-Pipeline per call of :meth:`PooledEncoder.encode`:
+A text set streams through :meth:`PooledEncoder.encode_set` in *shards* (consecutive texts, at most
+``shard_texts`` texts and ``shard_chars`` characters — an upper bound on content tokens for WordPiece and BPE
+tokenizers, known before tokenizing, so a rerun finds its shards without tokenizing again). Per shard:
 
-1. look every (pooling, text) up in the embedding cache;
-2. tokenize the missing texts **once**, without special tokens (content tokens), in tokenizer calls of
-   bounded size (the tokenizer's per-token bookkeeping of a long-document corpus stays small);
+1. hash its texts; if every pooling's shard is in the embedding store (and verifies), reuse it and go on;
+2. tokenize the shard once, without special tokens (content tokens as int32 arrays), in tokenizer calls of
+   bounded size;
 3. group poolings by input family (``cls``/``mean``/``last``/``mean_every`` share the plain family; each
    ``lmk``/``multicls`` variant has its own) and build each family's sequences;
 4. sort sequences by length and cut them into batches under a *token budget* (rows × padded length),
-   choosing the cuts that minimise padding plus a per-batch cost (:func:`batches_by_budget`), so short
-   texts travel in large batches and long ones in small, with almost no padding;
+   choosing the cuts that minimise padding plus a per-batch cost (:func:`batches_by_budget`);
 5. one forward pass per batch (no attention mask where nothing is padded); every pooling of the family
-   reads the same hidden states;
-6. weighted sums accumulate per text on the device (several windows of one text add up), come back once,
-   then are normalised and cached.
+   reads the same hidden states; weighted sums accumulate per text of the shard on the device (windows of
+   one text add up);
+6. normalise and **write the shard to the store** (atomic files, checksummed manifest last), free it.
 
+Memory is one shard's tokens, sequences and accumulators, whatever the size of the set; a kill at any moment
+loses at most the shard in flight. :meth:`PooledEncoder.encode` is the in-memory convenience over it.
 ``benchmarks/run.py`` measures all of this against sentence-transformers and mteb.
 """
 from __future__ import annotations
@@ -22,14 +25,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from .cache import CacheSlot, default_cache_dir, text_hash
+from .store import PER_TEXT, MemoryStore, open_store, shard_stem, text_hash
 from .errors import LmkbenchError
-from .inputs import LONG_POLICIES, Content, Sequence, SpecialTokens, token_sentence_spans
+from .inputs import IDS, LONG_POLICIES, Content, Sequence, SpecialTokens, token_sentence_spans
 from .models import LoadedModel, load_model
 from .poolings import Pooling, make_pooling
 
@@ -49,34 +53,58 @@ def resolve_device(device: str = "auto") -> str:
 
 
 def resolve_dtype(dtype: str, device: str) -> str:
+    """``auto`` → bf16 (or fp16) on CUDA, fp32 on CPU; ``bf16`` on CPU needs AVX-512 BF16 or AMX."""
     if dtype == "auto":
         if device.startswith("cuda"):
             return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
         return "fp32"
     if dtype not in DTYPES:
         raise LmkbenchError(f"unknown dtype {dtype!r} (auto|fp32|bf16|fp16)")
-    if dtype != "fp32" and not device.startswith("cuda"):
-        raise LmkbenchError(f"--dtype {dtype} needs a CUDA device; on CPU lmkbench computes in fp32")
+    if device.startswith("cuda") or dtype == "fp32":
+        return dtype
+    if dtype == "fp16":
+        raise LmkbenchError("--dtype fp16 needs a CUDA device; on CPU use bf16 (where supported) or fp32")
+    if not cpu_supports_bf16():
+        raise LmkbenchError("--dtype bf16 on CPU needs AVX-512 BF16 or AMX, which this CPU lacks "
+                            f"(torch sees {torch.backends.cpu.get_cpu_capability()}); use fp32")
     return dtype
+
+
+def cpu_supports_bf16() -> bool:
+    """True where the CPU has native bf16 arithmetic (AVX-512 BF16 or AMX tiles), as oneDNN uses it."""
+    cpu = getattr(torch, "cpu", None)
+    checks = [getattr(cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(bool(f()) for f in checks if f is not None)
+
+
+def autocast_for(device: str, dtype: str):
+    """Autocast to ``dtype`` for the forward pass (a no-op for fp32); pooling sums stay in fp32/fp64."""
+    if dtype == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast("cuda" if device.startswith("cuda") else "cpu", dtype=DTYPES[dtype])
 
 
 @dataclass
 class EncodeStats:
     texts: int = 0
-    cached: int = 0
+    cached: int = 0            # (pooling, text) pairs served from the store
     sequences: int = 0
     tokens: int = 0            # real (non-pad) tokens fed to the model
     padded_tokens: int = 0     # rows × padded length, summed over batches
     batches: int = 0
+    shards: int = 0            # shards of the set (this process's share under torchrun)
+    shards_reused: int = 0     # of those, found complete in the store
     forward_s: float = 0.0
     tokenize_s: float = 0.0
     per_family_tokens: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: "EncodeStats") -> None:
-        for k in ("texts", "cached", "sequences", "tokens", "padded_tokens", "batches", "forward_s", "tokenize_s"):
-            setattr(self, k, getattr(self, k) + getattr(other, k))
-        for k, v in other.per_family_tokens.items():
-            self.per_family_tokens[k] = self.per_family_tokens.get(k, 0) + v
+        for k, v in other.__dict__.items():
+            if k == "per_family_tokens":
+                for fam, t in v.items():
+                    self.per_family_tokens[fam] = self.per_family_tokens.get(fam, 0) + t
+            else:
+                setattr(self, k, getattr(self, k) + v)
 
     def as_dict(self) -> dict:
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
@@ -84,12 +112,74 @@ class EncodeStats:
 
 @dataclass
 class Encoded:
-    """Result of one :meth:`PooledEncoder.encode` call; arrays are in input order."""
+    """Result of one :meth:`PooledEncoder.encode` call; arrays are in input order, in memory."""
 
     embeddings: dict[str, np.ndarray]      # canonical pooling → [n, dim] float32, L2-normalised
     token_counts: np.ndarray               # content tokens per text (no special tokens)
-    truncated: dict[str, np.ndarray]       # canonical pooling → bool per text (content cut or windowed)
+    truncated: dict[str, np.ndarray]       # canonical pooling → bool per text: content cut (lost)
     stats: EncodeStats
+    split: dict[str, np.ndarray] = field(default_factory=dict)  # pooling → bool: encoded as several windows
+
+
+class StoredEmbeddings:
+    """One pooling's embeddings of a text set, as the store's shards in order (nothing held in memory).
+
+    ``blocks(rows)`` yields ``(start, array)`` of at most ``rows`` consecutive embeddings, read shard by shard
+    (search streams the corpus this way); ``array()`` loads everything (small sets, the Python API).
+    """
+
+    def __init__(self, slot, shards: list[tuple[str, int]], dim: int):
+        self.slot, self.shards, self.dim = slot, shards, dim
+        self.n = sum(r for _, r in shards)
+
+    def __len__(self) -> int:
+        return self.n
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.n, self.dim)
+
+    def blocks(self, rows: int = 50_000) -> Iterator[tuple[int, np.ndarray]]:
+        buf = np.empty((min(rows, max(self.n, 1)), self.dim), np.float32)
+        start = fill = 0
+        for stem, _ in self.shards:
+            part = self.slot.read(stem, "emb", mmap=True)
+            at = 0
+            while at < len(part):
+                take = min(len(part) - at, len(buf) - fill)
+                buf[fill:fill + take] = part[at:at + take]
+                fill, at = fill + take, at + take
+                if fill == len(buf):
+                    yield start, buf
+                    start, fill = start + fill, 0
+            del part  # unmap: pages of finished shards leave the resident set
+        if fill:
+            yield start, buf[:fill]
+
+    def array(self) -> np.ndarray:
+        out = np.empty((self.n, self.dim), np.float32)
+        for start, block in self.blocks():
+            out[start:start + len(block)] = block
+        return out
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.array()
+        return a if dtype is None else a.astype(dtype)
+
+
+@dataclass
+class EncodedSet:
+    """What :meth:`PooledEncoder.encode_set` returns: stored embeddings per pooling plus per-text arrays."""
+
+    embeddings: dict[str, StoredEmbeddings]
+    token_counts: np.ndarray               # int32 content tokens per text
+    cut: dict[str, np.ndarray]             # pooling → bool per text: content lost to truncation
+    split: dict[str, np.ndarray]           # pooling → bool per text: encoded as several windows (nothing lost)
+    stats: EncodeStats
+
+    def in_memory(self) -> Encoded:
+        return Encoded({k: v.array() for k, v in self.embeddings.items()}, self.token_counts.astype(np.int64),
+                       self.cut, self.stats, self.split)
 
 
 def batches_by_budget(lengths: list[int], token_budget: int, max_rows: int = 512, *,
@@ -140,20 +230,46 @@ def batches_by_budget(lengths: list[int], token_budget: int, max_rows: int = 512
 BATCHING = {"cpu": (4096, 256), "cuda": (65536, 4096)}
 
 
+#: shard bounds per device kind: (texts, characters). Characters bound content tokens from above for
+#: WordPiece/BPE tokenizers (a token covers at least one character), so a shard's memory is bounded before it
+#: is tokenized: at the CPU default about 4M chars ≈ ≤ 4M tokens → ≤ 16 MB of int32 ids per family, and
+#: per-text float64 accumulators of 4096 × dim per pooling (25 MB at 768 dimensions).
+SHARDING = {"cpu": (4096, 4_000_000), "cuda": (32768, 32_000_000)}
+
+
+def plan_shards(texts: Iterable[str], max_texts: int, max_chars: int) -> Iterator[list[str]]:
+    """Consecutive shards of ≤ ``max_texts`` texts and ≤ ``max_chars`` characters (≥ 1 text each)."""
+    shard: list[str] = []
+    chars = 0
+    for t in texts:
+        if shard and (len(shard) >= max_texts or chars + len(t) > max_chars):
+            yield shard
+            shard, chars = [], 0
+        shard.append(t)
+        chars += len(t)
+    if shard:
+        yield shard
+
+
 class PooledEncoder:
     """Encode texts with any registered pooling(s) of one Hugging Face encoder.
 
-    ``max_length`` defaults to the model's own limit; ``long_policy`` is ``truncate`` (right truncation) or
+    ``max_length`` defaults to the checkpoint's own default (sentence-transformers' ``max_seq_length`` where it
+    declares one) or else the model's position limit; ``long_policy`` is ``truncate`` (right truncation) or
     ``windows`` (consecutive max-length windows pooled together). ``token_budget`` bounds rows × padded
     length of a batch and ``batch_cost`` (tokens) the padding one more batch must save to be worth it
-    (see :func:`batches_by_budget`; both default per device kind, :data:`BATCHING`). ``cache_dir=False``
-    disables the embedding cache.
+    (see :func:`batches_by_budget`; both default per device kind, :data:`BATCHING`). ``shard_texts`` and
+    ``shard_chars`` bound a shard (:data:`SHARDING`). ``cache_dir`` is the embedding store's folder (default
+    ``$LMKBENCH_CACHE`` or ``~/.cache/lmkbench``); ``cache_dir=False`` keeps shards in memory instead (the
+    Python API); an unwritable folder gives a warning and a temporary store. ``store`` passes a store object
+    (:mod:`lmkbench.store`) instead.
     """
 
     def __init__(self, model: str | LoadedModel, *, device: str = "auto", dtype: str = "auto",
                  max_length: int | None = None, long_policy: str = "truncate", token_budget: int | None = None,
                  cache_dir=None, progress: bool = True, trust_remote_code: bool = False, revision: str | None = None,
-                 batch_cost: int | None = None):
+                 batch_cost: int | None = None, shard_texts: int | None = None, shard_chars: int | None = None,
+                 store=None):
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         if long_policy not in LONG_POLICIES:
@@ -167,34 +283,50 @@ class PooledEncoder:
         if max_length is not None and max_length > limit:
             raise LmkbenchError(f"--max-length {max_length} exceeds the model's limit of {limit} positions; "
                                 "use --long windows to cover longer texts")
-        self.max_length = int(max_length or limit)
+        default = getattr(self.loaded, "default_max_length", None)
+        if max_length is not None:
+            self.max_length, self.max_length_source = int(max_length), "--max-length"
+        elif default:
+            self.max_length = int(min(default, limit))
+            self.max_length_source = getattr(self.loaded, "default_max_length_source", "") or "checkpoint default"
+        else:
+            self.max_length, self.max_length_source = int(limit), "model position limit"
         if self.max_length < 4:
             raise LmkbenchError(f"--max-length must be at least 4, got {self.max_length}")
-        budget, cost = BATCHING["cuda" if self.device.startswith("cuda") else "cpu"]
+        kind = "cuda" if self.device.startswith("cuda") else "cpu"
+        budget, cost = BATCHING[kind]
         self.token_budget = max(int(token_budget or budget), self.max_length)
         self.batch_cost = int(cost if batch_cost is None else batch_cost)
         if self.batch_cost < 0:
             raise LmkbenchError(f"batch_cost must be >= 0 tokens, got {self.batch_cost}")
-        self.cache_root = None if cache_dir is False else (cache_dir or default_cache_dir())
+        texts_default, chars_default = SHARDING[kind]
+        self.shard_texts = int(shard_texts or texts_default)
+        self.shard_chars = int(shard_chars or max(chars_default, self.shard_texts))
+        if self.shard_texts < 1:
+            raise LmkbenchError(f"--shard-size must be at least 1 text, got {self.shard_texts}")
+        self.store = store or (MemoryStore() if cache_dir is False else open_store(cache_dir))
         self.progress = progress
         self.special = SpecialTokens.from_tokenizer(self.loaded.tokenizer)
         self.total = EncodeStats()
+        #: this process's share of the shards, and a barrier once they are all written (torchrun; see distributed)
+        self.part: tuple[int, int] = (0, 1)
+        self.barrier = None
 
     # -- identity -------------------------------------------------------------------------------------
     def describe(self) -> dict:
         return {"model": self.loaded.name, "model_path": self.loaded.path, "model_identity": self.loaded.identity,
                 "device": self.device, "dtype": self.dtype, "max_length": self.max_length,
-                "long_policy": self.long_policy, "token_budget": self.token_budget, "batch_cost": self.batch_cost}
+                "max_length_source": self.max_length_source, "position_limit": self.loaded.max_positions,
+                "long_policy": self.long_policy, "token_budget": self.token_budget, "batch_cost": self.batch_cost,
+                "shard_texts": self.shard_texts, "shard_chars": self.shard_chars}
 
-    def _slot(self, pooling: Pooling) -> CacheSlot | None:
-        if self.cache_root is None:
-            return None
-        return CacheSlot(self.cache_root, model=self.loaded.identity, pooling=str(pooling.spec),
-                         max_length=self.max_length, long_policy=self.long_policy, dtype=self.dtype)
+    def _slot(self, pooling: Pooling):
+        return self.store.slot(model=self.loaded.identity, pooling=str(pooling.spec), max_length=self.max_length,
+                               long_policy=self.long_policy, dtype=self.dtype)
 
     # -- tokenization ---------------------------------------------------------------------------------
     def tokenize(self, texts: list[str], sentences: bool = False) -> list[Content]:
-        """Content tokens of each text (no special tokens; a literal "[SEP]" stays text)."""
+        """Content tokens of each text (no special tokens; a literal "[SEP]" stays text), as int32 arrays."""
         tok = self.loaded.tokenizer
         stripped = [t.strip() for t in texts]
         out: list[Content] = []
@@ -211,82 +343,114 @@ class PooledEncoder:
                             spans = token_sentence_spans(part[j], enc["offset_mapping"][j])
                         else:
                             raise LmkbenchError("sentence chunks need a fast tokenizer (offsets)")
-                    out.append(Content(list(ids), spans))
+                    out.append(Content(np.asarray(ids, dtype=IDS), spans))
         return out
 
     # -- encoding -------------------------------------------------------------------------------------
     def encode(self, texts: list[str], poolings, *, desc: str = "encode") -> Encoded:
+        """Embed ``texts`` with every pooling in ``poolings`` (specs or :class:`Pooling` objects).
+
+        Returns an :class:`Encoded` with, per canonical pooling string, an ``[n, dim]`` float32 array of
+        L2-normalised embeddings in input order, plus content-token counts and cut/split flags per text.
+        Texts stream through the store in shards (:meth:`encode_set`); this call then loads the arrays.
+        """
+        if isinstance(texts, str) or any(not isinstance(t, str) for t in texts):
+            raise LmkbenchError("encode() takes a list of strings")
+        return self.encode_set(texts, poolings, desc=desc).in_memory()
+
+    def encode_set(self, texts: Iterable[str], poolings, *, n: int | None = None, desc: str = "encode") -> EncodedSet:
+        """Stream a text set through the store, shard by shard; return handles to the stored embeddings.
+
+        ``texts`` may be any iterable (a generator over a corpus file): only the shard in flight is held.
+        ``n`` (the number of texts, when ``texts`` has no ``len``) sizes the progress bar.
+        """
         poolers = [p if isinstance(p, Pooling) else make_pooling(p) for p in poolings]
         names = [str(p.spec) for p in poolers]
-        n = len(texts)
-        if any(not isinstance(t, str) for t in texts):
-            raise LmkbenchError("encode() takes a list of strings")
-        stats = EncodeStats(texts=n)
-        hashes = [text_hash(t) for t in texts]
-        emb: dict[str, np.ndarray | None] = {name: None for name in names}
-        trunc: dict[str, np.ndarray] = {name: np.zeros(n, bool) for name in names}
-        ntok = np.full(n, -1, np.int64)
-        missing: dict[str, np.ndarray] = {}
-        slots = {str(p.spec): self._slot(p) for p in poolers}
-        for p in poolers:
-            name, slot = str(p.spec), slots[str(p.spec)]
-            hit = slot.lookup(hashes) if slot else np.zeros(n, bool)
-            if hit.any():
-                idx = np.flatnonzero(hit)
-                e, nt, tr = slot.get([hashes[i] for i in idx])
-                emb[name] = np.zeros((n, e.shape[1]), np.float32)
-                emb[name][idx] = e
-                ntok[idx] = nt
-                trunc[name][idx] = tr
-                stats.cached += len(idx)
-            missing[name] = np.flatnonzero(~hit)
-
-        need = sorted(set().union(*[set(m.tolist()) for m in missing.values()])) if missing else []
-        if need:
-            t0 = time.perf_counter()
-            want_sent = any(p.family().needs_sentences for p in poolers if len(missing[str(p.spec)]))
-            contents = dict(zip(need, self.tokenize([texts[i] for i in need], sentences=want_sent)))
-            stats.tokenize_s += time.perf_counter() - t0
-            for i, c in contents.items():
-                ntok[i] = len(c.ids)
-            families: dict[str, list[Pooling]] = {}
-            for p in poolers:
-                if len(missing[str(p.spec)]):
-                    families.setdefault(p.family().key, []).append(p)
-            for key, members in families.items():
-                idx = sorted(set().union(*[set(missing[str(p.spec)].tolist()) for p in members]))
-                results = self._encode_family(members, [contents[i] for i in idx], stats, desc)
-                for p in members:
-                    name = str(p.spec)
-                    vecs, tr = results[name]
-                    if emb[name] is None:
-                        emb[name] = np.zeros((n, vecs.shape[1]), np.float32)
-                    emb[name][idx] = vecs
-                    trunc[name][idx] = tr
-                    slot = slots[name]
-                    if slot is not None:
-                        m = missing[name]
-                        pos = {t: j for j, t in enumerate(idx)}
-                        rows = [pos[t] for t in m.tolist()]
-                        slot.put([hashes[t] for t in m.tolist()], vecs[rows], ntok[m], tr[rows])
-        out = {name: (e if e is not None else np.zeros((0, 0), np.float32)) for name, e in emb.items()}
+        slots = {name: self._slot(p) for name, p in zip(names, poolers)}
+        rank, world = self.part
+        stats = EncodeStats()
+        shards: list[tuple[str, int]] = []
+        total = n if n is not None else (len(texts) if hasattr(texts, "__len__") else None)
+        bar = _progress(total=total, desc=desc, enabled=self.progress)
+        t_start = time.perf_counter()
+        for index, shard in enumerate(plan_shards(texts, self.shard_texts, self.shard_chars)):
+            if any(not isinstance(t, str) for t in shard):
+                raise LmkbenchError("encode_set() takes strings")
+            stem = shard_stem([text_hash(t) for t in shard])
+            shards.append((stem, len(shard)))
+            stats.texts += len(shard)
+            if index % world != rank:  # another torchrun rank encodes this shard
+                continue
+            stats.shards += 1
+            todo = [p for p, name in zip(poolers, names) if not slots[name].has(stem)]
+            stats.cached += len(shard) * (len(poolers) - len(todo))
+            if todo:
+                self._encode_shard(shard, todo, {str(p.spec): slots[str(p.spec)] for p in todo}, stem, stats)
+            else:
+                stats.shards_reused += 1
+            bar.update(len(shard))
+            elapsed = max(time.perf_counter() - t_start, 1e-9)
+            bar.set_postfix_str(f"{stats.tokens / elapsed / 1000:.1f}k tok/s, {stats.shards_reused} shards reused",
+                                refresh=False)
+        bar.close()
+        if self.barrier is not None:
+            self.barrier()
+        if stats.shards_reused:
+            log.info("%s: reused %d of %d shards from the %s", desc, stats.shards_reused, stats.shards,
+                     self.store.describe())
         self.total.add(stats)
-        return Encoded(out, ntok, trunc, stats)
+        return EncodedSet(*self._collect(slots, shards), stats=stats)
 
-    def _encode_family(self, members: list[Pooling], contents: list[Content], stats: EncodeStats, desc: str):
+    def _collect(self, slots: dict, shards: list[tuple[str, int]]):
+        """Per-text arrays of every shard (small), and a :class:`StoredEmbeddings` per pooling."""
+        ntok = np.zeros(sum(r for _, r in shards), np.int32)
+        cut = {name: np.zeros(len(ntok), bool) for name in slots}
+        split = {name: np.zeros(len(ntok), bool) for name in slots}
+        emb = {}
+        for name, slot in slots.items():
+            at, dim = 0, 0
+            for stem, rows in shards:
+                if not slot.has(stem):
+                    raise LmkbenchError(f"store shard {stem} of pooling {name} is missing after encoding "
+                                        f"(a store shared by torchrun ranks must be one folder all of them see)")
+                ntok[at:at + rows] = slot.read(stem, "ntok")
+                cut[name][at:at + rows] = slot.read(stem, "cut")
+                split[name][at:at + rows] = slot.read(stem, "split")
+                dim = dim or int(slot.read(stem, "emb", mmap=True).shape[1])
+                at += rows
+            emb[name] = StoredEmbeddings(slot, shards, dim)
+        return emb, ntok, cut, split
+
+    def _encode_shard(self, texts: list[str], poolers: list[Pooling], slots: dict, stem: str,
+                      stats: EncodeStats) -> None:
+        t0 = time.perf_counter()
+        want_sent = any(p.family().needs_sentences for p in poolers)
+        contents = self.tokenize(texts, sentences=want_sent)
+        stats.tokenize_s += time.perf_counter() - t0
+        ntok = np.fromiter((len(c.ids) for c in contents), np.int32, len(contents))
+        families: dict[str, list[Pooling]] = {}
+        for p in poolers:
+            families.setdefault(p.family().key, []).append(p)
+        for members in families.values():
+            for name, (vecs, cut, split) in self._encode_family(members, contents, stats).items():
+                slots[name].write(stem, {"emb": vecs, "ntok": ntok, "cut": cut, "split": split})
+
+    def _encode_family(self, members: list[Pooling], contents: list[Content], stats: EncodeStats):
         family = members[0].family()
         seqs: list[Sequence] = []
         owner: list[int] = []
-        truncated = np.zeros(len(contents), bool)
+        over = np.zeros(len(contents), bool)
         for i, c in enumerate(contents):
-            built, cut = family.build(c, self.special, self.max_length, self.long_policy)
-            truncated[i] = cut
+            built, beyond = family.build(c, self.special, self.max_length, self.long_policy)
+            over[i] = beyond
             seqs.extend(built)
             owner.extend([i] * len(built))
+        windows = self.long_policy == "windows"
+        cut, split = (np.zeros_like(over), over) if windows else (over, np.zeros_like(over))
         lengths = [len(s.ids) for s in seqs]
         owner_t = torch.as_tensor(owner, dtype=torch.long)
-        # Weighted sums and weights per text accumulate on the device (float64: many windows of one text
-        # add up without loss) and come back once at the end: no host sync per batch.
+        # Weighted sums and weights per text of this shard accumulate on the device (float64: many windows of
+        # one text add up without loss) and come back once per shard: no host sync per batch.
         weighers: dict[str, Pooling] = {str(p.spec): p for p in members}
         if any(p.falls_back_to_mean for p in members) and _MEAN not in weighers:
             weighers[_MEAN] = make_pooling("mean")
@@ -294,9 +458,6 @@ class PooledEncoder:
         weights: dict[str, torch.Tensor] = {}
         model = self.loaded.model
         batches = batches_by_budget(lengths, self.token_budget, batch_cost=self.batch_cost)
-        bar = _progress(total=sum(lengths), desc=f"{desc} [{family.key}]", enabled=self.progress)
-        autocast = (torch.autocast("cuda", dtype=DTYPES[self.dtype]) if self.device.startswith("cuda") and self.dtype != "fp32"
-                    else contextlib.nullcontext())
         t0 = time.perf_counter()
         for batch in batches:
             width = lengths[batch[0]]  # longest first within a batch
@@ -314,7 +475,7 @@ class PooledEncoder:
             marks_t = torch.from_numpy(marks).to(self.device)
             rows = owner_t[batch].to(self.device)
             with torch.inference_mode():
-                with autocast:
+                with autocast_for(self.device, self.dtype):
                     # no mask at all when nothing is padded: SDPA may then take its flash kernel
                     out = model(input_ids=ids_t, attention_mask=attn_t.long() if padded else None)
                 h = out.last_hidden_state.float()
@@ -328,11 +489,9 @@ class PooledEncoder:
                     weights[name].index_add_(0, rows, w.sum(1).double())
             stats.batches += 1
             stats.padded_tokens += width * len(batch)
-            bar.update(sum(lengths[i] for i in batch))
         if self.device.startswith("cuda"):
             torch.cuda.synchronize()
         stats.forward_s += time.perf_counter() - t0
-        bar.close()
         real = sum(lengths)
         stats.sequences += len(seqs)
         stats.tokens += real
@@ -354,7 +513,7 @@ class PooledEncoder:
                     raise LmkbenchError(f"pooling {name} produced no weight for {int((~ok).sum())} text(s)")
             norms = np.linalg.norm(vec, axis=1, keepdims=True)
             vec = (vec / np.maximum(norms, 1e-12)).astype(np.float32)
-            results[name] = (vec, truncated.copy())
+            results[name] = (vec, cut, split)
         return results
 
 
@@ -390,7 +549,8 @@ def _quiet_transformers():
         lg.setLevel(old)
 
 
-def _progress(total: int, desc: str, enabled: bool):
+def _progress(total: int | None, desc: str, enabled: bool):
+    """One bar per text set, across its shards: texts done, ETA, and tokens/s in the postfix."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="tok", unit_scale=True, disable=not enabled, leave=False)
+    return tqdm(total=total, desc=desc, unit="text", unit_scale=True, disable=not enabled, leave=False)

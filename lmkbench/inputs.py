@@ -21,25 +21,35 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Sequence as Seq
+
+import numpy as np
 
 from .errors import LmkbenchError
 
 LONG_POLICIES = ("truncate", "windows")
 
 
+IDS = np.int32  #: token ids are held as int32 numpy arrays (4 bytes a token, not a Python int each)
+
+
 @dataclass
 class Content:
     """A text's tokens without special tokens, plus sentence spans (token index ranges) when asked for."""
 
-    ids: list[int]
+    ids: np.ndarray
     sentences: list[tuple[int, int]] | None = None
+
+    def __post_init__(self):
+        self.ids = np.asarray(self.ids, dtype=IDS)
 
 
 @dataclass
 class Sequence:
-    ids: list[int]
+    ids: np.ndarray
     marks: list[int] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.ids = np.asarray(self.ids, dtype=IDS)
 
 
 @dataclass(frozen=True)
@@ -96,8 +106,8 @@ class PlainFamily(Family):
     def capacity(self, max_length):
         return max_length
 
-    def _frame(self, chunk: Seq[int], sp: SpecialTokens) -> Sequence:
-        return Sequence(list(sp.plain_prefix) + list(chunk) + list(sp.plain_suffix))
+    def _frame(self, chunk: np.ndarray, sp: SpecialTokens) -> Sequence:
+        return Sequence(np.concatenate([np.asarray(sp.plain_prefix, IDS), chunk, np.asarray(sp.plain_suffix, IDS)]))
 
     def build(self, content, sp, max_length, policy):
         room = max_length - len(sp.plain_prefix) - len(sp.plain_suffix)
@@ -105,18 +115,18 @@ class PlainFamily(Family):
             raise LmkbenchError(f"max length {max_length} leaves no room for content")
         ids = content.ids
         over = len(ids) > room
-        if not ids:
-            return [Sequence(list(sp.plain_prefix) + list(sp.plain_suffix))], False
+        if not len(ids):
+            return [self._frame(ids, sp)], False
         if policy == "windows":
             return [self._frame(ids[i:i + room], sp) for i in range(0, len(ids), room)], over
         return [self._frame(ids[:room], sp)], over
 
 
-def _fixed_chunks(ids: list[int], g: int) -> list[list[int]]:
+def _fixed_chunks(ids: np.ndarray, g: int) -> list[np.ndarray]:
     return [ids[i:i + g] for i in range(0, len(ids), g)]
 
 
-def _sentence_chunks(content: Content) -> list[list[int]]:
+def _sentence_chunks(content: Content) -> list[np.ndarray]:
     spans = content.sentences or [(0, len(content.ids))]
     return [content.ids[a:b] for a, b in spans if b > a]
 
@@ -132,10 +142,10 @@ class ChunkedFamily(Family):
         self.g, self.split = g, split
         self.needs_sentences = split == "sentence"
 
-    def chunks(self, content: Content) -> list[list[int]]:
+    def chunks(self, content: Content) -> list[np.ndarray]:
         return _sentence_chunks(content) if self.split == "sentence" else _fixed_chunks(content.ids, self.g)
 
-    def assemble(self, chunks: list[list[int]], sp: SpecialTokens, max_length: int) -> Sequence:
+    def assemble(self, chunks: list[np.ndarray], sp: SpecialTokens, max_length: int) -> Sequence:
         raise NotImplementedError
 
     def full_length(self, chunks, sp) -> int:
@@ -146,7 +156,7 @@ class ChunkedFamily(Family):
         return Sequence(front + [sp.sep], [len(front)] if self.key.startswith("lmk") else ([0] if front else []))
 
     def build(self, content, sp, max_length, policy):
-        if not content.ids:
+        if not len(content.ids):
             return [self.empty(sp)], False
         chunks = self.chunks(content)
         over = self.full_length(chunks, sp) > max_length
@@ -179,14 +189,17 @@ class LandmarkFamily(ChunkedFamily):
         return (1 if sp.cls is not None else 0) + sum(len(c) + 1 for c in chunks)
 
     def assemble(self, chunks, sp, max_length):
-        ids: list[int] = [sp.cls] if sp.cls is not None else []
-        marks: list[int] = []
-        for ch in chunks:
-            ids.extend(ch)
-            marks.append(len(ids))
-            ids.append(sp.sep)
-        ids = ids[:max_length]
-        return Sequence(ids, [m for m in marks if m < max_length])
+        sizes = np.fromiter((len(c) for c in chunks), np.int64, len(chunks))
+        front = 1 if sp.cls is not None else 0
+        marks = front + np.cumsum(sizes + 1) - 1           # each chunk's SEP, right after it
+        ids = np.empty(front + int(sizes.sum()) + len(chunks), IDS)
+        if front:
+            ids[0] = sp.cls
+        ids[marks] = sp.sep
+        starts = marks - sizes
+        for ch, a in zip(chunks, starts.tolist()):
+            ids[a:a + len(ch)] = ch
+        return Sequence(ids[:max_length], [m for m in marks.tolist() if m < max_length])
 
 
 class MultiClsFamily(ChunkedFamily):
@@ -200,15 +213,14 @@ class MultiClsFamily(ChunkedFamily):
         return sum(len(c) + 1 for c in chunks) + 1
 
     def assemble(self, chunks, sp, max_length):
-        front = sp.cls if sp.cls is not None else sp.sep
-        ids: list[int] = []
-        marks: list[int] = []
-        for ch in chunks:
-            marks.append(len(ids))
-            ids.append(front)
-            ids.extend(ch)
-        ids = ids[:max_length - 1] + [sp.sep]
-        return Sequence(ids, [m for m in marks if m < max_length - 1])
+        sizes = np.fromiter((len(c) for c in chunks), np.int64, len(chunks))
+        marks = np.cumsum(sizes + 1) - (sizes + 1)          # each chunk's CLS, right before it
+        ids = np.empty(int(sizes.sum()) + len(chunks), IDS)
+        ids[marks] = sp.cls if sp.cls is not None else sp.sep
+        for ch, a in zip(chunks, marks.tolist()):
+            ids[a + 1:a + 1 + len(ch)] = ch
+        ids = np.concatenate([ids[:max_length - 1], np.asarray([sp.sep], IDS)])
+        return Sequence(ids, [m for m in marks.tolist() if m < max_length - 1])
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"')\]]*\s+|\n\s*\n+")

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -64,22 +65,39 @@ def open_text(path):
     return open(path, "r", encoding="utf-8")
 
 
-def read_jsonl(path) -> Iterator[tuple[int, dict]]:
-    """Yield ``(line_number, object)``; a bad line raises :class:`InputError` naming file and line."""
+def read_lines(path) -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, line)`` of a text file (``.gz`` too); a truncated or corrupt gzip stream or bytes
+    that are not UTF-8 raise :class:`InputError` naming file and line instead of a decoder's traceback."""
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", file=path)
-    with open_text(path) as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"malformed JSON ({exc.msg} at column {exc.colno})", file=path, line=lineno) from None
-            if not isinstance(obj, dict):
-                raise InputError(f"expected a JSON object, got {type(obj).__name__}", file=path, line=lineno)
-            yield lineno, obj
+    lineno = 0
+    try:
+        with open_text(path) as fh:
+            for lineno, line in enumerate(fh, 1):
+                yield lineno, line
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not valid UTF-8 ({exc.reason})", file=path, line=lineno + 1) from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise InputError(f"truncated or corrupt gzip data ({exc})", file=path, line=lineno + 1) from None
+
+
+def read_jsonl(path) -> Iterator[tuple[int, dict]]:
+    """Yield ``(line_number, object)``; a bad line raises :class:`InputError` naming file and line."""
+    for lineno, line in read_lines(path):
+        if not line.strip():
+            continue
+        yield lineno, parse_json_line(line, path, lineno)
+
+
+def parse_json_line(line: str, path, lineno: int) -> dict:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"malformed JSON ({exc.msg} at column {exc.colno})", file=path, line=lineno) from None
+    if not isinstance(obj, dict):
+        raise InputError(f"expected a JSON object, got {type(obj).__name__}", file=path, line=lineno)
+    return obj
 
 
 def require_str(obj: dict, key: str, *, path, line: int, allow_empty: bool = True, coerce: bool = False) -> str:

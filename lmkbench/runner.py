@@ -1,9 +1,10 @@
 """Run tasks × poolings for one model and write one result file per cell.
 
-The runner is the only place that knows the whole flow: resolve task → load data → embed every text set
-once for all poolings (the encoder shares forward passes and caches) → evaluate each pooling → attach
-length information → write results atomically. Finished cells are skipped unless ``overwrite``; an
-interrupted run resumes from finished cells and from the embedding cache.
+The runner is the only place that knows the whole flow: resolve task → load data → stream every text set
+once for all poolings through the encoder into the embedding store (shared forward passes, durable shards)
+→ evaluate each pooling from the store → attach length information → write results atomically. Finished
+cells are skipped unless ``overwrite``; an interrupted run resumes from finished cells and from every
+finished shard in the store. An unwritable results folder stops the run before any model loads.
 """
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .distributed import is_main_process, maybe_distributed
+from .distributed import is_distributed, is_main_process, job_id, maybe_distributed
 from .encoder import PooledEncoder
+from .errors import LmkbenchError
 from .evaluate import evaluator_for
+from .evaluate.base import IdArray
 from .poolings import make_pooling
 from .provenance import git_commit, hardware, versions
 from .results import Cell, read_result, write_result
+from .store import open_store, writable_dir
 from .tasks import TaskDef, resolve_tasks
 
 
@@ -32,6 +36,7 @@ class RunSettings:
     device: str = "auto"
     dtype: str = "auto"
     token_budget: int | None = None
+    shard_texts: int | None = None
     cache_dir: object = None
     overwrite: bool = False
     progress: bool = True
@@ -54,10 +59,14 @@ class Runner:
     def encoder(self) -> PooledEncoder:
         if self._encoder is None:
             s = self.s
+            # without a cache the shards go to a temporary folder inside the results folder (every torchrun
+            # rank sees it there); it is removed when the run ends
+            store = open_store(s.cache_dir, temp_parent=Path(s.out_dir),
+                               temp_name=job_id() if is_distributed() else None)
             self._encoder = maybe_distributed(PooledEncoder(
                 s.model, device=s.device, dtype=s.dtype, max_length=s.max_length, long_policy=s.long_policy,
-                token_budget=s.token_budget, cache_dir=s.cache_dir, progress=s.progress,
-                trust_remote_code=s.trust_remote_code, revision=s.revision))
+                token_budget=s.token_budget, progress=s.progress, trust_remote_code=s.trust_remote_code,
+                revision=s.revision, shard_texts=s.shard_texts, store=store))
         return self._encoder
 
     def model_label(self) -> str:
@@ -75,13 +84,31 @@ class Runner:
         tasks: list[TaskDef] = []
         for spec in task_specs:
             tasks.extend(resolve_tasks(spec))
+        why = writable_dir(Path(self.s.out_dir)) if is_main_process() else None
+        if why is not None:  # before any model loads or any text is encoded
+            raise LmkbenchError(f"results folder {self.s.out_dir} is not writable ({why})")
         for task in tasks:  # absent data or a changed checksum stops the run before any model loads
             check = getattr(task, "check", None)
             if check is not None and getattr(task, "availability", lambda: ("yes", ""))()[0] != "network":
                 check()
-        for task in tasks:
-            self.run_task(task)
+        try:
+            for i, task in enumerate(tasks, 1):
+                if len(tasks) > 1:
+                    self.log(f"[{i}/{len(tasks)}] {task.name} ({task.kind})")
+                self.run_task(task)
+        finally:
+            self.close()
         return self.rows
+
+    def close(self) -> None:
+        """Remove a temporary store (no cache) once every rank is done with it."""
+        enc = self._encoder
+        if enc is None or not enc.store.temporary:
+            return
+        if enc.barrier is not None:
+            enc.barrier()
+        if is_main_process():
+            enc.store.close()
 
     def run_task(self, task: TaskDef) -> list[Path]:
         label = self.model_label()
@@ -104,45 +131,55 @@ class Runner:
         enc = self.encoder
         evaluator = evaluator_for(task.kind, **task.evaluator_options)
         sets = evaluator.text_sets(data)
-        embeddings: dict[str, dict[str, np.ndarray]] = {p: {} for p in todo}
-        token_counts: dict[str, dict[str, int]] = {}
-        truncated: dict[str, dict[str, dict[str, bool]]] = {p: {} for p in todo}
-        enc_stats = {}
+        embeddings: dict[str, dict] = {p: {} for p in todo}
+        token_counts: dict[str, IdArray] = {}
+        cut: dict[str, dict[str, IdArray]] = {p: {} for p in todo}
+        split: dict[str, dict[str, IdArray]] = {p: {} for p in todo}
+        enc_stats, prompts = {}, {}
         for set_name, (ids, texts) in sets.items():
+            prompt = prompt_for(enc.loaded, task.kind, set_name)
+            if prompt:
+                prompts[set_name] = prompt
+                texts = _Prefixed(prompt, texts)
             t1 = time.perf_counter()
-            res = enc.encode(texts, todo, desc=f"{task.name}/{set_name}")
+            res = enc.encode_set(texts, todo, n=len(ids), desc=f"{task.name}/{set_name}")
             timings[f"encode_{set_name}_s"] = time.perf_counter() - t1
             enc_stats[set_name] = res.stats.as_dict()
-            token_counts[set_name] = dict(zip(ids, res.token_counts.tolist()))
+            token_counts[set_name] = IdArray(ids, res.token_counts)
             for p in todo:
-                embeddings[p][set_name] = res.embeddings[p]
-                truncated[p][set_name] = dict(zip(ids, res.truncated[p].tolist()))
+                stored = res.embeddings[p]
+                embeddings[p][set_name] = stored if set_name in evaluator.streamed_sets else stored.array()
+                cut[p][set_name] = IdArray(ids, res.cut[p])
+                split[p][set_name] = IdArray(ids, res.split[p])
         paths = []
+        if not is_main_process():  # under torchrun every rank encodes its shards; rank 0 evaluates and writes
+            return paths
         for p in todo:
             t2 = time.perf_counter()
             out = evaluator.evaluate(data, embeddings[p])
-            lengths = evaluator.length_of_items(data, token_counts, truncated[p])
+            lengths = evaluator.length_of_items(data, token_counts, cut[p], split[p])
             per_item = {i: {**vals, **lengths.get(i, {})} for i, vals in out.per_item.items()}
             eval_s = time.perf_counter() - t2
             record = {
                 "task": task.name, "task_kind": task.kind, "task_group": task.group, "split": getattr(data, "split", None)
                 or getattr(data, "eval_split", None), "model": label, "pooling": p, "main_metric": out.main_metric,
                 "metrics": out.metrics, evaluator.per_item_key: per_item,
-                "meta": self._meta(task, data, p, truncated[p], {**timings, "evaluate_s": eval_s}, enc_stats, out.info),
+                "meta": self._meta(task, data, p, cut[p], split[p], {**timings, "evaluate_s": eval_s}, enc_stats,
+                                   out.info, prompts),
             }
-            if is_main_process():  # under torchrun every rank encodes a shard; rank 0 writes
-                paths.append(write_result(self.s.out_dir, record, out.run))
+            paths.append(write_result(self.s.out_dir, record, out.run))
             self._summarise(record, cached=False)
         return paths
 
-    def _meta(self, task, data, pooling, truncated, timings, enc_stats, info) -> dict:
+    def _meta(self, task, data, pooling, cut, split, timings, enc_stats, info, prompts) -> dict:
         enc = self.encoder
         trained = enc.loaded.trained_pooling
         return {
             "lmkbench_task_source": task.source, "license": task.license, "dataset_checksums": data.checksums,
             "dataset_info": data.info, **enc.describe(),
-            "truncated": {s: int(sum(v.values())) for s, v in truncated.items()},
-            "n_texts": {s: len(v) for s, v in truncated.items()},
+            "truncated": {s: int(v.values.sum()) for s, v in cut.items()},      # content cut (lost)
+            "split": {s: int(v.values.sum()) for s, v in split.items()},        # windows: nothing lost
+            "n_texts": {s: len(v) for s, v in cut.items()}, "prompts": prompts,
             "trained_pooling": trained,
             "pooling_mismatch": (trained is not None and str(make_pooling(trained).spec) != pooling),
             "timings": {k: round(v, 3) for k, v in timings.items()}, "encode_stats": enc_stats, "evaluator": info,
@@ -154,6 +191,31 @@ class Runner:
         self.rows.append({"task": rec["task"], "pooling": rec["pooling"], "metric": rec["main_metric"],
                           "score": rec["metrics"].get(rec["main_metric"]), "cached": cached,
                           "truncated": rec.get("meta", {}).get("truncated", {})})
+
+
+#: which of a checkpoint's sentence-transformers prompts applies to which text set of a retrieval task
+PROMPT_NAMES = {"queries": ("query",), "corpus": ("document", "passage", "corpus")}
+
+
+def prompt_for(loaded, kind: str, set_name: str) -> str:
+    """The prompt a checkpoint declares for this text set (retrieval queries / documents), else ''."""
+    prompts = getattr(loaded, "prompts", None) or {}
+    if kind != "retrieval":
+        return ""
+    return next((prompts[k] for k in PROMPT_NAMES.get(set_name, ()) if prompts.get(k)), "")
+
+
+class _Prefixed:
+    """A text set with a prompt in front of every text, still streamed."""
+
+    def __init__(self, prompt: str, texts):
+        self.prompt, self.texts = prompt, texts
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __iter__(self):
+        return (self.prompt + t for t in self.texts)
 
 
 def format_summary(rows: list[dict]) -> str:

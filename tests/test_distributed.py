@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from lmkbench.data.beir import load_beir_folder
-from lmkbench.distributed import _assemble, is_main_process, maybe_distributed, shard_order, world
+from lmkbench.distributed import is_main_process, maybe_distributed, world
+from lmkbench.errors import LmkbenchError
 from lmkbench.encoder import PooledEncoder
 from lmkbench.results import iter_results
 from lmkbench.runner import Runner, RunSettings
@@ -31,11 +32,14 @@ WORKER = textwrap.dedent('''
     poolings = sys.argv[4].split(",")
     rank, size, _ = world()
     assert size == 2, size
-    enc = maybe_distributed(PooledEncoder(model, device="cpu", cache_dir=out / "cache", progress=False, max_length=64))
+    # 3 texts a shard: several shards per rank, and windows-free shard boundaries between queries and docs
+    enc = maybe_distributed(PooledEncoder(model, device="cpu", cache_dir=out / "cache", progress=False, max_length=64,
+                                          shard_texts=3))
     assert isinstance(enc, ShardedEncoder) and enc.describe()["distributed"]["world_size"] == 2
     data = load_beir_folder(beir)
-    texts = data.doc_texts() + list(data.queries.values())
+    texts = list(data.doc_texts()) + list(data.queries.values())
     res = enc.encode(texts, poolings)
+    assert res.stats.shards == 3 and res.stats.texts == len(texts) == 18  # this rank's 3 of the 6 shards
     np.savez(out / f"emb{rank}.npz", ntok=res.token_counts,
              **{p.replace(":", "_").replace("=", "_"): res.embeddings[p] for p in poolings})
     # the runner as `lmkbench run` would drive it; every rank writes to its own folder here, to compare both
@@ -68,7 +72,7 @@ def test_two_processes_match_one(tiny_bert, tiny_beir, tmp_path):
     # one process, same texts
     enc = PooledEncoder(tiny_bert, device="cpu", cache_dir=False, progress=False, max_length=64)
     data = load_beir_folder(tiny_beir)
-    texts = data.doc_texts() + list(data.queries.values())
+    texts = list(data.doc_texts()) + list(data.queries.values())
     single = enc.encode(texts, POOLINGS)
     for rank in (0, 1):
         got = np.load(out / f"emb{rank}.npz")
@@ -77,8 +81,10 @@ def test_two_processes_match_one(tiny_bert, tiny_beir, tmp_path):
             np.testing.assert_allclose(got[_key(p)], single.embeddings[p], rtol=0, atol=1e-6)
 
     # the shards the two ranks cached add up to the whole set: a single process now finds every text
-    cached = PooledEncoder(tiny_bert, device="cpu", cache_dir=out / "cache", progress=False, max_length=64)
-    assert cached.encode(texts, POOLINGS).stats.cached == len(texts) * len(POOLINGS)
+    cached = PooledEncoder(tiny_bert, device="cpu", cache_dir=out / "cache", progress=False, max_length=64,
+                           shard_texts=3)
+    again = cached.encode(texts, POOLINGS).stats
+    assert again.cached == len(texts) * len(POOLINGS) and again.shards_reused == again.shards == 6 and again.tokens == 0
 
     # results: identical NDCG per query to a single-process run
     ref_dir = tmp_path / "single"
@@ -107,29 +113,18 @@ def test_not_distributed_is_a_no_op(monkeypatch):
     assert not is_main_process()
 
 
-@pytest.mark.parametrize("n,size", [(0, 2), (1, 3), (7, 2), (10, 4)])
-def test_shards_cover_every_text_once_and_balance_lengths(n, size):
-    texts = [("x" * ((i * 37) % 11)) for i in range(n)]
-    shards = [shard_order(texts, r, size) for r in range(size)]
-    assert sorted(i for s in shards for i in s) == list(range(n))
-    assert max(map(len, shards), default=0) - min(map(len, shards), default=0) <= 1
-
-
-def test_assemble_restores_input_order_with_an_empty_shard(tiny_bert):
-    """Three 'ranks' and two texts: one rank has nothing to encode; rows go back to their positions."""
-    enc = PooledEncoder(tiny_bert, device="cpu", cache_dir=False, progress=False, max_length=64)
-    texts = ["a much longer text about bread and baking", "short"]
-    whole = enc.encode(texts, ["mean"])
-    gathered = []
-    for rank in range(3):
-        mine = shard_order(texts, rank, 3)
-        part = enc.encode([texts[i] for i in mine], ["mean"])
-        gathered.append((mine, part.embeddings, part.token_counts, part.truncated, part.stats.as_dict()))
-    assert [len(g[0]) for g in gathered] == [1, 1, 0]
-    got = _assemble(len(texts), gathered)
-    np.testing.assert_allclose(got.embeddings["mean"], whole.embeddings["mean"], atol=1e-6)
-    np.testing.assert_array_equal(got.token_counts, whole.token_counts)
-    assert got.stats.texts == 2 and got.stats.sequences == whole.stats.sequences
+def test_a_rank_encodes_only_its_shards_and_needs_the_others_in_the_store(tiny_bert, tmp_path):
+    texts = [f"text number {i} about bread" for i in range(7)]              # shards of 2: 4 shards
+    enc = PooledEncoder(tiny_bert, device="cpu", cache_dir=tmp_path, progress=False, max_length=64, shard_texts=2)
+    enc.part = (1, 2)                                                          # rank 1 of 2: shards 1 and 3
+    with pytest.raises(LmkbenchError, match="missing after encoding"):
+        enc.encode_set(texts, ["mean"])
+    assert enc.total.shards == 2 and enc.total.texts == 7 and enc.total.sequences == 3
+    enc.part = (0, 2)                                                          # rank 0: shards 0 and 2, then all
+    got = enc.encode_set(texts, ["mean"])
+    assert got.stats.shards == 2 and got.stats.sequences == 4 and len(got.embeddings["mean"]) == 7
+    whole = PooledEncoder(tiny_bert, device="cpu", cache_dir=False, progress=False, max_length=64).encode(texts, ["mean"])
+    np.testing.assert_allclose(got.embeddings["mean"].array(), whole.embeddings["mean"], atol=1e-6)
 
 
 def test_lmkbench_run_under_torchrun(tiny_bert, tiny_beir, tmp_path):

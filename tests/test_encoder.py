@@ -77,7 +77,7 @@ def test_windows_pool_across_all_windows(tiny_bert):
     all_tokens = np.concatenate(hs)
     assert np.allclose(res.embeddings["mean"][0], _unit(all_tokens.mean(0)), atol=1e-5)
     assert np.allclose(res.embeddings["cls"][0], _unit(np.mean([h[0] for h in hs], 0)), atol=1e-5)
-    assert res.truncated["mean"][0]
+    assert res.split["mean"][0] and not res.truncated["mean"][0]  # windows cover every token: split, not cut
     # lmk windows hold whole chunks: (16 - 1) // 5 = 3 chunks of 4 per window
     lmk_states = []
     per_window = 12
@@ -120,16 +120,58 @@ def test_cache_serves_a_rerun_and_is_keyed_by_max_length(tiny_bert, tmp_path):
     assert again.token_counts.tolist() == first.token_counts.tolist()
     other = PooledEncoder(tiny_bert, cache_dir=tmp_path, progress=False, max_length=32).encode(TEXTS, ["mean"])
     assert other.stats.cached == 0
-    more = PooledEncoder(tiny_bert, cache_dir=tmp_path, progress=False, max_length=64).encode(TEXTS + ["new"], ["mean"])
-    assert more.stats.cached == len(TEXTS) and more.stats.texts == len(TEXTS) + 1
 
 
-def test_torn_cache_shard_is_ignored(tiny_bert, tmp_path):
-    PooledEncoder(tiny_bert, cache_dir=tmp_path, progress=False, max_length=64).encode(TEXTS, ["mean"])
-    for f in tmp_path.rglob("*.keys.npy"):
-        f.write_bytes(b"garbage")
-    res = PooledEncoder(tiny_bert, cache_dir=tmp_path, progress=False, max_length=64).encode(TEXTS, ["mean"])
-    assert res.stats.cached == 0 and res.embeddings["mean"].shape[0] == len(TEXTS)
+
+def test_store_reuses_whole_shards_of_a_grown_set(tiny_bert, tmp_path):
+    def enc():
+        return PooledEncoder(tiny_bert, cache_dir=tmp_path, progress=False, max_length=64, shard_texts=2)
+
+    first = enc().encode(TEXTS, ["mean"])                     # shards of 2 + 2 + 1 texts
+    more = enc().encode(TEXTS + ["new"], ["mean"])            # 2 + 2 + 2: the first two shards are the same texts
+    assert more.stats.shards_reused == 2 and more.stats.cached == 4 and more.stats.texts == len(TEXTS) + 1
+    assert np.array_equal(more.embeddings["mean"][:4], first.embeddings["mean"][:4])
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "manifest"])
+def test_damaged_store_shard_is_recomputed_with_a_warning(tiny_bert, tmp_path, caplog, damage):
+    first = PooledEncoder(tiny_bert, cache_dir=tmp_path, progress=False, max_length=64).encode(TEXTS, ["mean"])
+    (emb,) = tmp_path.rglob("*.emb.npy")
+    data = emb.read_bytes()
+    if damage == "truncate":
+        emb.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        emb.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))
+    else:
+        next(tmp_path.rglob("*.ok.json")).write_text("{not json")
+    with caplog.at_level("WARNING", logger="lmkbench.store"):
+        res = PooledEncoder(tiny_bert, cache_dir=tmp_path, progress=False, max_length=64).encode(TEXTS, ["mean"])
+    assert res.stats.cached == 0 and res.stats.shards_reused == 0
+    assert np.allclose(res.embeddings["mean"], first.embeddings["mean"], atol=1e-6)
+    assert "discarding bad store shard" in caplog.text and emb.name.split(".")[0] in caplog.text
+    again = PooledEncoder(tiny_bert, cache_dir=tmp_path, progress=False, max_length=64).encode(TEXTS, ["mean"])
+    assert again.stats.shards_reused == 1
+
+
+def test_read_only_cache_warns_and_continues(tiny_bert, tmp_path, caplog):
+    import os
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    os.chmod(ro, 0o555)
+    try:
+        if os.access(ro, os.W_OK) and os.geteuid() == 0:
+            # root writes anyway: stand in with a path below a regular file, which nobody can create
+            ro = tmp_path / "file"
+            ro.write_text("x")
+            ro = ro / "cache"
+        with caplog.at_level("WARNING", logger="lmkbench.store"):
+            enc = PooledEncoder(tiny_bert, cache_dir=ro, progress=False, max_length=64)
+            res = enc.encode(TEXTS, ["mean"])
+        assert "not writable" in caplog.text and enc.store.temporary
+        assert res.embeddings["mean"].shape == (len(TEXTS), 32)
+    finally:
+        os.chmod(tmp_path / "ro", 0o755)
 
 
 def test_batches_by_budget_respects_budget():

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from lmkbench import encoder as encoder_mod
-from lmkbench.cache import CacheSlot, text_hash
+from lmkbench.encoder import StoredEmbeddings
+from lmkbench.store import DiskStore, shard_stem, text_hash
 from lmkbench.encoder import PooledEncoder, _text_groups, batches_by_budget
 
 TEXTS = ["short text", "a literal [SEP] stays text", "", "word " * 150, "One sentence. Another one! A third?",
@@ -103,21 +104,26 @@ def test_bounded_tokenizer_calls_give_the_same_tokens(tiny_bert, monkeypatch):
     monkeypatch.setattr(encoder_mod, "TOKENIZE_CHARS", 20)
     monkeypatch.setattr(encoder_mod, "TOKENIZE_TEXTS", 2)
     pieces = enc.tokenize(TEXTS, sentences=True)
-    assert [c.ids for c in pieces] == [c.ids for c in whole]
+    assert [c.ids.tolist() for c in pieces] == [c.ids.tolist() for c in whole]
     assert [c.sentences for c in pieces] == [c.sentences for c in whole]
 
 
-def test_cache_reads_rows_from_many_shards_in_request_order(tmp_path):
+def test_stored_embeddings_read_back_across_shards_in_order(tmp_path):
     rng = np.random.default_rng(0)
     n = 57
-    hashes = [text_hash(f"text {i}") for i in range(n)]
     emb = rng.standard_normal((n, 8)).astype(np.float32)
-    slot = CacheSlot(tmp_path, model="m", pooling="mean")
+    slot = DiskStore(tmp_path).slot(model="m", pooling="mean")
+    shards = []
     for s in range(0, n, 10):
-        slot.put(hashes[s:s + 10], emb[s:s + 10], np.arange(s, min(s + 10, n)), np.arange(s, min(s + 10, n)) % 3 == 0)
-    order = rng.permutation(n)
-    fresh = CacheSlot(tmp_path, model="m", pooling="mean")  # reads the shards from disk
-    assert fresh.lookup([hashes[i] for i in order]).all()
-    e, nt, tr = fresh.get([hashes[i] for i in order])
-    assert np.array_equal(e, emb[order]) and np.array_equal(nt, order) and np.array_equal(tr, order % 3 == 0)
-    assert fresh.get([])[0].shape == (0, 0)
+        rows = emb[s:s + 10]
+        stem = shard_stem([text_hash(f"text {i}") for i in range(s, s + len(rows))])
+        slot.write(stem, {"emb": rows, "ntok": np.arange(len(rows)), "cut": np.zeros(len(rows), bool),
+                          "split": np.zeros(len(rows), bool)})
+        shards.append((stem, len(rows)))
+    fresh = DiskStore(tmp_path).slot(model="m", pooling="mean")  # reads and verifies the shards from disk
+    stored = StoredEmbeddings(fresh, shards, 8)
+    assert all(fresh.has(stem) for stem, _ in shards)
+    assert np.array_equal(stored.array(), emb)
+    blocks = list((start, b.copy()) for start, b in stored.blocks(13))   # blocks cut across shard boundaries
+    assert [start for start, _ in blocks] == list(range(0, n, 13))
+    assert np.array_equal(np.concatenate([b for _, b in blocks]), emb)

@@ -31,8 +31,13 @@ def add_encoder_arguments(p: argparse.ArgumentParser, *, pooling_required: bool 
                    help="auto = bf16 (or fp16) autocast on CUDA, fp32 on CPU")
     p.add_argument("--token-budget", type=positive_int, default=None,
                    help="max rows × padded length per batch (default 4096 on CPU, 65536 on CUDA)")
-    p.add_argument("--cache-dir", default=None, help="embedding cache folder (default $LMKBENCH_CACHE or ~/.cache/lmkbench)")
-    p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
+    p.add_argument("--shard-size", dest="shard_texts", type=positive_int, default=None, metavar="N",
+                   help="texts per store shard (default 4096 on CPU, 32768 on CUDA; a shard is also bounded by "
+                        "characters); each finished shard is written at once, so an interrupted run loses at most one")
+    p.add_argument("--cache-dir", default=None,
+                   help="embedding store folder, reused across runs (default $LMKBENCH_CACHE or ~/.cache/lmkbench)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="no persistent store: shards go to a temporary folder that is removed at the end")
     p.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
     p.add_argument("--revision", default=None, help="model revision (hub models)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -49,4 +54,5 @@ def parse_pooling_arg(text: str | None) -> list[str] | None:
 def encoder_kwargs(args) -> dict:
     return dict(device=args.device, dtype=args.dtype, max_length=args.max_length, long_policy=args.long_policy,
                 token_budget=args.token_budget, cache_dir=False if args.no_cache else args.cache_dir,
+                shard_texts=args.shard_texts,
                 progress=not args.quiet, trust_remote_code=args.trust_remote_code, revision=args.revision)

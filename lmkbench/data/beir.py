@@ -2,15 +2,17 @@
 
 Reads the files itself (BEIR's ``GenericDataLoader`` reads neither ``.gz`` nor reports line numbers) and
 checks them as it goes: every problem stops with one :class:`~lmkbench.errors.InputError` naming file,
-line and field. Empty document texts are allowed and counted (``info["empty_docs"]``).
+line and field. Empty document texts are allowed and counted (``info["empty_docs"]``). The corpus is a
+:class:`JsonlCorpus`: ids stay in memory, texts are streamed from the file when they are encoded.
 """
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import InputError
-from ..io import open_text, read_jsonl, require_str, sha256_file
+from ..io import open_text, parse_json_line, read_jsonl, read_lines, require_str, sha256_file
 from .types import RetrievalData
 
 
@@ -21,21 +23,80 @@ def _find(folder: Path, stem: str) -> Path:
     raise InputError(f"missing {stem}.jsonl (or {stem}.jsonl.gz)", file=folder)
 
 
-def read_corpus(path: Path) -> tuple[dict[str, tuple[str, str]], int]:
-    corpus: dict[str, tuple[str, str]] = {}
-    empty = 0
-    for line, obj in read_jsonl(path):
-        doc_id = require_str(obj, "_id", path=path, line=line, allow_empty=False, coerce=True)
-        text = require_str(obj, "text", path=path, line=line)
-        title = require_str(obj, "title", path=path, line=line) if "title" in obj else ""
-        if doc_id in corpus:
-            raise InputError(f"duplicate document id {doc_id!r}", file=path, line=line, field="_id")
-        if not (title + text).strip():
-            empty += 1
-        corpus[doc_id] = (title, text)
-    if not corpus:
-        raise InputError("empty corpus (no documents)", file=path)
-    return corpus, empty
+class JsonlCorpus(Mapping):
+    """A BEIR corpus file as a read-only mapping ``doc_id → (title, text)`` that keeps only ids in memory.
+
+    Construction reads the file once, checking every row (file:line:field errors) and collecting the ids;
+    iterating ``items()`` or ``values()`` reads it again, streaming. Random access (``corpus[doc_id]``) seeks
+    to the row in a plain ``.jsonl`` and scans a ``.jsonl.gz`` (use it for a few documents, not all).
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.ids: list[str] = []
+        self._known: set[str] = set()
+        self._offsets: list[int] | None = [] if self.path.suffix != ".gz" else None
+        self.empty = 0
+        offset = 0
+        for line, raw in read_lines(self.path):
+            start, offset = offset, offset + len(raw.encode("utf-8"))
+            if not raw.strip():
+                continue
+            doc_id, title, text = self._row(raw, line)
+            if doc_id in self._known:
+                raise InputError(f"duplicate document id {doc_id!r}", file=self.path, line=line, field="_id")
+            if not (title + text).strip():
+                self.empty += 1
+            self.ids.append(doc_id)
+            self._known.add(doc_id)
+            if self._offsets is not None:
+                self._offsets.append(start)
+        if not self.ids:
+            raise InputError("empty corpus (no documents)", file=self.path)
+
+    def _row(self, raw: str, line: int) -> tuple[str, str, str]:
+        obj = parse_json_line(raw, self.path, line)
+        doc_id = require_str(obj, "_id", path=self.path, line=line, allow_empty=False, coerce=True)
+        text = require_str(obj, "text", path=self.path, line=line)
+        title = require_str(obj, "title", path=self.path, line=line) if "title" in obj else ""
+        return doc_id, title, text
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self):
+        return iter(self.ids)
+
+    def __contains__(self, doc_id) -> bool:
+        return doc_id in self._known
+
+    def __getitem__(self, doc_id: str) -> tuple[str, str]:
+        if doc_id not in self._known:
+            raise KeyError(doc_id)
+        if self._offsets is not None:
+            row = self.ids.index(doc_id)
+            with open(self.path, "rb") as fh:
+                fh.seek(self._offsets[row])
+                raw = fh.readline().decode("utf-8")
+            return self._row(raw, 0)[1:]
+        for d, value in self.items():
+            if d == doc_id:
+                return value
+        raise KeyError(doc_id)
+
+    def items(self):
+        for line, raw in read_lines(self.path):
+            if raw.strip():
+                doc_id, title, text = self._row(raw, line)
+                yield doc_id, (title, text)
+
+    def values(self):
+        return (v for _, v in self.items())
+
+
+def read_corpus(path: Path) -> tuple[JsonlCorpus, int]:
+    corpus = JsonlCorpus(path)
+    return corpus, corpus.empty
 
 
 def read_queries(path: Path) -> dict[str, str]:

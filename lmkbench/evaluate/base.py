@@ -6,6 +6,7 @@ forward passes between poolings) and calls :meth:`Evaluator.evaluate` per poolin
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -34,6 +35,36 @@ class EvalOutput:
     info: dict[str, Any] = field(default_factory=dict)       # goes into the result's meta
 
 
+class IdArray(Mapping):
+    """``text id → value`` over a text set's id list and a numpy array, with no per-id dict unless asked:
+    :meth:`restrict` picks a few ids in one scan (a multi-million-document corpus stays arrays); plain
+    lookups build the index on first use (small sets)."""
+
+    def __init__(self, ids: list[str], values: np.ndarray):
+        self.ids, self.values = ids, values
+        self._index: dict[str, int] | None = None
+
+    def restrict(self, wanted: Iterable[str]) -> dict[str, Any]:
+        wanted = set(wanted)
+        return {i: self.values[k].item() for k, i in enumerate(self.ids) if i in wanted}
+
+    def __getitem__(self, key: str):
+        if self._index is None:
+            self._index = {i: k for k, i in enumerate(self.ids)}
+        return self.values[self._index[key]].item()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self):
+        return iter(self.ids)
+
+
+def restrict(values: Mapping, wanted: Iterable[str]) -> Mapping:
+    """The entries of ``wanted`` ids: one scan for an :class:`IdArray`, the mapping itself otherwise."""
+    return values.restrict(wanted) if isinstance(values, IdArray) else values
+
+
 class Evaluator:
     kind: ClassVar[str] = ""
     per_item_key: ClassVar[str] = "per_item"     # "per_query" for retrieval
@@ -45,11 +76,17 @@ class Evaluator:
         """Name → (ids, texts) to embed, e.g. ``{"queries": ..., "corpus": ...}``."""
         raise NotImplementedError
 
-    def length_of_items(self, data, token_counts: dict[str, dict[str, int]], truncated: dict[str, dict[str, bool]]):
-        """Per item: the length in tokens used for length buckets, and whether it was truncated.
+    #: text sets the evaluator reads block by block from the store (see ``search.top_k``); others get arrays
+    streamed_sets: ClassVar[frozenset] = frozenset()
 
-        ``token_counts[set_name][text_id]`` are content tokens (no special tokens) of each embedded text.
-        Returns ``{item_id: {"length": int, "truncated": bool, ...}}``.
+    def length_of_items(self, data, token_counts: dict[str, Mapping], truncated: dict[str, Mapping],
+                        split: dict[str, Mapping] | None = None):
+        """Per item: the length in tokens used for length buckets, whether content was cut (``truncated``) and
+        whether it was encoded as several windows (``split``, nothing lost).
+
+        ``token_counts[set_name][text_id]`` are content tokens (no special tokens) of each embedded text;
+        the mappings may be :class:`IdArray` (use :func:`restrict` for a few ids of a large set).
+        Returns ``{item_id: {"length": int, "truncated": bool, "split": bool, ...}}``.
         """
         raise NotImplementedError
 

@@ -131,13 +131,14 @@ class ClassificationEvaluator(Evaluator):
         return {"train": ([data.ids[r] for r in used], [data.texts[r] for r in used]),
                 "eval": ([data.ids[r] for r in eval_rows], [data.texts[r] for r in eval_rows])}
 
-    def length_of_items(self, data: LabelledData, token_counts, truncated):
+    def length_of_items(self, data: LabelledData, token_counts, truncated, split=None):
         eval_rows = self._rows(data, data.eval_split)
         out = {}
         for r in eval_rows:
             item = data.ids[r]
             out[item] = {"length": int(token_counts["eval"][item]),
                          "truncated": bool(truncated["eval"].get(item, False)),
+                         **({"split": bool(split["eval"].get(item, False))} if split else {}),
                          **data.item_meta.get(item, {})}
         return out
 

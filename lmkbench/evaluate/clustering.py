@@ -150,12 +150,13 @@ class ClusteringEvaluator(Evaluator):
         rows = self._rows(data)
         return {"texts": ([data.ids[r] for r in rows], [data.texts[r] for r in rows])}
 
-    def length_of_items(self, data: LabelledData, token_counts, truncated):
+    def length_of_items(self, data: LabelledData, token_counts, truncated, split=None):
         out = {}
         for r in self._rows(data):
             item = data.ids[r]
             out[item] = {"length": int(token_counts["texts"][item]),
                          "truncated": bool(truncated["texts"].get(item, False)),
+                         **({"split": bool(split["texts"].get(item, False))} if split else {}),
                          **data.item_meta.get(item, {})}
         return out
 

@@ -6,7 +6,7 @@ import numpy as np
 from ..data.types import RetrievalData
 from ..metrics import DEFAULT_METRICS, parse_metric, per_query_scores
 from ..search import top_k
-from .base import EvalOutput, Evaluator, register_evaluator
+from .base import EvalOutput, Evaluator, register_evaluator, restrict
 
 
 #: query text kept in each per-query record (for the report's drill-down), cut to this many characters
@@ -18,6 +18,7 @@ class RetrievalEvaluator(Evaluator):
     """Options: ``k`` (run depth, default 100), ``metrics`` (list of specs), ``device`` for search."""
 
     per_item_key = "per_query"
+    streamed_sets = frozenset({"corpus"})
 
     def __init__(self, k: int = 100, metrics=None, device: str = "cpu", **options):
         super().__init__(**options)
@@ -30,16 +31,21 @@ class RetrievalEvaluator(Evaluator):
         return {"queries": (qids, [data.queries[q] for q in qids]),
                 "corpus": (data.doc_ids(), data.doc_texts())}
 
-    def length_of_items(self, data: RetrievalData, token_counts, truncated):
+    def length_of_items(self, data: RetrievalData, token_counts, truncated, split=None):
         out = {}
-        dlen, dtr = token_counts["corpus"], truncated["corpus"]
-        for qid in data.evaluated_query_ids():
+        qids = data.evaluated_query_ids()
+        wanted = {d for q in qids for d, g in data.qrels[q].items() if g > 0}
+        dlen, dtr = restrict(token_counts["corpus"], wanted), restrict(truncated["corpus"], wanted)
+        dsp = restrict(split["corpus"], wanted) if split else {}
+        qlen = restrict(token_counts["queries"], qids)
+        for qid in qids:
             rel = sorted((d for d, g in data.qrels[qid].items() if g > 0), key=lambda d: -dlen.get(d, 0))
             lengths = [int(dlen[d]) for d in rel if d in dlen]
             longest = rel[0] if rel else None
             rec = {"length": lengths[0] if lengths else 0, "lengths": lengths, "relevant": rel,
                    "truncated": bool(dtr.get(longest, False)) if longest else False,
-                   "query_length": int(token_counts["queries"].get(qid, 0)),
+                   "split": bool(dsp.get(longest, False)) if longest else False,
+                   "query_length": int(qlen.get(qid, 0)),
                    "query_text": data.queries[qid][:QUERY_TEXT_CHARS]}
             rec.update(data.query_meta.get(qid, {}))
             out[qid] = rec

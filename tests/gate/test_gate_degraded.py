@@ -9,9 +9,9 @@ from lmkbench.runner import Runner, RunSettings
 class FirstWordsEncoder(PooledEncoder):
     """A broken encoder: sees only the first quarter of every text (as if truncation were cut too short)."""
 
-    def encode(self, texts, poolings, **kw):
+    def encode_set(self, texts, poolings, **kw):
         cut = [" ".join(t.split()[: max(1, len(t.split()) // 4)]) for t in texts]
-        return super().encode(cut, poolings, **kw)
+        return super().encode_set(cut, poolings, **kw)
 
 
 def _run(model, beir, out, capsys):
