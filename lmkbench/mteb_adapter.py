@@ -15,13 +15,13 @@ Embeddings are L2-normalised and scored by cosine similarity.
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
 
 from .encoder import PooledEncoder
 from .errors import LmkbenchError
+from .export.mteb import mteb_model_name
 from .poolings import make_pooling
 
 try:
@@ -29,10 +29,6 @@ try:
     from mteb.models.model_meta import ModelMeta
 except ImportError as _exc:  # pragma: no cover - mteb is an optional extra
     raise LmkbenchError("lmkbench.mteb_adapter needs mteb (pip install 'lmkbench[eval]')") from _exc
-
-
-def _name_part(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
 
 
 class MtebPooledEncoder(AbsEncoder):
@@ -52,7 +48,7 @@ class MtebPooledEncoder(AbsEncoder):
         self.pooling = str(make_pooling(pooling).spec)
         loaded = self.encoder.loaded
         self.model = loaded.model
-        name = name or f"lmkbench/{_name_part(loaded.label)}__{_name_part(self.pooling)}"
+        name = name or mteb_model_name(loaded.label, self.pooling)   # as `lmkbench export --format mteb` names it
         if "/" not in name:
             raise LmkbenchError(f"mteb model names need an organisation part ('org/name'), got {name!r}")
         self.mteb_model_meta = ModelMeta(

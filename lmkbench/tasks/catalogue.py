@@ -33,7 +33,8 @@ ENV_TASKS = "LMKBENCH_TASKS"
 ENV_SHARED = "LMKBENCH_SHARED_DATA"
 FILE_KEYS = {"defaults", "tasks", "suite"}
 TASK_KEYS = {"name", "kind", "group", "loader", "params", "evaluator", "source", "license", "sha256", "subset",
-             "main_metric", "description", "size", "for_each"}
+             "main_metric", "description", "size", "for_each", "mteb"}
+MTEB_KEYS = {"task", "split", "hf_subset"}
 SUITE_KEYS = {"name", "description", "tasks"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -366,6 +367,7 @@ def build_task(entry: dict, path: Path) -> TaskDef:
     for key in ("evaluator", "subset", "size"):
         if entry.get(key) is not None and not isinstance(entry[key], dict):
             raise InputError("expected a mapping", file=path, line=_line(entry, key), field=key)
+    mteb = _mteb_target(entry, cls, loader, path)
     return TaskDef(name=name, kind=kind, loader=loader.load, params=loader.p,
                    evaluator_options=dict(entry.get("evaluator") or {}),
                    source=_req_str(entry, "source", path, required=False) or loader.describe(),
@@ -374,7 +376,25 @@ def build_task(entry: dict, path: Path) -> TaskDef:
                    sha256={str(k): str(v).lower() for k, v in sha.items()}, subset=entry.get("subset"),
                    main_metric=_req_str(entry, "main_metric", path, required=False),
                    description=_req_str(entry, "description", path, required=False) or "",
-                   size=dict(entry.get("size") or {}), source_loader=loader)
+                   size=dict(entry.get("size") or {}), source_loader=loader, mteb=mteb)
+
+
+def _mteb_target(entry: dict, cls, loader, path: Path) -> dict | None:
+    """``mteb: {task, split, hf_subset}``: the mteb task that evaluates the same data (``lmkbench export``).
+
+    Tasks of the ``mteb`` loader are that task unless a ``subset`` narrows the data; others declare it."""
+    doc = entry.get("mteb")
+    if doc is None:
+        if cls.name != "mteb" or entry.get("subset") or not loader.p.get("task"):
+            return None
+        return {"task": loader.p["task"], "split": loader.p.get("split"), "hf_subset": loader.p.get("hf_subset")}
+    if not isinstance(doc, dict) or not isinstance(doc.get("task"), str) or set(doc) - MTEB_KEYS:
+        raise InputError(f"expected a mapping with 'task' (and optional {', '.join(sorted(MTEB_KEYS - {'task'}))})",
+                         file=path, line=_line(entry, "mteb"), field="mteb")
+    if entry.get("subset"):
+        raise InputError("a task with a subset is not the mteb task; drop 'mteb' or 'subset'", file=path,
+                         line=_line(entry, "mteb"), field="mteb")
+    return {"task": doc["task"], "split": doc.get("split"), "hf_subset": doc.get("hf_subset")}
 
 
 def _suite(doc, path: Path, line) -> Suite:

@@ -43,6 +43,7 @@ class TaskDef:
     description: str = ""
     size: dict[str, Any] = field(default_factory=dict)   # declared counts, shown when the data is absent
     source_loader: Any = None
+    mteb: dict[str, Any] | None = None   # the same evaluation in mteb: {task, split, hf_subset} (for export)
 
     def availability(self) -> tuple[str, str]:
         """``("yes", "")``, ``("no", why)`` or ``("network", what it would fetch)``."""
@@ -92,4 +93,4 @@ class TaskDef:
                 "evaluator": self.evaluator_options, "subset": self.subset, "main_metric": self.main_metric,
                 "source": self.source, "license": self.license, "sha256": self.sha256, "file": self.file,
                 "description": self.description, "needs_tokenizer": self.needs_tokenizer,
-                "declared_size": self.size}
+                "declared_size": self.size, "mteb": self.mteb}

@@ -1,0 +1,95 @@
+"""Export lmkbench results into other tools' formats: one small registered class per format.
+
+``lmkbench export RESULTS --format NAME -o DIR`` (or :func:`export`) reads the result files under RESULTS
+(:func:`lmkbench.results.iter_results`) and writes them in the layout the other tool reads:
+
+* ``mteb`` (:mod:`.mteb`): mteb's results layout, loadable with ``mteb.TaskResult.from_disk`` and
+  ``mteb.cache.ResultCache``;
+* ``ranx`` (:mod:`.ranx`): ranx ``Run`` / ``Qrels`` files (TREC format) per cell, for ``ranx.compare``,
+  PyTerrier or trec_eval.
+
+Add a format by subclassing :class:`Exporter` and decorating it with :func:`register_exporter`.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, ClassVar
+
+from ..errors import LmkbenchError
+from ..specs import Registry
+
+EXPORTERS: Registry = Registry("export format")
+
+
+@dataclass
+class ExportReport:
+    """What an export wrote (``files``) and what it left out, with the reason (``skipped``)."""
+
+    format: str
+    out: Path
+    files: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [f"wrote {len(self.files)} file(s) in {self.format} format under {self.out}"]
+        lines += [f"  note: {n}" for n in self.notes]
+        lines += [f"  skipped: {s}" for s in self.skipped]
+        return "\n".join(lines)
+
+
+class Exporter:
+    """Base class: ``write(records, out, report)`` writes one format."""
+
+    name: ClassVar[str] = ""
+    needs: ClassVar[str] = ""        # the package the format needs (for the error when it is missing)
+
+    def __init__(self, **options):
+        self.options = options
+
+    def write(self, records: list[dict], out: Path, report: ExportReport) -> None:
+        raise NotImplementedError
+
+
+def register_exporter(cls):
+    EXPORTERS.register(cls.name, help=(cls.__doc__ or "").strip().split("\n")[0])(cls)
+    return cls
+
+
+def _import_formats() -> None:
+    from . import mteb, ranx  # noqa: F401  (register the built-in formats)
+
+
+def export(results, fmt: str, out, **options) -> ExportReport:
+    """Export every result under ``results`` (a folder, or a list of result records) as ``fmt`` into ``out``."""
+    from ..stats.compare import load_records
+
+    _import_formats()
+    cls = EXPORTERS.entry(fmt).obj
+    records = load_records(results)
+    out = Path(out)
+    report = ExportReport(format=fmt, out=out)
+    try:
+        exporter = cls(**options)
+    except TypeError as exc:
+        raise LmkbenchError(f"export format {fmt!r}: {exc}") from None
+    exporter.write(records, out, report)
+    return report
+
+
+def atomic_via(path: Path, writer: Callable[[str], None]) -> Path:
+    """Let a library write ``path`` (``writer(tmp_path)``) through a temporary file, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        writer(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

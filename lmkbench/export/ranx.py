@@ -1,0 +1,87 @@
+"""``--format ranx``: ranx ``Qrels`` and ``Run`` files (TREC format) for every retrieval cell.
+
+    OUT/<task>/qrels.trec                      # one per task: the judged documents of the evaluated queries
+    OUT/<task>/<model>/<pooling>.trec          # one ranx Run per cell (top-k as `lmkbench run` kept it)
+
+``ranx.Qrels.from_file`` / ``ranx.Run.from_file`` read them back (so do PyTerrier and trec_eval); a run's
+name is ``<model>|<pooling>``. The qrels come from the task's data with their grades when the task is in
+the catalogue and its checksums match the result's (tasks sized in a tokenizer excepted); otherwise from
+the result's per-query ``relevant`` lists, as grade 1 (exact for binary judgements). Scores are the run
+file's (6 decimals): ties that rounding creates may order two documents differently from lmkbench.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..errors import LmkbenchError
+from ..results import read_trec_run, slug
+from . import ExportReport, Exporter, atomic_via, register_exporter
+
+
+def run_name(model: str, pooling: str) -> str:
+    return re.sub(r"\s+", "_", f"{model}|{pooling}")
+
+
+@register_exporter
+class RanxExporter(Exporter):
+    """ranx Qrels / Run files (TREC format) per retrieval task and cell, for ranx.compare, PyTerrier, trec_eval"""
+
+    name = "ranx"
+    needs = "ranx"
+
+    def write(self, records: list[dict], out: Path, report: ExportReport) -> None:
+        try:
+            from ranx import Qrels, Run
+        except ImportError:
+            raise LmkbenchError("--format ranx needs ranx (pip install 'lmkbench[eval]')") from None
+        by_task: dict[str, list[dict]] = {}
+        for rec in records:
+            where = f"{rec['task']} / {rec['model']} / {rec['pooling']}"
+            if rec.get("task_kind") != "retrieval":
+                report.skipped.append(f"{where}: {rec.get('task_kind')} has no ranking")
+                continue
+            by_task.setdefault(rec["task"], []).append(rec)
+        for task, recs in sorted(by_task.items()):
+            qids = sorted({q for r in recs for q in (r.get("per_query") or {})})
+            qrels, how = self.qrels(task, recs, qids)
+            report.notes.append(f"{task}: qrels {how}, {len(qrels)} queries")
+            folder = out / slug(task)
+            report.files.append(atomic_via(folder / "qrels.trec", lambda p, q=qrels: Qrels.from_dict(q).save(p, kind="trec")))
+            for rec in recs:
+                trec = Path(rec.get("_path", "")).with_suffix(".trec")
+                if not trec.is_file():
+                    report.skipped.append(f"{task} / {rec['model']} / {rec['pooling']}: no run file {trec}")
+                    continue
+                ranked = read_trec_run(trec)
+                run = {q: {d: s for d, s in ranked.get(q, [])} for q in qids if q in qrels}
+                name = run_name(rec["model"], rec["pooling"])
+                path = folder / slug(rec["model"]) / f"{slug(rec['pooling'])}.trec"
+                report.files.append(atomic_via(path, lambda p, r=run, n=name: Run.from_dict(r, name=n).save(p, kind="trec")))
+
+    @staticmethod
+    def qrels(task: str, recs: list[dict], qids: list[str]) -> tuple[dict[str, dict[str, int]], str]:
+        data_qrels = _task_qrels(task, recs)
+        if data_qrels is not None:
+            return {q: {d: int(g) for d, g in data_qrels[q].items() if g > 0} for q in qids if q in data_qrels}, \
+                "from the task's data (graded)"
+        qrels: dict[str, dict[str, int]] = {}
+        for rec in recs:
+            for q, item in (rec.get("per_query") or {}).items():
+                rel = item.get("relevant")
+                if rel:
+                    qrels.setdefault(q, {}).update({str(d): 1 for d in rel})
+        return qrels, "from the results' relevant lists (grade 1)"
+
+
+def _task_qrels(task: str, recs: list[dict]):
+    """The task's qrels when the catalogue's task is the data the results were computed on, else None."""
+    from ..tasks import load_catalogue
+
+    t = load_catalogue().tasks.get(task)
+    if t is None or t.needs_tokenizer or t.availability()[0] != "yes":
+        return None
+    got = [(r.get("meta") or {}).get("dataset_checksums") or {} for r in recs]
+    if not t.sha256 or any(g.get(k) != v for g in got for k, v in t.sha256.items()):
+        return None
+    return t.load().qrels
