@@ -145,6 +145,9 @@ class Runner:
             res = enc.encode_set(texts, todo, n=len(ids), desc=f"{task.name}/{set_name}")
             timings[f"encode_{set_name}_s"] = time.perf_counter() - t1
             enc_stats[set_name] = res.stats.as_dict()
+            if res.stats.shards_reused:
+                self.log(f"{task.name}/{set_name}: reused {res.stats.shards_reused} of {res.stats.shards} shards "
+                         f"from the embedding store")
             token_counts[set_name] = IdArray(ids, res.token_counts)
             for p in todo:
                 stored = res.embeddings[p]
