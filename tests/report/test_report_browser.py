@@ -47,7 +47,7 @@ def test_report_loads_cleanly_and_renders(fixture_report, tmp_path):
     assert "<script" not in dom.lower()                          # the <script> query stayed text
     as_text = SCRIPT_QUERY.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")   # a serialised text node
     assert as_text in dom and "<b>bold</b>" not in dom
-    assert dom.count("<img") == 4 and 'id="longqa"' in dom
+    assert dom.count("<img") == 5 and 'id="longqa"' in dom
     small = shrink_png(shot, max_width=800)
     with Image.open(small) as im:
         assert im.width == 800 and im.mode == "P"
