@@ -24,9 +24,14 @@ Config (see configs/leaderboard-example.yaml):
   suites: [default]
   settings: {max_length: 512, long_policy: truncate, device: auto}
 
+Across machines: --shard I/N computes only the (model, task) pairs whose grid index is I modulo N and
+writes their cells (no ranking); run N such jobs (e.g. a SLURM array) on a shared results folder, then rank
+with --no-run. See the README, "Leaderboard grids across machines".
+
 examples:
   lmkbench leaderboard --config configs/leaderboard-example.yaml
   lmkbench leaderboard --config configs/leaderboard-example.yaml --no-run   # rank what exists
+  lmkbench leaderboard --config grid.yaml --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT
 """
 
 
@@ -38,11 +43,14 @@ def add_arguments(parser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="recompute cells that already have a result")
     parser.add_argument("--device", default=None, help="override the config's device (auto|cpu|cuda|cuda:N)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--shard", default=None, metavar="I/N",
+                        help="compute only this job's share of the grid (0 <= I < N) and do not rank")
 
 
 def run(args) -> int:
     from pathlib import Path
 
+    from ..errors import LmkbenchError
     from ..leaderboard import load_config, make_leaderboard, write_outputs
 
     config = load_config(args.config)
@@ -51,6 +59,18 @@ def run(args) -> int:
     if args.out:
         config.out = Path(args.out)
     overrides = {"device": args.device} if args.device else None
+    if args.shard:
+        from ..leaderboard import parse_shard, resolve_grid_tasks, run_grid
+
+        shard = parse_shard(args.shard)
+        if args.no_run:
+            raise LmkbenchError("--shard computes cells; rank them afterwards with --no-run alone")
+        done = run_grid(config, resolve_grid_tasks(config), overwrite=args.overwrite, progress=not args.quiet,
+                        overrides=overrides, shard=shard)
+        print(f"shard {shard[0]}/{shard[1]}: {done.computed} cell(s) computed under {config.results}"
+              + (f"; {len(done.failures)} failed: " + "; ".join(done.failures) if done.failures else ""))
+        print("when every shard is done: lmkbench leaderboard --config ... --no-run")
+        return 1 if done.failures else 0
     lb = make_leaderboard(config, run=not args.no_run, overwrite=args.overwrite, progress=not args.quiet,
                           overrides=overrides)
     print(lb.to_dataframe().to_string(index=False, float_format=lambda v: f"{v:.4f}", max_cols=12))

@@ -12,11 +12,11 @@ from typing import Callable
 from ..io import atomic_write_json, atomic_write_text
 from .board import GROUP_LABELS, Leaderboard, SystemRow, TaskColumn, build_leaderboard
 from .config import LeaderboardConfig, ModelEntry, load_config
-from .grid import GridRun, collect, grid_cells, resolve_grid_tasks, run_grid
+from .grid import GridRun, collect, grid_cells, parse_shard, resolve_grid_tasks, run_grid
 from .html import render_html
 
 __all__ = ["GROUP_LABELS", "Leaderboard", "SystemRow", "TaskColumn", "build_leaderboard", "LeaderboardConfig",
-           "ModelEntry", "load_config", "GridRun", "collect", "grid_cells", "resolve_grid_tasks", "run_grid",
+           "ModelEntry", "load_config", "GridRun", "collect", "grid_cells", "parse_shard", "resolve_grid_tasks", "run_grid",
            "render_html", "make_leaderboard", "write_outputs"]
 
 

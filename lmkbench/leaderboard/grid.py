@@ -48,18 +48,42 @@ def grid_cells(config: LeaderboardConfig, tasks: list[TaskDef]) -> list[GridCell
     return [GridCell(m, model_label(m.model), p, t) for m in config.models for t in tasks for p in m.poolings]
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` (0 ≤ I < N) → ``(I, N)``: this job's share of the grid."""
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise LmkbenchError(f"--shard {text!r}: expected I/N, e.g. 0/8") from None
+    if n < 1 or not 0 <= i < n:
+        raise LmkbenchError(f"--shard {text!r}: need 0 <= I < N")
+    return i, n
+
+
+def in_shard(model_index: int, task_index: int, n_tasks: int, shard: tuple[int, int] | None) -> bool:
+    """Whether (model, task) — all its poolings together, so they share forward passes — is this job's."""
+    if shard is None:
+        return True
+    i, n = shard
+    return (model_index * n_tasks + task_index) % n == i
+
+
 def run_grid(config: LeaderboardConfig, tasks: list[TaskDef], *, overwrite: bool = False, progress: bool = True,
-             overrides: dict | None = None, log: Callable[[str], None] = print) -> GridRun:
-    """Compute every missing cell; with ``on_error: skip`` a task that fails is reported and left out."""
+             overrides: dict | None = None, log: Callable[[str], None] = print,
+             shard: tuple[int, int] | None = None) -> GridRun:
+    """Compute every missing cell; with ``on_error: skip`` a task that fails is reported and left out.
+
+    ``shard=(I, N)`` computes only the (model, task) pairs whose index in the grid is I modulo N, so N jobs
+    (a SLURM array, any scheduler) split a grid; results merge because each cell is its own file.
+    """
     from ..runner import Runner, RunSettings
 
     out = GridRun()
-    for entry in config.models:
+    for m, entry in enumerate(config.models):
         label = model_label(entry.model)
-        todo = [t for t in tasks if overwrite or not all(Cell(t.name, label, p).done(config.results)
-                                                          for p in entry.poolings)]
+        todo = [t for k, t in enumerate(tasks) if in_shard(m, k, len(tasks), shard) and (
+            overwrite or not all(Cell(t.name, label, p).done(config.results) for p in entry.poolings))]
         if not todo:
-            log(f"{label}: all {len(tasks) * len(entry.poolings)} cells done")
+            log(f"{label}: all {'of this shard' if shard else len(tasks) * len(entry.poolings)} cells done")
             continue
         settings = RunSettings(model=entry.model, poolings=entry.poolings, out_dir=config.results,
                                overwrite=overwrite, progress=progress, **{**entry.settings, **(overrides or {})})

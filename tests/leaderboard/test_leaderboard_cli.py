@@ -79,3 +79,20 @@ def test_failing_task_stops_or_is_skipped(config, tmp_path, capsys):
     assert main(["leaderboard", "--config", str(config), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "failed: " in out and "nowhere" in out
+
+
+def test_shards_split_the_grid_and_merge(config, tmp_path, capsys):
+    assert main(["leaderboard", "--config", str(config), "--quiet", "--shard", "1/2"]) == 0
+    assert "shard 1/2: 2 cell(s) computed" in capsys.readouterr().out
+    assert sorted(r["task"] for r in iter_results(tmp_path / "cells")) == ["tinybeir_long", "tinybeir_long"]
+    assert not (tmp_path / "board" / "leaderboard.csv").exists()   # a shard computes, it does not rank
+    assert main(["leaderboard", "--config", str(config), "--quiet", "--shard", "0/2"]) == 0
+    assert sorted(r["task"] for r in iter_results(tmp_path / "cells")) == ["tinybeir"] * 2 + ["tinybeir_long"] * 2
+    assert main(["leaderboard", "--config", str(config), "--no-run"]) == 0
+    assert "missing cells" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("bad", ["2/2", "x/2", "1", "0/0"])
+def test_bad_shard_is_a_one_line_error(config, bad, capsys):
+    assert main(["leaderboard", "--config", str(config), "--shard", bad]) == 2
+    assert "--shard" in capsys.readouterr().err
