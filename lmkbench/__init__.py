@@ -1,2 +1,60 @@
-"""lmkbench: pooling benchmark."""
+"""lmkbench: which pooling should a text encoder use, and how does the answer change as documents get longer?
+
+The public API (see the README, "Python API"); names load on first use, so ``import lmkbench`` stays light:
+
+* :func:`evaluate` — run tasks × poolings for a model and return the :class:`Comparison` ``compare`` prints;
+* :func:`load_results` — the result files of a folder; :func:`compare` — a :class:`Comparison` from them;
+* :func:`export_results` — results in mteb's or ranx's format;
+* :class:`PooledEncoder` — embed texts with several poolings at once (``encode(texts, poolings)``);
+* :class:`Runner` / :class:`RunSettings` — the runner behind ``lmkbench run``; :func:`resolve_tasks`.
+"""
+from __future__ import annotations
+
+import importlib
+import types
+
 __version__ = "0.1.0"
+
+_PUBLIC = {
+    "load_results": "lmkbench.api",
+    "compare": "lmkbench.stats.compare", "Comparison": "lmkbench.stats.compare",
+    "export_results": "lmkbench.export",
+    "PooledEncoder": "lmkbench.encoder", "Encoded": "lmkbench.encoder",
+    "Runner": "lmkbench.runner", "RunSettings": "lmkbench.runner",
+    "resolve_tasks": "lmkbench.tasks", "load_model": "lmkbench.models",
+    "LmkbenchError": "lmkbench.errors", "InputError": "lmkbench.errors",
+}
+__all__ = sorted([*_PUBLIC, "evaluate"]) + ["__version__"]
+
+
+class _EvaluatePackage(types.ModuleType):
+    """``lmkbench.evaluate`` is the evaluators package *and* callable as :func:`lmkbench.api.evaluate`.
+
+    (A subpackage import would otherwise replace a plain ``evaluate`` function on this module.)"""
+
+    def __call__(self, *args, **kwargs):
+        from .api import evaluate as _evaluate
+
+        return _evaluate(*args, **kwargs)
+
+
+from . import api as _api  # noqa: E402  (light: imports nothing heavy at module level)
+from . import evaluate  # noqa: E402
+
+evaluate.__class__ = _EvaluatePackage
+_EvaluatePackage.__call__.__doc__ = _api.evaluate.__doc__
+
+
+_ATTR = {"export_results": "export"}
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), _ATTR.get(name, name))
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'lmkbench' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_PUBLIC))

@@ -1,0 +1,56 @@
+"""The Python API: the CLI's verbs as functions (``lmkbench.evaluate`` ≈ ``lmkbench run`` + ``compare``).
+
+    import lmkbench
+    cmp = lmkbench.evaluate(model="minilm", poolings=["cls", "mean", "lmk"], tasks=["bbc_retrieval"],
+                            out="results", max_length=256, device="cpu")
+    print(cmp)                                    # the table `lmkbench compare` prints
+    records = lmkbench.load_results("results")    # the result files, as dicts (schema lmkbench.result/1)
+    lmkbench.export_results("results", "mteb", "mteb-results")
+"""
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import LmkbenchError
+
+
+def evaluate(model: str, poolings: Iterable[str] | None = None, tasks: Iterable[str] = ("suite:default",),
+             out="results", *, baseline: str = "mean", test: str = "ttest", correction: str = "holm",
+             progress: bool = False, log=None, **settings: Any):
+    """Run ``tasks`` × ``poolings`` for ``model`` into ``out`` and return the :class:`~lmkbench.stats.compare.
+    Comparison` of those cells against ``baseline`` (what ``lmkbench compare`` prints).
+
+    ``tasks`` are specs as ``--task`` takes them (catalogue names, globs, ``suite:NAME``, ``beir:PATH``, task
+    files); ``poolings`` pooling specs (None: the checkpoint's trained pooling, else cls, mean, lmk). Other
+    keyword arguments are :class:`~lmkbench.runner.RunSettings` fields (``max_length``, ``device``,
+    ``long_policy``, ``dtype``, ``cache_dir``, ``overwrite``, ...). Finished cells in ``out`` are reused.
+    """
+    from .runner import Runner, RunSettings
+    from .stats.compare import compare
+    from .tasks import resolve_tasks
+
+    known = {f.name for f in fields(RunSettings)} - {"model", "poolings", "out_dir", "progress"}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise LmkbenchError(f"evaluate() got unknown setting(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    if isinstance(tasks, str) or isinstance(poolings, str):
+        raise LmkbenchError("evaluate(): tasks and poolings are lists, e.g. tasks=['bbc_retrieval'], poolings=['mean']")
+    specs = list(tasks)
+    names = {t.name for spec in specs for t in resolve_tasks(spec)}
+    runner = Runner(RunSettings(model=model, poolings=list(poolings) if poolings else None, out_dir=Path(out),
+                                progress=progress, **settings), log=log or (lambda *a, **k: None))
+    runner.run(specs)
+    label = runner.model_label()
+    records = [r for r in load_results(out) if r["task"] in names and r["model"] == label]
+    if not records:
+        raise LmkbenchError(f"no results for {label} under {out}")
+    return compare(records, baseline=baseline, test=test, correction=correction)
+
+
+def load_results(results_dir) -> list[dict]:
+    """Every lmkbench result file under ``results_dir`` (recursively), as dicts sorted by path."""
+    from .results import iter_results
+
+    return list(iter_results(results_dir))
