@@ -55,7 +55,7 @@ def test_bad_input_is_one_line_and_exit_2(tiny_bert, tiny_beir, tmp_path, capsys
     (["run", "--model", "x", "--pooling", "nope", "--task", "beir:x"], "unknown pooling 'nope'"),
     (["run", "--model", "x", "--pooling", "lmk:q=3", "--task", "beir:x"], "has no parameter 'q'"),
     (["run", "--model", "x", "--frobnicate"], "unrecognized arguments"),
-    (["embed", "--model", "x", "--pooling", "cls,mean", "--input", "a", "--output", "b.npy"], "exactly one pooling"),
+    (["embed", "--model", "x", "--pooling", "cls,mean", "--input", "a", "--output", "b.txt"], "must end in .npy"),
 ])
 def test_usage_errors_exit_2(argv, needle, capsys):
     with pytest.raises(SystemExit) if "--frobnicate" in argv else _nullctx() as info:

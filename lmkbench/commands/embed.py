@@ -1,60 +1,99 @@
-"""lmkbench embed: write L2-normalised embeddings of a file of texts."""
+"""lmkbench embed: write L2-normalised embeddings of a file of texts, one array per pooling, with their ids."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError, LmkbenchError
-from ..io import atomic_write_bytes, read_jsonl, require_str
+from ..io import atomic_write_bytes, atomic_write_text, read_jsonl, require_str
 from ._common import add_encoder_arguments, encoder_kwargs, parse_pooling_arg
 
 NAME = "embed"
 ORDER = 20
-HELP = "embed texts from a .jsonl ('text' field) or .txt (one per line) file into a .npy array"
-DESCRIPTION = """Embed texts with one pooling and write an L2-normalised float32 .npy array in input order.
+HELP = "embed texts from a .jsonl or .txt file into one .npy array per pooling, plus an ids file"
+DESCRIPTION = """\
+Embed texts with one or more poolings (one forward pass shared by all) and write, in input order:
+
+  OUT.npy                 float32 [n, dim], L2-normalised (one pooling), or
+  OUT.<pooling>.npy       one array per pooling when --pooling names several (e.g. docs.lmk_g=32.npy)
+  OUT.ids.txt             the row ids, one per line: jsonl '_id' (or 'id'), else the line number
+
+A .jsonl[.gz] row gives --field (default text); a BEIR corpus row's 'title' is prepended as `lmkbench run`
+does ("title text"; --no-title to skip it). A .txt file gives one text per line.
+Default pooling: the checkpoint's trained pooling (lmkbench.json or sentence-transformers' Pooling module),
+else cls,mean,lmk.
 
 examples:
   lmkbench embed --model minilm --pooling lmk --input docs.jsonl --output docs.npy
-  lmkbench embed --model minilm --pooling mean --input lines.txt --output lines.npy --max-length 256
+  lmkbench embed --model minilm --pooling cls,mean,lmk --input corpus.jsonl --output corpus.npy --max-length 256
 """
 
 
 def add_arguments(p):
-    add_encoder_arguments(p, pooling_required=True)
-    p.add_argument("--input", required=True, help=".jsonl[.gz] with a 'text' field per line, or .txt with one text per line")
-    p.add_argument("--output", required=True, help="output .npy file")
+    add_encoder_arguments(p)
+    p.add_argument("--input", required=True, help=".jsonl[.gz] with a text field per line, or .txt with one text per line")
+    p.add_argument("--output", required=True, help="output .npy file (several poolings: OUT.<pooling>.npy)")
     p.add_argument("--field", default="text", help="jsonl field to embed (default: text)")
+    p.add_argument("--no-title", action="store_true", help="jsonl: do not prepend a row's 'title' field")
 
 
-def read_texts(path: Path, field: str = "text") -> list[str]:
+def read_rows(path: Path, field: str = "text", title: bool = True) -> tuple[list[str], list[str]]:
+    """``(ids, texts)`` of a .jsonl[.gz] or .txt file, joining a BEIR title as ``lmkbench run`` does."""
+    from ..data.types import join_title
+
     if not path.exists():
         raise InputError("input file not found", file=path)
+    ids, texts = [], []
     if path.name.endswith((".jsonl", ".jsonl.gz")):
-        return [require_str(obj, field, path=path, line=line) for line, obj in read_jsonl(path)]
-    with open(path, encoding="utf-8") as fh:
-        return [line.rstrip("\n") for line in fh]
+        for line, obj in read_jsonl(path):
+            text = require_str(obj, field, path=path, line=line)
+            if title and "title" in obj:
+                text = join_title(require_str(obj, "title", path=path, line=line), text)
+            ids.append(str(obj.get("_id", obj.get("id", line))))
+            texts.append(text)
+    else:
+        with open(path, encoding="utf-8") as fh:
+            for line, text in enumerate(fh, 1):
+                ids.append(str(line))
+                texts.append(text.rstrip("\n"))
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise InputError(f"duplicate id {dup!r}", file=path, field="_id")
+    return ids, texts
+
+
+def output_paths(out: Path, poolings: list[str]) -> dict[str, Path]:
+    from ..results import slug
+
+    if len(poolings) == 1:
+        return {poolings[0]: out}
+    return {p: out.with_name(f"{out.stem}.{slug(p)}.npy") for p in poolings}
 
 
 def run(args) -> int:
     from ..encoder import PooledEncoder
 
-    poolings = parse_pooling_arg(args.pooling)
-    if len(poolings) != 1:
-        raise LmkbenchError(f"embed takes exactly one pooling, got {len(poolings)}: {', '.join(poolings)}")
     out = Path(args.output)
     if out.suffix != ".npy":
         raise LmkbenchError(f"--output must end in .npy: {out}")
-    texts = read_texts(Path(args.input), args.field)
+    ids, texts = read_rows(Path(args.input), args.field, title=not args.no_title)
     enc = PooledEncoder(args.model, **encoder_kwargs(args))
+    poolings = parse_pooling_arg(args.pooling)
+    if poolings is None:
+        trained = enc.loaded.trained_pooling
+        poolings = parse_pooling_arg(trained or "cls,mean,lmk")
     res = enc.encode(texts, poolings)
-    emb = res.embeddings[poolings[0]]
-    import io
-
-    buf = io.BytesIO()
-    np.save(buf, emb.astype(np.float32), allow_pickle=False)
-    atomic_write_bytes(out, buf.getvalue())
-    n_trunc = int(res.truncated[poolings[0]].sum())
-    print(f"wrote {emb.shape[0]} × {emb.shape[1] if emb.ndim == 2 else 0} embeddings to {out} "
-          f"({n_trunc} text(s) longer than {enc.max_length} tokens, policy {enc.long_policy})")
+    for pooling, path in output_paths(out, poolings).items():
+        emb = res.embeddings[pooling]
+        buf = io.BytesIO()
+        np.save(buf, emb.astype(np.float32), allow_pickle=False)
+        atomic_write_bytes(path, buf.getvalue())
+        n_trunc = int(res.truncated[pooling].sum())
+        print(f"{pooling}: wrote {emb.shape[0]} × {emb.shape[1] if emb.ndim == 2 else 0} embeddings to {path} "
+              f"({n_trunc} text(s) longer than {enc.max_length} tokens, policy {enc.long_policy})")
+    ids_path = out.with_name(f"{out.stem}.ids.txt")
+    atomic_write_text(ids_path, "".join(f"{i}\n" for i in ids))
+    print(f"ids: {ids_path}")
     return 0
