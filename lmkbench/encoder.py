@@ -36,6 +36,8 @@ from .errors import LmkbenchError
 from .inputs import IDS, LONG_POLICIES, Content, Sequence, SpecialTokens, token_sentence_spans
 from .models import LoadedModel, load_model
 from .poolings import Pooling, make_pooling
+from .search import doc_blocks
+from .strategies import aggregate, is_strategy, text_layout, unit_sums
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +99,14 @@ class EncodeStats:
     forward_s: float = 0.0
     tokenize_s: float = 0.0
     per_family_tokens: dict[str, int] = field(default_factory=dict)
+    chunks: dict[str, int] = field(default_factory=dict)   # strategy → chunks pooled (encoded, not reused)
 
     def add(self, other: "EncodeStats") -> None:
         for k, v in other.__dict__.items():
-            if k == "per_family_tokens":
-                for fam, t in v.items():
-                    self.per_family_tokens[fam] = self.per_family_tokens.get(fam, 0) + t
+            if isinstance(v, dict):
+                mine = getattr(self, k)
+                for key, t in v.items():
+                    mine[key] = mine.get(key, 0) + t
             else:
                 setattr(self, k, getattr(self, k) + v)
 
@@ -119,6 +123,8 @@ class Encoded:
     truncated: dict[str, np.ndarray]       # canonical pooling → bool per text: content cut (lost)
     stats: EncodeStats
     split: dict[str, np.ndarray] = field(default_factory=dict)  # pooling → bool: encoded as several windows
+    #: multi-vector strategies (``chunk``/``late`` with agg=max): pooling → text index of each row
+    owners: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class StoredEmbeddings:
@@ -126,11 +132,15 @@ class StoredEmbeddings:
 
     ``blocks(rows)`` yields ``(start, array)`` of at most ``rows`` consecutive embeddings, read shard by shard
     (search streams the corpus this way); ``array()`` loads everything (small sets, the Python API).
+    A *multi-vector* set (``multi``: several rows per text, MaxP) keeps an ``owner`` array per shard;
+    ``doc_blocks(rows)`` then yields whole texts' rows with their owners, and ``array()`` / ``blocks()``
+    give rows, not texts (``vectors`` of them; ``len()`` is still the number of texts).
     """
 
-    def __init__(self, slot, shards: list[tuple[str, int]], dim: int):
-        self.slot, self.shards, self.dim = slot, shards, dim
+    def __init__(self, slot, shards: list[tuple[str, int]], dim: int, multi: bool = False, vectors: int | None = None):
+        self.slot, self.shards, self.dim, self.multi = slot, shards, dim, multi
         self.n = sum(r for _, r in shards)
+        self.vectors = self.n if vectors is None else vectors
 
     def __len__(self) -> int:
         return self.n
@@ -139,8 +149,31 @@ class StoredEmbeddings:
     def shape(self) -> tuple[int, int]:
         return (self.n, self.dim)
 
+    def doc_blocks(self, rows: int = 50_000) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
+        """``(first text, rows, owner or None)`` where a block ends on a text boundary (see search.doc_blocks)."""
+        if not self.multi:
+            for start, block in self.blocks(rows):
+                yield start, block, None
+            return
+        start = 0
+        for stem, n_texts in self.shards:
+            emb = self.slot.read(stem, "emb", mmap=True)
+            yield from doc_blocks(emb, self.slot.read(stem, "owner"), rows, start)
+            start += n_texts
+            del emb
+
+    def owners(self) -> np.ndarray:
+        """Text index (in the set) of every row: ``arange(n)`` for one vector per text."""
+        if not self.multi:
+            return np.arange(self.n)
+        out, start = [], 0
+        for stem, n_texts in self.shards:
+            out.append(self.slot.read(stem, "owner").astype(np.int64) + start)
+            start += n_texts
+        return np.concatenate(out) if out else np.zeros(0, np.int64)
+
     def blocks(self, rows: int = 50_000) -> Iterator[tuple[int, np.ndarray]]:
-        buf = np.empty((min(rows, max(self.n, 1)), self.dim), np.float32)
+        buf = np.empty((min(rows, max(self.vectors, 1)), self.dim), np.float32)
         start = fill = 0
         for stem, _ in self.shards:
             part = self.slot.read(stem, "emb", mmap=True)
@@ -157,7 +190,7 @@ class StoredEmbeddings:
             yield start, buf[:fill]
 
     def array(self) -> np.ndarray:
-        out = np.empty((self.n, self.dim), np.float32)
+        out = np.empty((self.vectors, self.dim), np.float32)
         for start, block in self.blocks():
             out[start:start + len(block)] = block
         return out
@@ -179,7 +212,8 @@ class EncodedSet:
 
     def in_memory(self) -> Encoded:
         return Encoded({k: v.array() for k, v in self.embeddings.items()}, self.token_counts.astype(np.int64),
-                       self.cut, self.stats, self.split)
+                       self.cut, self.stats, self.split,
+                       {k: v.owners() for k, v in self.embeddings.items() if v.multi})
 
 
 def batches_by_budget(lengths: list[int], token_budget: int, max_rows: int = 512, *,
@@ -399,16 +433,17 @@ class PooledEncoder:
             log.info("%s: reused %d of %d shards from the %s", desc, stats.shards_reused, stats.shards,
                      self.store.describe())
         self.total.add(stats)
-        return EncodedSet(*self._collect(slots, shards), stats=stats)
+        multi = {name: bool(getattr(p, "multi_vector", False)) for name, p in zip(names, poolers)}
+        return EncodedSet(*self._collect(slots, shards, multi), stats=stats)
 
-    def _collect(self, slots: dict, shards: list[tuple[str, int]]):
+    def _collect(self, slots: dict, shards: list[tuple[str, int]], multi: dict[str, bool]):
         """Per-text arrays of every shard (small), and a :class:`StoredEmbeddings` per pooling."""
         ntok = np.zeros(sum(r for _, r in shards), np.int32)
         cut = {name: np.zeros(len(ntok), bool) for name in slots}
         split = {name: np.zeros(len(ntok), bool) for name in slots}
         emb = {}
         for name, slot in slots.items():
-            at, dim = 0, 0
+            at, dim, vectors = 0, 0, 0
             for stem, rows in shards:
                 if not slot.has(stem):
                     raise LmkbenchError(f"store shard {stem} of pooling {name} is missing after encoding "
@@ -416,9 +451,10 @@ class PooledEncoder:
                 ntok[at:at + rows] = slot.read(stem, "ntok")
                 cut[name][at:at + rows] = slot.read(stem, "cut")
                 split[name][at:at + rows] = slot.read(stem, "split")
-                dim = dim or int(slot.read(stem, "emb", mmap=True).shape[1])
+                shape = slot.read(stem, "emb", mmap=True).shape
+                dim, vectors = dim or int(shape[1]), vectors + int(shape[0])
                 at += rows
-            emb[name] = StoredEmbeddings(slot, shards, dim)
+            emb[name] = StoredEmbeddings(slot, shards, dim, multi=multi[name], vectors=vectors)
         return emb, ntok, cut, split
 
     def _encode_shard(self, texts: list[str], poolers: list[Pooling], slots: dict, stem: str,
@@ -432,8 +468,11 @@ class PooledEncoder:
         for p in poolers:
             families.setdefault(p.family().key, []).append(p)
         for members in families.values():
-            for name, (vecs, cut, split) in self._encode_family(members, contents, stats).items():
-                slots[name].write(stem, {"emb": vecs, "ntok": ntok, "cut": cut, "split": split})
+            for name, (vecs, cut, split, owner) in self._encode_family(members, contents, stats).items():
+                arrays = {"emb": vecs, "ntok": ntok, "cut": cut, "split": split}
+                if owner is not None:
+                    arrays["owner"] = owner
+                slots[name].write(stem, arrays)
 
     def _encode_family(self, members: list[Pooling], contents: list[Content], stats: EncodeStats):
         family = members[0].family()
@@ -445,15 +484,19 @@ class PooledEncoder:
             over[i] = beyond
             seqs.extend(built)
             owner.extend([i] * len(built))
-        windows = self.long_policy == "windows"
+        windows = self.long_policy == "windows" or getattr(family, "covers_all", False)
         cut, split = (np.zeros_like(over), over) if windows else (over, np.zeros_like(over))
         lengths = [len(s.ids) for s in seqs]
-        owner_t = torch.as_tensor(owner, dtype=torch.long)
         # Weighted sums and weights per text of this shard accumulate on the device (float64: many windows of
         # one text add up without loss) and come back once per shard: no host sync per batch.
         weighers: dict[str, Pooling] = {str(p.spec): p for p in members}
         if any(p.falls_back_to_mean for p in members) and _MEAN not in weighers:
             weighers[_MEAN] = make_pooling("mean")
+        # where each sequence (or position) adds up: one unit per text, or per chunk for the strategies
+        layouts = {name: (p.layout(seqs, owner, len(contents), self.special) if is_strategy(p)
+                          else text_layout(owner, len(contents))) for name, p in weighers.items()}
+        seq_rows = {name: torch.as_tensor(lay.seq_unit, dtype=torch.long) for name, lay in layouts.items()
+                    if lay.seq_unit is not None}
         sums: dict[str, torch.Tensor] = {}
         weights: dict[str, torch.Tensor] = {}
         model = self.loaded.model
@@ -473,20 +516,30 @@ class PooledEncoder:
             ids_t = torch.from_numpy(ids).to(self.device)
             attn_t = torch.from_numpy(attn).to(self.device)
             marks_t = torch.from_numpy(marks).to(self.device)
-            rows = owner_t[batch].to(self.device)
             with torch.inference_mode():
                 with autocast_for(self.device, self.dtype):
                     # no mask at all when nothing is padded: SDPA may then take its flash kernel
                     out = model(input_ids=ids_t, attention_mask=attn_t.long() if padded else None)
                 h = out.last_hidden_state.float()
                 if not sums:
-                    shape = (len(contents), h.shape[-1])
-                    sums = {k: torch.zeros(shape, dtype=torch.float64, device=self.device) for k in weighers}
-                    weights = {k: torch.zeros(len(contents), dtype=torch.float64, device=self.device) for k in weighers}
+                    sums = {k: torch.zeros((len(lay.unit_owner), h.shape[-1]), dtype=torch.float64,
+                                           device=self.device) for k, lay in layouts.items()}
+                    weights = {k: torch.zeros(len(lay.unit_owner), dtype=torch.float64, device=self.device)
+                               for k, lay in layouts.items()}
                 for name, p in weighers.items():
                     w = p.weights(attn_t, marks_t)
-                    sums[name].index_add_(0, rows, torch.bmm(w.unsqueeze(1), h).squeeze(1).double())
-                    weights[name].index_add_(0, rows, w.sum(1).double())
+                    if name in seq_rows:
+                        rows = seq_rows[name][batch].to(self.device)
+                        sums[name].index_add_(0, rows, torch.bmm(w.unsqueeze(1), h).squeeze(1).double())
+                        weights[name].index_add_(0, rows, w.sum(1).double())
+                    else:  # late chunking: every position adds to its chunk's unit (pads carry no weight)
+                        units = np.zeros((len(batch), width), np.int64)
+                        for r, i in enumerate(batch):
+                            u = layouts[name].pos_units[i]
+                            units[r, : len(u)], units[r, len(u):] = u, u[0]
+                        s, ws = unit_sums(h, w, torch.from_numpy(units).to(self.device), len(sums[name]))
+                        sums[name] += s
+                        weights[name] += ws
             stats.batches += 1
             stats.padded_tokens += width * len(batch)
         if self.device.startswith("cuda"):
@@ -502,6 +555,7 @@ class PooledEncoder:
         for p in members:
             name = str(p.spec)
             s, w = host_sums[name], host_w[name]
+            lay = layouts[name]
             vec = np.zeros_like(s)
             ok = w > 0
             vec[ok] = s[ok] / w[ok, None]
@@ -513,7 +567,10 @@ class PooledEncoder:
                     raise LmkbenchError(f"pooling {name} produced no weight for {int((~ok).sum())} text(s)")
             norms = np.linalg.norm(vec, axis=1, keepdims=True)
             vec = (vec / np.maximum(norms, 1e-12)).astype(np.float32)
-            results[name] = (vec, cut, split)
+            rows_out, row_owner = aggregate(vec, lay.unit_owner, len(contents), getattr(p, "agg", None))
+            if is_strategy(p):
+                stats.chunks[name] = stats.chunks.get(name, 0) + len(lay.unit_owner)
+            results[name] = (rows_out, cut, split, row_owner)
         return results
 
 

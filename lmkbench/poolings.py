@@ -135,3 +135,6 @@ class MultiClsPooling(_MarkPooling):
 def canonical(text) -> str:
     """Canonical string of a pooling spec (``"lmk"`` → ``"lmk:g=32"``; ``lmk:split=sentence`` drops g)."""
     return str(make_pooling(text).spec)
+
+
+from . import strategies as _strategies  # noqa: E402,F401 - registers the chunk strategies (chunk, late)

@@ -20,6 +20,7 @@ from .errors import LmkbenchError
 from .evaluate import evaluator_for
 from .evaluate.base import IdArray
 from .poolings import make_pooling
+from .strategies import is_strategy
 from .provenance import git_commit, hardware, versions
 from .results import Cell, read_result, write_result
 from .store import open_store, writable_dir
@@ -136,13 +137,20 @@ class Runner:
         cut: dict[str, dict[str, IdArray]] = {p: {} for p in todo}
         split: dict[str, dict[str, IdArray]] = {p: {} for p in todo}
         enc_stats, prompts = {}, {}
+        pool_objs = {p: make_pooling(p) for p in todo}
+        used: dict[str, dict[str, dict]] = {p: {} for p in todo}  # pooling → set → what encoded it and its cost
         for set_name, (ids, texts) in sets.items():
+            # strategies apply to documents; queries use their inner pooling (see strategies.Strategy.spec_for)
+            role = ("query" if set_name in evaluator.query_sets else
+                    "document" if set_name in evaluator.multi_vector_sets else "single")
+            as_spec = {p: pool_objs[p].spec_for(role) if is_strategy(pool_objs[p]) else p for p in todo}
             prompt = prompt_for(enc.loaded, task.kind, set_name)
             if prompt:
                 prompts[set_name] = prompt
                 texts = _Prefixed(prompt, texts)
             t1 = time.perf_counter()
-            res = enc.encode_set(texts, todo, n=len(ids), desc=f"{task.name}/{set_name}")
+            res = enc.encode_set(texts, list(dict.fromkeys(as_spec.values())), n=len(ids),
+                                 desc=f"{task.name}/{set_name}")
             timings[f"encode_{set_name}_s"] = time.perf_counter() - t1
             enc_stats[set_name] = res.stats.as_dict()
             if res.stats.shards_reused:
@@ -150,10 +158,15 @@ class Runner:
                          f"from the embedding store")
             token_counts[set_name] = IdArray(ids, res.token_counts)
             for p in todo:
-                stored = res.embeddings[p]
+                q = as_spec[p]
+                stored = res.embeddings[q]
                 embeddings[p][set_name] = stored if set_name in evaluator.streamed_sets else stored.array()
-                cut[p][set_name] = IdArray(ids, res.cut[p])
-                split[p][set_name] = IdArray(ids, res.split[p])
+                cut[p][set_name] = IdArray(ids, res.cut[q])
+                split[p][set_name] = IdArray(ids, res.split[q])
+                used[p][set_name] = {"encoded_as": q, "texts": len(ids), "vectors": stored.vectors,
+                                     "chunks": res.stats.chunks.get(q),
+                                     "family": make_pooling(q).family().key,
+                                     "tokens_fed": res.stats.per_family_tokens.get(make_pooling(q).family().key, 0)}
         paths = []
         if not is_main_process():  # under torchrun every rank encodes its shards; rank 0 evaluates and writes
             return paths
@@ -170,6 +183,8 @@ class Runner:
                 "meta": self._meta(task, data, p, cut[p], split[p], {**timings, "evaluate_s": eval_s}, enc_stats,
                                    out.info, prompts),
             }
+            # per set: the spec that encoded it, rows stored, chunks pooled, tokens its family fed (0 if reused)
+            record["meta"]["text_sets"] = used[p]
             paths.append(write_result(self.s.out_dir, record, out.run))
             self._summarise(record, cached=False)
         return paths

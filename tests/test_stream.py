@@ -16,7 +16,9 @@ from lmkbench.cli import main
 from lmkbench.encoder import PooledEncoder, plan_shards
 from lmkbench.results import iter_results
 
-ALL_POOLINGS = ["cls", "mean", "last", "mean_every:k=4", "lmk:g=4", "multicls:g=4", "lmk:split=sentence"]
+ALL_POOLINGS = ["cls", "mean", "last", "mean_every:k=4", "lmk:g=4", "multicls:g=4", "lmk:split=sentence",
+                # the long-document strategies: several vectors per text (agg=max) stream through the same store
+                "chunk:size=8,pool=cls,agg=max", "chunk:size=8,agg=mean", "late:size=8,agg=max", "late:size=8,agg=mean"]
 
 
 def _texts(n: int = 23) -> list[str]:
@@ -44,6 +46,9 @@ def test_sharded_equals_unsharded_for_every_pooling(tiny_bert, policy):
             np.testing.assert_allclose(part.embeddings[p], whole.embeddings[p], rtol=0, atol=1e-6, err_msg=f"{p} {size}")
             np.testing.assert_array_equal(part.truncated[p], whole.truncated[p])
             np.testing.assert_array_equal(part.split[p], whole.split[p])
+        assert set(part.owners) == set(whole.owners) == {ALL_POOLINGS[7], "late:size=8,pool=mean,agg=max"}
+        for p in whole.owners:
+            np.testing.assert_array_equal(part.owners[p], whole.owners[p])
 
 
 def test_shards_are_bounded_by_texts_and_characters():

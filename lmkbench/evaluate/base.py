@@ -78,6 +78,10 @@ class Evaluator:
 
     #: text sets the evaluator reads block by block from the store (see ``search.top_k``); others get arrays
     streamed_sets: ClassVar[frozenset] = frozenset()
+    #: text sets that are queries: a chunk strategy encodes them with its inner pooling (strategies.py)
+    query_sets: ClassVar[frozenset] = frozenset()
+    #: document sets that may hold several vectors per text (MaxP); other document sets get one (agg=mean)
+    multi_vector_sets: ClassVar[frozenset] = frozenset()
 
     def length_of_items(self, data, token_counts: dict[str, Mapping], truncated: dict[str, Mapping],
                         split: dict[str, Mapping] | None = None):

@@ -19,6 +19,8 @@ class RetrievalEvaluator(Evaluator):
 
     per_item_key = "per_query"
     streamed_sets = frozenset({"corpus"})
+    query_sets = frozenset({"queries"})
+    multi_vector_sets = frozenset({"corpus"})
 
     def __init__(self, k: int = 100, metrics=None, device: str = "cpu", **options):
         super().__init__(**options)
