@@ -15,7 +15,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -c constraints.txt -e '.[eval,dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[eval,dev]' --config-settings editable_mode=compat
 	touch $@
 
 # The long compare tables go to $(DEMO_OUT)/compare.txt (and the report); the short task x pooling table and

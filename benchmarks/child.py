@@ -8,6 +8,7 @@ process's. It prints one JSON object on its last line.
 
     python benchmarks/child.py long   --docs N --max-length 512 --device cpu --dtype auto --threads T
     python benchmarks/child.py search --docs N --queries Q --dim 384 --k 100 [--naive] --threads T
+    python benchmarks/child.py run [--baseline-dir D] -- run --model M --task T --out O ...   (lmkbench CLI)
 """
 from __future__ import annotations
 
@@ -112,10 +113,42 @@ def search(args) -> dict:
             "top1": i[:, 0].tolist()[:50], "checksum": int(i.astype(np.int64).sum() % 1_000_003)}
 
 
+def cli_run(args) -> dict:
+    """One ``lmkbench ...`` command in this process; its peak RSS, wall time and what its results say."""
+    if args.baseline_dir:  # lmkbench as of another revision (see run.py --baseline)
+        sys.path.insert(0, args.baseline_dir)
+        from lmkbench_base.cli import main as cli_main
+    else:
+        from lmkbench.cli import main as cli_main
+    argv = args.rest
+    t0 = time.perf_counter()
+    rc = cli_main(argv)
+    wall = time.perf_counter() - t0
+    if rc != 0:
+        raise SystemExit(f"lmkbench exited {rc}")
+    out = Path(argv[argv.index("--out") + 1])
+    recs = [json.loads(p.read_text()) for p in sorted(out.rglob("*.json")) if p.parent.parent.parent == out]
+    meta = recs[0]["meta"]
+    enc = meta.get("encode_stats", {})
+    timings = meta.get("timings", {})
+    corpus = enc.get("corpus", {})
+    sets = list(enc.values())
+    return {"peak_rss": peak_hwm(), "wall_s": wall, "load_s": timings.get("load_s", 0.0),
+            "encode_corpus_s": timings.get("encode_corpus_s", 0.0), "evaluate_s": timings.get("evaluate_s", 0.0),
+            "corpus_shards": corpus.get("shards", 0),
+            "encode_total_s": sum(v for k, v in timings.items() if k.startswith("encode_")),
+            "corpus_tokens": sum(corpus.get("per_family_tokens", {}).values()) or corpus.get("tokens", 0),
+            "shards_total": sum(s.get("shards", 0) for s in sets),
+            "shards_reused": sum(s.get("shards_reused", 0) for s in sets),
+            "shards_per_slot": sum(s.get("shards", 0) for s in sets),
+            "shards_encoded_per_slot": sum(s.get("shards", 0) - s.get("shards_reused", 0) for s in sets),
+            "ndcg_at_10": {r["pooling"]: r["metrics"]["ndcg_at_10"] for r in recs}}
+
+
 def main(argv=None) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=("long", "search"))
+    p.add_argument("what", choices=("long", "search", "run"))
     p.add_argument("--docs", type=int)
     p.add_argument("--queries", type=int, default=1000)
     p.add_argument("--dim", type=int, default=384)
@@ -125,13 +158,16 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="auto")
     p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--baseline-dir", default=None, help="folder holding lmkbench_base (search only)")
-    args = p.parse_args(argv)
+    p.add_argument("--baseline-dir", default=None, help="folder holding lmkbench_base (search, run)")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    rest = argv[argv.index("--") + 1:] if "--" in argv else []   # run: the lmkbench command line after --
+    args = p.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
+    args.rest = rest
     import torch
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    out = long_documents(args) if args.what == "long" else search(args)
+    out = {"long": long_documents, "search": search, "run": cli_run}[args.what](args)
     print(json.dumps(out))
     return 0
 

@@ -3,6 +3,7 @@
     python benchmarks/run.py --quick            # small subsets, a few minutes on 2 CPU cores
     python benchmarks/run.py                    # full sizes (tens of minutes on 2 CPU cores)
     python benchmarks/run.py --only encode,search --device cuda --peak-tflops 989
+    python benchmarks/run.py --only scale [--quick] [--baseline REV]   # memory and time vs corpus size, kills
 
 Each line: name, value, unit, ratio to its comparison, target and verdict, and what the ratio compares
 against. The comparisons run side by side in this process (alternating repetitions), so the ratios hold on
@@ -41,8 +42,9 @@ FIGURES = {  # name → (module, function); run in this order
     "search": ("bench_memory", "search"),
     "scaling": ("bench_encode", "scaling"),
     "sweep": ("bench_encode", "budget_sweep"),
+    "scale": ("bench_scale", "scale"),
 }
-DEFAULT_FIGURES = [f for f in FIGURES if f != "sweep"]
+DEFAULT_FIGURES = [f for f in FIGURES if f not in ("sweep", "scale")]
 
 
 class Context:
