@@ -583,6 +583,17 @@ TOKENIZE_TEXTS = 256
 TOKENIZE_CHARS = 1_000_000
 
 
+def content_token_counts(tokenizer, texts) -> np.ndarray:
+    """Content tokens (no special tokens) of each text, in bounded tokenizer calls; texts may stream."""
+    out: list[int] = []
+    for shard in plan_shards(texts, TOKENIZE_TEXTS, TOKENIZE_CHARS):
+        with _quiet_transformers():
+            enc = tokenizer([t.strip() for t in shard], add_special_tokens=False, split_special_tokens=True,
+                            return_attention_mask=False, return_token_type_ids=False, truncation=False, verbose=False)
+        out.extend(len(ids) for ids in enc["input_ids"])
+    return np.asarray(out, np.int32)
+
+
 def _text_groups(texts: list[str], max_texts: int, max_chars: int):
     """Consecutive ``(start, stop)`` ranges holding ≤ max_texts texts and ≤ max_chars characters (≥ 1 text)."""
     start, chars = 0, 0

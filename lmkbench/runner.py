@@ -20,6 +20,7 @@ from .errors import LmkbenchError
 from .evaluate import evaluator_for
 from .evaluate.base import IdArray
 from .poolings import make_pooling
+from .bm25 import is_lexical, parse_system, system_label
 from .strategies import is_strategy
 from .provenance import git_commit, hardware, versions
 from .results import Cell, read_result, write_result
@@ -43,6 +44,7 @@ class RunSettings:
     progress: bool = True
     trust_remote_code: bool = False
     revision: str | None = None
+    tokenizer: str | None = None             # lexical systems (bm25): tokenizer of lengths and synthetic tasks
     extra_meta: dict = field(default_factory=dict)
 
 
@@ -70,12 +72,20 @@ class Runner:
                 revision=s.revision, shard_texts=s.shard_texts, store=store))
         return self._encoder
 
+    @property
+    def lexical(self) -> bool:
+        return is_lexical(self.s.model)
+
     def model_label(self) -> str:
         from .models import model_label
 
+        if self.lexical:
+            return system_label(parse_system(self.s.model))
         return self._encoder.loaded.label if self._encoder else model_label(self.s.model)
 
     def poolings(self) -> list[str]:
+        if self.lexical:
+            return [parse_system(self.s.model).name]
         if self.s.poolings:
             return [str(make_pooling(p).spec) for p in self.s.poolings]
         trained = self.encoder.loaded.trained_pooling
@@ -112,6 +122,8 @@ class Runner:
             enc.store.close()
 
     def run_task(self, task: TaskDef) -> list[Path]:
+        if self.lexical:
+            return self.run_lexical(task)
         label = self.model_label()
         poolings = self.poolings()
         todo = [p for p in poolings if self.s.overwrite or not Cell(task.name, label, p).done(self.s.out_dir)]
@@ -188,6 +200,72 @@ class Runner:
             paths.append(write_result(self.s.out_dir, record, out.run))
             self._summarise(record, cached=False)
         return paths
+
+    def run_lexical(self, task: TaskDef) -> list[Path]:
+        """``--model bm25``: an ordinary result cell (pooling label ``bm25``) from a lexical index, no encoder.
+
+        Lengths are counted in ``--tokenizer``'s tokens (default MiniLM's), which also sizes synthetic tasks,
+        so the length buckets line up with the dense models' cells."""
+        from .bm25 import BM25
+        from .encoder import content_token_counts
+
+        spec = parse_system(self.s.model)
+        label, pooling = self.model_label(), spec.name
+        if task.kind != "retrieval":
+            self.log(f"{task.name}: skipped, {pooling} is a retrieval system (task kind {task.kind})")
+            return []
+        cell = Cell(task.name, label, pooling)
+        if not self.s.overwrite and cell.done(self.s.out_dir):
+            self._summarise(read_result(cell.path(self.s.out_dir)), cached=True)
+            self.log(f"{task.name}: cell done (use --overwrite to recompute)")
+            return []
+        tok, tok_name = self.length_tokenizer()
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        data = task.load(tokenizer=tok) if task.needs_tokenizer else task.load()
+        timings["load_s"] = time.perf_counter() - t0
+        evaluator = evaluator_for(task.kind, **task.evaluator_options)
+        sets = evaluator.text_sets(data)
+        t1 = time.perf_counter()
+        token_counts = {name: IdArray(ids, content_token_counts(tok, texts)) for name, (ids, texts) in sets.items()}
+        timings["count_tokens_s"] = time.perf_counter() - t1
+        none = {name: IdArray(ids, np.zeros(len(ids), bool)) for name, (ids, _) in sets.items()}
+        t2 = time.perf_counter()
+        index = BM25(spec).index(list(sets["corpus"][1]))
+        timings["index_s"] = time.perf_counter() - t2
+        t3 = time.perf_counter()
+        scores, idx = index.top_k(list(sets["queries"][1]), evaluator.k)
+        timings["search_s"] = time.perf_counter() - t3
+        out = evaluator.score_run(data, scores, idx, keep=lambda s: s > 0)
+        lengths = evaluator.length_of_items(data, token_counts, none, none)
+        per_item = {i: {**vals, **lengths.get(i, {})} for i, vals in out.per_item.items()}
+        record = {
+            "task": task.name, "task_kind": task.kind, "task_group": task.group, "split": getattr(data, "split", None),
+            "model": label, "pooling": pooling, "main_metric": out.main_metric, "metrics": out.metrics,
+            evaluator.per_item_key: per_item,
+            "meta": {"lmkbench_task_source": task.source, "license": task.license,
+                     "dataset_checksums": data.checksums, "dataset_info": data.info, "model": label,
+                     "bm25": index.describe(), "length_tokenizer": tok_name, "long_policy": "none",
+                     "truncated": {s: 0 for s in sets}, "split": {s: 0 for s in sets},
+                     "n_texts": {s: len(ids) for s, (ids, _) in sets.items()},
+                     "timings": {k: round(v, 3) for k, v in timings.items()}, "evaluator": out.info,
+                     "versions": versions(), "hardware": hardware("cpu"), "git_commit": git_commit(),
+                     "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **self.s.extra_meta},
+        }
+        path = write_result(self.s.out_dir, record, out.run)
+        self._summarise(record, cached=False)
+        return [path]
+
+    def length_tokenizer(self):
+        """The Hugging Face tokenizer a lexical system counts lengths with (``--tokenizer``, default minilm)."""
+        if getattr(self, "_tok", None) is None:
+            from transformers import AutoTokenizer
+
+            from .models import resolve_model_path
+
+            name = self.s.tokenizer or "minilm"
+            self._tok = (AutoTokenizer.from_pretrained(resolve_model_path(name)), name)
+        return self._tok
 
     def _meta(self, task, data, pooling, cut, split, timings, enc_stats, info, prompts) -> dict:
         enc = self.encoder

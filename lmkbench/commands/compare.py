@@ -30,7 +30,9 @@ randomization (sign-flip permutation), bootstrap (paired bootstrap, shift method
 a bootstrap percentile CI. Corrections: holm (family-wise error), bh (false discovery rate), none.
 
 Bucket edges are token counts, e.g. --buckets 0,512,1k,2k,inf ("1k" = 1024); an item is in [lo, hi).
-Synthetic tasks bucket by their target length and, when items have a needle depth, also by depth.
+Synthetic tasks bucket by their target length and, when items have a needle depth, also by depth. Real
+retrieval tasks bucket by the estimated evidence depth (est. depth: the gold document's best BM25 passage).
+--cross adds every length × depth cell (same paired tests; few items per cell).
 
 --out FILE writes the long tables to FILE and prints only the short task x pooling summary.
 
@@ -53,6 +55,8 @@ def add_arguments(parser) -> None:
                         help="length bucket edges in tokens (default: 0,512,1k,2k,4k,8k,16k,32k,inf)")
     parser.add_argument("--depth-buckets", default=None, metavar="EDGES",
                         help="needle depth bin edges (default: 0,0.2,0.4,0.6,0.8,1)")
+    parser.add_argument("--cross", action="store_true",
+                        help="also test each length × depth cell (true or estimated depth)")
     parser.add_argument("--alpha", type=float, default=0.05, help="significance level (default: 0.05)")
     parser.add_argument("--min-n", type=int, default=10, metavar="N",
                         help="test only buckets with at least N pairs (default: 10)")
@@ -78,7 +82,7 @@ def run(args) -> int:
     cmp = compare(root, baseline=args.baseline, test=args.test, correction=args.correction,
                   buckets=args.buckets or DEFAULT_EDGES, alpha=args.alpha, min_n=args.min_n, seed=args.seed,
                   n_resamples=args.resamples, depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES,
-                  metric=args.metric, family=args.family)
+                  metric=args.metric, family=args.family, cross=args.cross)
     if args.out:
         from ..io import atomic_write_text
 

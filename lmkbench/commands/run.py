@@ -20,6 +20,11 @@ examples:
   lmkbench run --model minilm --pooling cls,mean,lmk --task beir:../shared/data/scifact
   lmkbench run --model minilm --pooling lmk:g=64 --task beir:../shared/data/qmsum_longembed --long windows
   lmkbench run --model minilm --suite default
+  lmkbench run --model minilm --pooling mean,chunk:size=256,pool=mean,agg=max,late:size=256 --task qmsum_testsplit --long windows
+  lmkbench run --model bm25 --task qmsum_testsplit          # BM25 reference cells (pooling label bm25)
+
+--model bm25[:method=lucene,k1=1.2,b=0.75,stopwords=en,stemmer=english] runs the lexical baseline (bm25s) on
+the retrieval tasks (others are skipped); lengths, and the sizes of synthetic tasks, are in --tokenizer's tokens.
 """
 
 
@@ -30,6 +35,9 @@ def add_arguments(p):
     p.add_argument("--suite", action="append", default=[], metavar="NAME", help="a suite of tasks (see 'lmkbench tasks')")
     p.add_argument("--out", default="results", help="results folder (default: results/)")
     p.add_argument("--overwrite", action="store_true", help="recompute cells that already have a result file")
+    p.add_argument("--tokenizer", default=None, metavar="MODEL",
+                   help="with --model bm25: the model whose tokenizer counts lengths and sizes synthetic tasks "
+                        "(default: minilm)")
 
 
 def task_specs(args) -> list[str]:
@@ -48,9 +56,17 @@ def _split_tasks(text: str) -> list[str]:
 def run(args) -> int:
     from ..runner import Runner, RunSettings, format_summary
 
+    from ..bm25 import is_lexical, parse_system
+
     kw = encoder_kwargs(args)
-    settings = RunSettings(model=args.model, poolings=parse_pooling_arg(args.pooling), out_dir=Path(args.out),
-                           overwrite=args.overwrite, **kw)
+    if is_lexical(args.model):
+        parse_system(args.model)  # a bad parameter fails before any data loads
+        if args.pooling:
+            raise LmkbenchError(f"--model {args.model} is a lexical system: it takes no --pooling")
+    elif args.tokenizer:
+        raise LmkbenchError("--tokenizer applies to --model bm25 only (a dense model uses its own tokenizer)")
+    settings = RunSettings(model=args.model, poolings=None if is_lexical(args.model) else parse_pooling_arg(args.pooling),
+                           out_dir=Path(args.out), overwrite=args.overwrite, tokenizer=args.tokenizer, **kw)
     t0 = time.perf_counter()
     runner = Runner(settings)
     rows = runner.run(task_specs(args))

@@ -22,9 +22,11 @@ class RetrievalEvaluator(Evaluator):
     query_sets = frozenset({"queries"})
     multi_vector_sets = frozenset({"corpus"})
 
-    def __init__(self, k: int = 100, metrics=None, device: str = "cpu", **options):
+    def __init__(self, k: int = 100, metrics=None, device: str = "cpu", evidence: bool = True, **options):
         super().__init__(**options)
         self.k = k
+        self.evidence = evidence           # estimate evidence_depth where the task has no true depth
+        self._depths: dict[str, float | None] | None = None
         self.metrics = tuple(parse_metric(m) if isinstance(m, str) else m for m in (metrics or DEFAULT_METRICS))
         self.device = device
 
@@ -51,13 +53,32 @@ class RetrievalEvaluator(Evaluator):
                    "query_text": data.queries[qid][:QUERY_TEXT_CHARS]}
             rec.update(data.query_meta.get(qid, {}))
             out[qid] = rec
+        if self.evidence and not any("depth" in r for r in out.values()):
+            depths = self.evidence_depths(data, {q: r["relevant"][0] for q, r in out.items() if r["relevant"]})
+            for qid, d in depths.items():
+                out[qid].update({"evidence_depth": d, "evidence_depth_estimated": True})
         return out
 
+    def evidence_depths(self, data: RetrievalData, gold: dict[str, str]) -> dict[str, float | None]:
+        """Estimated depth of the best-matching passage of each query's (longest) gold document, once per task
+        (see :mod:`lmkbench.evidence`)."""
+        if self._depths is None:
+            from ..evidence import evidence_depth
+
+            self._depths = {q: evidence_depth(data.queries[q], data.doc_text(d)) for q, d in gold.items()}
+        return self._depths
+
     def evaluate(self, data: RetrievalData, embeddings) -> EvalOutput:
+        scores, idx = top_k(embeddings["queries"], embeddings["corpus"], self.k, device=self.device)
+        return self.score_run(data, scores, idx)
+
+    def score_run(self, data: RetrievalData, scores: np.ndarray, idx: np.ndarray, keep=None) -> EvalOutput:
+        """Per-query metrics of a ranked ``(scores, indices)`` run over ``data.doc_ids()`` (any system's);
+        ``keep(score)`` drops entries (BM25: documents that share no term with the query)."""
         qids = data.evaluated_query_ids()
         doc_ids = data.doc_ids()
-        scores, idx = top_k(embeddings["queries"], embeddings["corpus"], self.k, device=self.device)
-        run = {q: [(doc_ids[j], float(s)) for s, j in zip(scores[r], idx[r])] for r, q in enumerate(qids)}
+        run = {q: [(doc_ids[j], float(s)) for s, j in zip(scores[r], idx[r]) if keep is None or keep(s)]
+               for r, q in enumerate(qids)}
         per_query = per_query_scores(run, {q: data.qrels[q] for q in qids}, self.metrics)
         metrics = {m.key: float(np.mean([v[m.key] for v in per_query.values()])) if per_query else 0.0
                    for m in self.metrics}

@@ -16,7 +16,12 @@ Which length an item has:
 
 Items that carry a ``depth`` (needle position as a fraction 0..1 of the haystack) are also binned on a
 second axis, depth, with edges ``0, 0.2, 0.4, 0.6, 0.8, 1`` (the last bin includes 1.0). The two axes are
-reported side by side, not crossed: a cross product would leave too few items per cell to test.
+reported side by side, not crossed by default: a cross product leaves few items per cell to test; ``cross``
+(``compare --cross``) adds the length × depth cells as a third axis.
+
+Real retrieval tasks have no true depth; their items carry an *estimated* ``evidence_depth`` (the best BM25
+passage of the gold document, :mod:`lmkbench.evidence`), which the depth axis uses where ``depth`` is absent
+(labelled ``est. depth`` then).
 
 Every item also belongs to the ``all`` bucket.
 """
@@ -34,6 +39,7 @@ DEFAULT_EDGES: tuple[float, ...] = (0, 512, 1024, 2048, 4096, 8192, 16384, 32768
 DEFAULT_DEPTH_EDGES: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 ALL = "all"
+CROSS = "length×depth"
 
 
 @dataclass(frozen=True)
@@ -45,13 +51,18 @@ class Bucket:
     lo: float = -INF
     hi: float = INF
     closed_high: bool = False
+    #: the depth bin of a ``length×depth`` cell (``lo``/``hi`` are then its length edges)
+    depth: "Bucket | None" = None
+    estimated: bool = False  # depth estimated from the evidence (evidence_depth), not a true needle depth
 
     @property
     def label(self) -> str:
         if self.axis == ALL:
             return ALL
         if self.axis == "depth":
-            return f"depth {format_edge(self.lo)}-{format_edge(self.hi)}"
+            return f"{'est. ' if self.estimated else ''}depth {format_edge(self.lo)}-{format_edge(self.hi)}"
+        if self.axis == CROSS:
+            return f"{Bucket('length', self.lo, self.hi).label} × {self.depth.label}"
         if self.hi == INF:
             return f"{format_edge(self.lo)}+"
         return f"{format_edge(self.lo)}-{format_edge(self.hi)}"
@@ -64,9 +75,14 @@ class Bucket:
         return self.lo <= value < self.hi or (self.closed_high and value == self.hi)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "axis": self.axis,
-                "lo": None if self.lo == -INF else _json_edge(self.lo),
-                "hi": None if self.hi == INF else _json_edge(self.hi)}
+        out = {"label": self.label, "axis": self.axis,
+               "lo": None if self.lo == -INF else _json_edge(self.lo),
+               "hi": None if self.hi == INF else _json_edge(self.hi)}
+        if self.depth is not None:
+            out["depth"] = self.depth.to_dict()
+        if self.estimated:
+            out["estimated"] = True
+        return out
 
 
 def _json_edge(v: float):
@@ -145,6 +161,12 @@ def bucket_length(item: dict[str, Any]) -> float | None:
     return target if target is not None else _number(item.get("length"))
 
 
+def item_depth(item: dict[str, Any]) -> float | None:
+    """The depth an item is bucketed by: the true ``depth`` (synthetic), else the estimated ``evidence_depth``."""
+    true = _number(item.get("depth"))
+    return true if true is not None else _number(item.get("evidence_depth"))
+
+
 def assign(items: dict[str, dict[str, Any]], buckets: Iterable[Bucket]) -> dict[Bucket, list[str]]:
     """Bucket → ids of the items in it (in the items' order). The ``all`` bucket holds every id."""
     out: dict[Bucket, list[str]] = {}
@@ -152,7 +174,10 @@ def assign(items: dict[str, dict[str, Any]], buckets: Iterable[Bucket]) -> dict[
         if bucket.axis == ALL:
             ids = list(items)
         elif bucket.axis == "depth":
-            ids = [i for i, rec in items.items() if bucket.contains(_number(rec.get("depth")))]
+            ids = [i for i, rec in items.items() if bucket.contains(item_depth(rec))]
+        elif bucket.axis == CROSS:
+            ids = [i for i, rec in items.items()
+                   if bucket.contains(bucket_length(rec)) and bucket.depth.contains(item_depth(rec))]
         else:
             ids = [i for i, rec in items.items() if bucket.contains(bucket_length(rec))]
         out[bucket] = ids
@@ -160,16 +185,28 @@ def assign(items: dict[str, dict[str, Any]], buckets: Iterable[Bucket]) -> dict[
 
 
 def grid(edges: Sequence[float] = DEFAULT_EDGES, depth_edges: Sequence[float] | None = DEFAULT_DEPTH_EDGES,
-         *, with_depth: bool = False) -> list[Bucket]:
-    """The bucket list of one task: ``all``, the length buckets, then (if ``with_depth``) the depth buckets."""
+         *, with_depth: bool = False, estimated: bool = False, cross: bool = False) -> list[Bucket]:
+    """The bucket list of one task: ``all``, the length buckets, then (if ``with_depth``) the depth buckets
+    (``estimated``: from ``evidence_depth``) and, with ``cross``, every length × depth cell."""
     out = [Bucket(ALL)] + length_buckets(edges)
     if with_depth and depth_edges is not None:
-        out += depth_buckets(depth_edges)
+        depths = [Bucket("depth", d.lo, d.hi, d.closed_high, estimated=estimated) for d in depth_buckets(depth_edges)]
+        out += depths
+        if cross:
+            out += [Bucket(CROSS, lb.lo, lb.hi, depth=d, estimated=estimated)
+                    for lb in length_buckets(edges) for d in depths]
     return out
 
 
 def has_depth(items: dict[str, dict[str, Any]]) -> bool:
-    return any(_number(rec.get("depth")) is not None for rec in items.values())
+    """True when items carry a true or an estimated depth."""
+    return any(item_depth(rec) is not None for rec in items.values())
+
+
+def depth_is_estimated(items: dict[str, dict[str, Any]]) -> bool:
+    """True when no item has a true ``depth`` but some have an estimated ``evidence_depth``."""
+    return (not any(_number(rec.get("depth")) is not None for rec in items.values())
+            and any(_number(rec.get("evidence_depth")) is not None for rec in items.values()))
 
 
 def unbucketed(items: dict[str, dict[str, Any]], edges: Sequence[float]) -> int:

@@ -88,7 +88,7 @@ from .tests import DEFAULT_RESAMPLES, TESTS, is_binary, paired_test
 
 SCHEMA = "lmkbench.comparison/1"
 AUX_FIELDS = frozenset({"length", "lengths", "truncated", "split", "target_length", "depth", "query_length",
-                        "doc_tokens", "cluster"})
+                        "doc_tokens", "cluster", "evidence_depth", "evidence_depth_estimated"})
 FAMILIES = ("task", "all", "bucket")
 FAMILY_TEXT = {"task": "one family per task and model, its poolings × buckets",
                "all": "one family over every task, model, pooling and bucket",
@@ -352,7 +352,7 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
             n_resamples: int = DEFAULT_RESAMPLES, *, depth_buckets: str | Sequence[float] | None = bk.DEFAULT_DEPTH_EDGES,
             metric: str | None = None, binary_test: str | None = "mcnemar", confidence: float = 0.95,
             ci: str = "auto", zero_method: str = "wilcox", family: str = "task", power: float = DEFAULT_POWER,
-            topk: int = TOPK) -> Comparison:
+            topk: int = TOPK, cross: bool = False) -> Comparison:
     """Compare every pooling with ``baseline`` per task, model and bucket; see the module docstring."""
     if family not in FAMILIES:
         raise LmkbenchError(f"unknown family {family!r} (known: {', '.join(FAMILIES)})")
@@ -395,11 +395,11 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
                 "confidence": confidence, "ci": ci, "zero_method": zero_method, "family": family,
                 "power": power, "topk": topk,
                 "edges": [None if e == math.inf else bk._json_edge(e) for e in edges],
-                "depth_edges": [bk._json_edge(e) for e in depth_edges] if depth_edges else None}
+                "depth_edges": [bk._json_edge(e) for e in depth_edges] if depth_edges else None, "cross": cross}
     groups: list[Group] = []
     rows: list[Row] = []
     opts = dict(ci=ci, confidence=confidence, n_resamples=n_resamples, seed=seed, zero_method=zero_method)
-    reading = dict(alpha=alpha, power=power, topk=topk)
+    reading = dict(alpha=alpha, power=power, topk=topk, cross=cross)
     skipped: list[dict[str, str]] = []
     for (task, model), members in sorted(by_group.items()):
         try:
@@ -489,7 +489,9 @@ def _compare_group(task, model, members, base_key, test, binary_test, metric, ed
         items[pooling], tables[pooling] = _validated_items(rec, where)
         item_metric(rec, metric_name, where=where)  # same score present everywhere
     with_depth = any(bk.has_depth(it) for it in items.values())
-    grid = bk.grid(edges, depth_edges, with_depth=with_depth)
+    estimated = all(bk.depth_is_estimated(it) for it in items.values() if bk.has_depth(it))
+    grid = bk.grid(edges, depth_edges, with_depth=with_depth, estimated=with_depth and estimated,
+                   cross=reading.get("cross", False))
     assigned = {p: bk.assign(items[p], grid) for p in order}
     notes: list[str] = []
     main = first_rec.get("main_metric")
