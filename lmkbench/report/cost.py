@@ -8,6 +8,11 @@ of its results. Encode time (``timings.encode_<set>_s``) is measured for all fam
 a pooling's share of it is estimated in proportion to its family's tokens (forward cost is about linear in
 tokens at these lengths) and labelled as an estimate. Poolings of the same family share one encoding: the
 table says so rather than counting it twice as a saving.
+
+Long-document strategies (``chunk``, ``late``) record per text set the spec that encoded it, its family, rows
+stored and chunks pooled (``meta.text_sets``): their queries use the inner pooling, their documents the
+strategy, so each set is counted in its own family, and the row shows chunks and vectors per document.
+Lexical systems (``bm25``) feed no tokens to a model: their row shows index + search time.
 """
 from __future__ import annotations
 
@@ -36,8 +41,12 @@ def cost_table(records: list[dict]) -> list[dict[str, Any]]:
         meta = rec.get("meta") if isinstance(rec.get("meta"), dict) else {}
         stats = meta.get("encode_stats")
         timings = meta.get("timings") or {}
+        if isinstance(meta.get("bm25"), dict):
+            rows[(rec["model"], rec["pooling"])] = _lexical_row(rows.get((rec["model"], rec["pooling"])), rec, timings)
+            continue
         if not isinstance(stats, dict) or not stats:
             continue
+        sets_used = meta.get("text_sets") if isinstance(meta.get("text_sets"), dict) else {}
         pooling = canonical_pooling(rec["pooling"])
         row = rows.setdefault((rec["model"], pooling), {"model": rec["model"], "pooling": pooling, "tokens": 0,
                                                          "encode_s": 0.0, "tasks": set(), "family": None,
@@ -48,7 +57,13 @@ def cost_table(records: list[dict]) -> list[dict[str, Any]]:
                 continue
             fams = {k: v for k, v in (st.get("per_family_tokens") or {}).items() if isinstance(v, (int, float))}
             total = st.get("tokens") if isinstance(st.get("tokens"), (int, float)) else sum(fams.values())
-            key = family_key(pooling, set(fams)) if fams else None
+            used = sets_used.get(set_name) if isinstance(sets_used.get(set_name), dict) else {}
+            key = used.get("family") if used.get("family") in fams else (family_key(pooling, set(fams)) if fams else None)
+            if used.get("encoded_as") == pooling and used.get("vectors") is not None:  # a strategy's documents
+                row["family"] = key  # the strategy's own encoding (its queries use the inner pooling's)
+                row["docs"] = row.get("docs", 0) + int(used.get("texts") or 0)
+                row["vectors"] = row.get("vectors", 0) + int(used["vectors"])
+                row["chunks"] = row.get("chunks", 0) + int(used.get("chunks") or 0)
             mine = fams.get(key, total) if key else total
             row["family"] = row["family"] or key
             row["tokens"] += int(mine)
@@ -60,6 +75,9 @@ def cost_table(records: list[dict]) -> list[dict[str, Any]]:
     out = []
     for row in sorted(rows.values(), key=lambda r: (r["model"], r["pooling"])):
         row["n_tasks"] = len(row.pop("tasks"))
+        docs = row.get("docs") or 0
+        row["vectors_per_doc"] = row["vectors"] / docs if docs and row.get("chunks") else None
+        row["chunks_per_doc"] = row["chunks"] / docs if docs and row.get("chunks") else None
         out.append(row)
     by_family: dict[tuple[str, str | None], list[str]] = {}
     for row in out:
@@ -67,3 +85,12 @@ def cost_table(records: list[dict]) -> list[dict[str, Any]]:
     for row in out:
         row["shares_with"] = [p for p in by_family[(row["model"], row["family"])] if p != row["pooling"]]
     return out
+
+
+def _lexical_row(row, rec: dict, timings: dict) -> dict[str, Any]:
+    """A lexical system's cost: no model tokens; index + search seconds (measured, not estimated)."""
+    row = row or {"model": rec["model"], "pooling": rec["pooling"], "tokens": 0, "encode_s": 0.0, "tasks": set(),
+                  "family": "lexical", "estimated": False, "lexical": True}
+    row["tasks"].add(rec["task"])
+    row["encode_s"] += sum(float(timings.get(k) or 0) for k in ("index_s", "search_s"))
+    return row

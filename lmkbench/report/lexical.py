@@ -1,0 +1,53 @@
+"""Gain over BM25: each dense pooling/strategy against the task's BM25 cell, per bucket, with paired tests.
+
+A BM25 cell (``--model bm25``, pooling ``bm25``) has its own model label, so the main comparison (per task and
+model) never pairs it with a dense model. Here it is lent to every dense model of the same task as the
+baseline and :func:`~lmkbench.stats.compare.compare` runs once more on those groups: the same buckets (length,
+true or estimated depth), the same paired test, correction and CI. Shown only where a BM25 cell exists.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ..stats import buckets as bk
+from ..stats.compare import compare
+
+LEXICAL = "bm25"
+
+
+def is_lexical_record(rec: dict) -> bool:
+    return rec.get("pooling") == LEXICAL or isinstance((rec.get("meta") or {}).get("bm25"), dict)
+
+
+def gain_over_bm25(records: list[dict], *, test: str, correction: str, family: str, buckets, depth_buckets,
+                   alpha: float, min_n: int, seed, n_resamples: int) -> dict[str, Any] | None:
+    """``{"columns": [bucket labels], "rows": [{task, model, pooling, cells: {label: row}}], "settings"}`` or
+    None when no task has both a BM25 cell and a dense cell."""
+    lexical = {rec["task"]: rec for rec in records if is_lexical_record(rec)}
+    dense = [rec for rec in records if not is_lexical_record(rec) and rec["task"] in lexical]
+    if not dense:
+        return None
+    lent = []
+    for task, model in sorted({(r["task"], r["model"]) for r in dense}):
+        rec = copy.copy(lexical[task])
+        rec["model"] = model
+        rec["pooling"] = LEXICAL
+        lent.append(rec)
+    cmp = compare(dense + lent, baseline=LEXICAL, test=test, correction=correction, buckets=buckets,
+                  depth_buckets=depth_buckets, alpha=alpha, min_n=min_n, seed=seed, n_resamples=n_resamples,
+                  family=family)
+    columns: list[str] = []
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for r in cmp.rows:
+        if r.is_baseline or r.pooling == LEXICAL:
+            continue
+        if r.n == 0 and r.bucket != bk.ALL:
+            continue
+        if r.bucket not in columns:
+            columns.append(r.bucket)
+        row = rows.setdefault((r.task, r.model, r.pooling), {"task": r.task, "model": r.model, "pooling": r.pooling,
+                                                             "cells": {}})
+        row["cells"][r.bucket] = {"diff": r.mean_diff, "n": r.n_paired or r.n, "mark": r.mark, "p_adj": r.p_adj,
+                                  "bm25": r.baseline_mean, "mean": r.mean}
+    return {"columns": columns, "rows": list(rows.values()), "settings": cmp.settings}
