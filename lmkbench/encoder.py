@@ -37,7 +37,7 @@ from .inputs import IDS, LONG_POLICIES, Content, Sequence, SpecialTokens, token_
 from .models import LoadedModel, load_model
 from .poolings import Pooling, make_pooling
 from .search import doc_blocks
-from .strategies import aggregate, is_strategy, text_layout, unit_sums
+from .strategies import add_unit_sums, aggregate, is_strategy, text_layout
 
 log = logging.getLogger(__name__)
 
@@ -537,9 +537,7 @@ class PooledEncoder:
                         for r, i in enumerate(batch):
                             u = layouts[name].pos_units[i]
                             units[r, : len(u)], units[r, len(u):] = u, u[0]
-                        s, ws = unit_sums(h, w, torch.from_numpy(units).to(self.device), len(sums[name]))
-                        sums[name] += s
-                        weights[name] += ws
+                        add_unit_sums(sums[name], weights[name], h, w, torch.from_numpy(units).to(self.device))
             stats.batches += 1
             stats.padded_tokens += width * len(batch)
         if self.device.startswith("cuda"):

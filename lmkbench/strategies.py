@@ -167,15 +167,12 @@ def is_strategy(pooling) -> bool:
     return getattr(pooling, "is_strategy", False)
 
 
-def unit_sums(h: torch.Tensor, w: torch.Tensor, units: torch.Tensor, n_units: int):
-    """Per unit: Σ w·h and Σ w over the positions assigned to it (``units``: [batch, seq] unit per position)."""
-    d = h.shape[-1]
-    sums = torch.zeros((n_units, d), dtype=torch.float64, device=h.device)
-    wsum = torch.zeros(n_units, dtype=torch.float64, device=h.device)
+def add_unit_sums(sums: torch.Tensor, wsum: torch.Tensor, h: torch.Tensor, w: torch.Tensor,
+                  units: torch.Tensor) -> None:
+    """Add Σ w·h and Σ w of every position to its unit's accumulators (``units``: [batch, seq] unit per position)."""
     flat = units.reshape(-1)
-    sums.index_add_(0, flat, (w.unsqueeze(-1) * h).reshape(-1, d).double())
+    sums.index_add_(0, flat, (w.unsqueeze(-1) * h).reshape(-1, h.shape[-1]).double())
     wsum.index_add_(0, flat, w.reshape(-1).double())
-    return sums, wsum
 
 
 def aggregate(vecs: np.ndarray, unit_owner: np.ndarray, n_texts: int, agg: str | None):

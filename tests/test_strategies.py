@@ -144,3 +144,18 @@ def test_run_with_strategies_records_their_cost(tiny_bert, tiny_beir, tmp_path):
     assert late["vectors"] == late["texts"] and late["chunks"] > late["texts"] and late["family"] == "plain"
     # queries are encoded with the inner pooling: identical to the mean cell's query side, so equal short docs
     assert res["mean"]["per_query"].keys() == res["chunk:size=16,pool=mean,agg=max"]["per_query"].keys()
+
+
+@pytest.mark.slow
+def test_one_vector_tasks_encode_maxp_as_the_chunk_mean(tiny_bert, tmp_path):
+    """Clustering needs one vector per text: agg=max is encoded as agg=mean there (its own store key)."""
+    from lmkbench.cli import main
+    from lmkbench.results import iter_results
+
+    assert main(["run", "--model", tiny_bert, "--pooling", "chunk:size=64,agg=max", "--task", "bbc_clustering",
+                 "--max-length", "64", "--device", "cpu", "--quiet", "--no-cache", "--out", str(tmp_path)]) == 0
+    (rec,) = list(iter_results(tmp_path))
+    assert rec["pooling"] == "chunk:size=64,pool=mean,agg=max"
+    (used,) = rec["meta"]["text_sets"].values()
+    assert used["encoded_as"] == "chunk:size=64,pool=mean,agg=mean" and used["vectors"] == used["texts"]
+    assert used["chunks"] > used["texts"]
