@@ -67,17 +67,24 @@ def open_text(path):
 
 def read_lines(path) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, line)`` of a text file (``.gz`` too); a truncated or corrupt gzip stream or bytes
-    that are not UTF-8 raise :class:`InputError` naming file and line instead of a decoder's traceback."""
+    that are not UTF-8 raise :class:`InputError` naming file and line instead of a decoder's traceback.
+
+    Lines are read as bytes and decoded one by one, so a bad byte is reported on its own line (a text-mode
+    reader decodes in blocks and fails ahead of the line it is on).
+    """
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", file=path)
     lineno = 0
     try:
-        with open_text(path) as fh:
-            for lineno, line in enumerate(fh, 1):
+        with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as fh:
+            for lineno, raw in enumerate(fh, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise InputError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})", file=path,
+                                     line=lineno) from None
                 yield lineno, line
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not valid UTF-8 ({exc.reason})", file=path, line=lineno + 1) from None
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise InputError(f"truncated or corrupt gzip data ({exc})", file=path, line=lineno + 1) from None
 
@@ -93,19 +100,27 @@ def read_jsonl(path) -> Iterator[tuple[int, dict]]:
 def parse_json_line(line: str, path, lineno: int) -> dict:
     try:
         obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON ({exc.msg} at column {exc.colno})", file=path, line=lineno) from None
+    except json.JSONDecodeError as exc:  # some messages end in "at" already ("Unterminated string starting at")
+        where = "" if exc.msg.endswith(" at") else " at"
+        raise InputError(f"malformed JSON ({exc.msg}{where} column {exc.colno})", file=path, line=lineno) from None
     if not isinstance(obj, dict):
         raise InputError(f"expected a JSON object, got {type(obj).__name__}", file=path, line=lineno)
     return obj
 
 
-def require_str(obj: dict, key: str, *, path, line: int, allow_empty: bool = True, coerce: bool = False) -> str:
-    """Fetch a string field or raise an :class:`InputError` naming file, line and field."""
+def require_str(obj: dict, key: str, *, path, line: int, allow_empty: bool = True, coerce: bool = False,
+                null_is_empty: bool = False) -> str:
+    """Fetch a string field or raise an :class:`InputError` naming file, line and field.
+
+    ``null`` is an error (a null text is more likely a broken export than an empty text; write ``""``), except
+    where ``null_is_empty`` says it means "none" (a BEIR ``title``, which many exports leave null).
+    """
     if key not in obj:
         raise InputError("missing", file=path, line=line, field=key)
     val = obj[key]
     if val is None:
+        if not null_is_empty:
+            raise InputError('null (write "" for an empty text)', file=path, line=line, field=key)
         val = ""
     if coerce and isinstance(val, (int, float)) and not isinstance(val, bool):
         val = str(val)
@@ -113,4 +128,13 @@ def require_str(obj: dict, key: str, *, path, line: int, allow_empty: bool = Tru
         raise InputError(f"expected a string, got {type(val).__name__}", file=path, line=line, field=key)
     if not allow_empty and not val.strip():
         raise InputError("empty", file=path, line=line, field=key)
+    return val
+
+
+def require_id(obj: dict, key: str, *, path, line: int) -> str:
+    """An id field: a non-empty string (or number) without white space, which a TREC run file cannot carry."""
+    val = require_str(obj, key, path=path, line=line, allow_empty=False, coerce=True)
+    if any(c.isspace() for c in val):
+        raise InputError(f"id {val!r} contains white space (TREC run and qrels files cannot hold it)",
+                         file=path, line=line, field=key)
     return val

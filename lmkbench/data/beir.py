@@ -8,11 +8,12 @@ line and field. Empty document texts are allowed and counted (``info["empty_docs
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import InputError
-from ..io import open_text, parse_json_line, read_jsonl, read_lines, require_str, sha256_file
+from ..io import open_text, parse_json_line, read_jsonl, read_lines, require_id, require_str, sha256_file
 from .types import RetrievalData
 
 
@@ -56,9 +57,9 @@ class JsonlCorpus(Mapping):
 
     def _row(self, raw: str, line: int) -> tuple[str, str, str]:
         obj = parse_json_line(raw, self.path, line)
-        doc_id = require_str(obj, "_id", path=self.path, line=line, allow_empty=False, coerce=True)
+        doc_id = require_id(obj, "_id", path=self.path, line=line)
         text = require_str(obj, "text", path=self.path, line=line)
-        title = require_str(obj, "title", path=self.path, line=line) if "title" in obj else ""
+        title = require_str(obj, "title", path=self.path, line=line, null_is_empty=True) if "title" in obj else ""
         return doc_id, title, text
 
     def __len__(self) -> int:
@@ -102,7 +103,7 @@ def read_corpus(path: Path) -> tuple[JsonlCorpus, int]:
 def read_queries(path: Path) -> dict[str, str]:
     queries: dict[str, str] = {}
     for line, obj in read_jsonl(path):
-        qid = require_str(obj, "_id", path=path, line=line, allow_empty=False, coerce=True)
+        qid = require_id(obj, "_id", path=path, line=line)
         if qid in queries:
             raise InputError(f"duplicate query id {qid!r}", file=path, line=line, field="_id")
         queries[qid] = require_str(obj, "text", path=path, line=line)
@@ -113,29 +114,32 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     if not path.exists():
         raise InputError("qrels file not found", file=path)
     qrels: dict[str, dict[str, int]] = {}
-    with open_text(path) as fh:
-        reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
-        for lineno, row in enumerate(reader, 1):
-            if not row or not "".join(row).strip():
-                continue
-            if lineno == 1 and row[0].strip().lower() in ("query-id", "query_id", "qid"):
-                continue
-            if len(row) == 4:  # TREC qrels: qid iter docid rel
-                row = [row[0], row[2], row[3]]
-            if len(row) != 3:
-                raise InputError(f"expected 3 tab-separated columns (query-id, corpus-id, score), got {len(row)}",
-                                 file=path, line=lineno)
-            qid, did, score = (c.strip() for c in row)
-            if not qid:
-                raise InputError("empty", file=path, line=lineno, field="query-id")
-            if not did:
-                raise InputError("empty", file=path, line=lineno, field="corpus-id")
-            try:
-                grade = int(float(score))
-            except ValueError:
-                raise InputError(f"not a number: {score!r}", file=path, line=lineno, field="score") from None
-            qrels.setdefault(qid, {})[did] = grade
-            _ = lineno
+    lines = (line for _, line in read_lines(path))  # read_lines: gzip / UTF-8 damage → file:line errors
+    reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
+    for lineno, row in enumerate(reader, 1):
+        if not row or not "".join(row).strip():
+            continue
+        if lineno == 1 and row[0].strip().lower() in ("query-id", "query_id", "qid"):
+            continue
+        if len(row) == 4:  # TREC qrels: qid iter docid rel
+            row = [row[0], row[2], row[3]]
+        if len(row) != 3:
+            raise InputError(f"expected 3 tab-separated columns (query-id, corpus-id, score), got {len(row)}",
+                             file=path, line=lineno)
+        qid, did, score = (c.strip() for c in row)
+        if not qid:
+            raise InputError("empty", file=path, line=lineno, field="query-id")
+        if not did:
+            raise InputError("empty", file=path, line=lineno, field="corpus-id")
+        try:
+            value = float(score)
+        except ValueError:
+            raise InputError(f"not a number: {score!r}", file=path, line=lineno, field="score") from None
+        if not math.isfinite(value):
+            raise InputError(f"not a finite number: {score!r}", file=path, line=lineno, field="score")
+        grade = int(value)
+        qrels.setdefault(qid, {})[did] = grade
+        _ = lineno
     return qrels
 
 
