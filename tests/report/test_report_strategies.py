@@ -1,6 +1,8 @@
 """The report's long-document view: strategies' cost (chunks, vectors per document) and the gain over BM25."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from lmkbench.cli import main
@@ -32,3 +34,18 @@ def test_gain_over_bm25_and_strategy_cost(tiny_bert, tiny_beir, tmp_path):
     assert maxp["vectors_per_doc"] == corpus["vectors"] / corpus["texts"] > 1
     assert maxp["family"] == "chunk:size=16" and maxp["tokens"] > next(c for (m, p), c in cost.items() if p == "mean")["tokens"]
     assert cost[("bm25", "bm25")]["lexical"] and cost[("bm25", "bm25")]["tokens"] == 0
+
+
+def test_compare_cross_buckets_by_length_and_estimated_depth(tiny_bert, tiny_beir, tmp_path, capsys):
+    res = tmp_path / "res"
+    assert main(["run", "--model", tiny_bert, "--pooling", f"mean,{MAXP}", "--task", f"beir:{tiny_beir}",
+                 "--out", str(res), "--no-cache", "--quiet", "--max-length", "32"]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(res), "--cross", "--min-n", "3", "--json", str(tmp_path / "c.json")]) == 0
+    out = capsys.readouterr().out
+    assert "est. depth" in out and " × est. depth " in out
+    cmp = json.loads((tmp_path / "c.json").read_text())
+    assert cmp["settings"]["cross"] is True
+    cells = [r for r in cmp["rows"] if r["axis"] == "length×depth" and r["pooling"] == MAXP]
+    per_query = next(iter_results(res))["per_query"]
+    assert sum(r["n"] for r in cells) == sum(1 for q in per_query.values() if q.get("evidence_depth") is not None)
