@@ -160,6 +160,20 @@ def test_corpus_is_streamed_not_held(tiny_beir):
 
     data = load_beir_folder(tiny_beir)
     assert not hasattr(data.corpus, "_texts") and len(data.corpus) == 10
-    assert data.doc_ids() == [json.loads(line)["_id"] for line in (tiny_beir / "corpus.jsonl").read_text().splitlines()]
+    assert list(data.doc_ids()) == [json.loads(line)["_id"] for line in (tiny_beir / "corpus.jsonl").read_text().splitlines()]
     assert data.doc_text("sep") == "Odd a literal [SEP] token in text and [CLS] too"
     assert list(data.doc_texts())[-1] == data.doc_text("sep")
+
+
+def test_id_list_is_compact_and_exact():
+    from lmkbench.data.ids import IdList
+
+    ids = [f"doc-{i}" for i in range(20_000)] + ["é-unicode", "x"]
+    lst = IdList.of(ids)
+    assert len(lst) == len(ids) and list(lst) == ids and lst[-2] == "é-unicode" and lst[-1] == "x"
+    assert lst[5] == "doc-5" and lst[1:3] == ["doc-1", "doc-2"]
+    assert "doc-19999" in lst and "doc-20000" not in lst and 5 not in lst
+    assert lst.index("x") == len(ids) - 1 and lst.first_duplicate() is None
+    assert lst.nbytes() / len(lst) < 40                       # vs ~150 B for str objects in a list + set
+    dup = IdList.of(["a", "b", "c", "b", "a"])
+    assert dup.first_duplicate() == 3 and dup.index("b") == 1

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import csv
 import math
+from array import array
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import InputError
 from ..io import open_text, parse_json_line, read_jsonl, read_lines, require_id, require_str, sha256_file
+from .ids import IdList, IdListBuilder
 from .types import RetrievalData
 
 
@@ -25,7 +29,8 @@ def _find(folder: Path, stem: str) -> Path:
 
 
 class JsonlCorpus(Mapping):
-    """A BEIR corpus file as a read-only mapping ``doc_id → (title, text)`` that keeps only ids in memory.
+    """A BEIR corpus file as a read-only mapping ``doc_id → (title, text)`` that keeps only ids in memory
+    (an :class:`~lmkbench.data.ids.IdList`: about 30 bytes a document with its file offset).
 
     Construction reads the file once, checking every row (file:line:field errors) and collecting the ids;
     iterating ``items()`` or ``values()`` reads it again, streaming. Random access (``corpus[doc_id]``) seeks
@@ -34,9 +39,8 @@ class JsonlCorpus(Mapping):
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.ids: list[str] = []
-        self._known: set[str] = set()
-        self._offsets: list[int] | None = [] if self.path.suffix != ".gz" else None
+        ids = IdListBuilder()
+        offsets = array("q") if self.path.suffix != ".gz" else None
         self.empty = 0
         offset = 0
         for line, raw in read_lines(self.path):
@@ -44,16 +48,28 @@ class JsonlCorpus(Mapping):
             if not raw.strip():
                 continue
             doc_id, title, text = self._row(raw, line)
-            if doc_id in self._known:
-                raise InputError(f"duplicate document id {doc_id!r}", file=self.path, line=line, field="_id")
             if not (title + text).strip():
                 self.empty += 1
-            self.ids.append(doc_id)
-            self._known.add(doc_id)
-            if self._offsets is not None:
-                self._offsets.append(start)
-        if not self.ids:
+            ids.append(doc_id)
+            if offsets is not None:
+                offsets.append(start)
+        self.ids: IdList = ids.build()
+        self._offsets = np.frombuffer(offsets, np.int64).copy() if offsets is not None else None
+        if not len(self.ids):
             raise InputError("empty corpus (no documents)", file=self.path)
+        dup = self.ids.first_duplicate()
+        if dup is not None:
+            raise InputError(f"duplicate document id {self.ids[dup]!r}", file=self.path, line=self._line_of(dup),
+                             field="_id")
+
+    def _line_of(self, row: int) -> int:
+        """The line number of the ``row``-th document (blank lines are not rows)."""
+        for line, raw in read_lines(self.path):
+            if raw.strip():
+                if row == 0:
+                    return line
+                row -= 1
+        return 0
 
     def _row(self, raw: str, line: int) -> tuple[str, str, str]:
         obj = parse_json_line(raw, self.path, line)
@@ -69,15 +85,15 @@ class JsonlCorpus(Mapping):
         return iter(self.ids)
 
     def __contains__(self, doc_id) -> bool:
-        return doc_id in self._known
+        return doc_id in self.ids
 
     def __getitem__(self, doc_id: str) -> tuple[str, str]:
-        if doc_id not in self._known:
+        if doc_id not in self.ids:
             raise KeyError(doc_id)
         if self._offsets is not None:
             row = self.ids.index(doc_id)
             with open(self.path, "rb") as fh:
-                fh.seek(self._offsets[row])
+                fh.seek(int(self._offsets[row]))
                 raw = fh.readline().decode("utf-8")
             return self._row(raw, 0)[1:]
         for d, value in self.items():
