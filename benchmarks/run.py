@@ -4,6 +4,7 @@
     python benchmarks/run.py                    # full sizes (tens of minutes on 2 CPU cores)
     python benchmarks/run.py --only encode,search --device cuda --peak-tflops 989
     python benchmarks/run.py --only scale [--quick] [--baseline REV]   # memory and time vs corpus size, kills
+    python benchmarks/run.py --only bf16 [--quick]     # GEMM peaks, forward share, bf16 vs fp32 / ST / mteb
 
 Each line: name, value, unit, ratio to its comparison, target and verdict, and what the ratio compares
 against. The comparisons run side by side in this process (alternating repetitions), so the ratios hold on
@@ -43,6 +44,7 @@ FIGURES = {  # name → (module, function); run in this order
     "scaling": ("bench_encode", "scaling"),
     "sweep": ("bench_encode", "budget_sweep"),
     "scale": ("bench_scale", "scale"),
+    "bf16": ("bench_bf16", "bf16"),
 }
 DEFAULT_FIGURES = [f for f in FIGURES if f not in ("sweep", "scale")]
 
