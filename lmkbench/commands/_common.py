@@ -22,7 +22,8 @@ def add_encoder_arguments(p: argparse.ArgumentParser, *, pooling_required: bool 
                    help="comma-separated pooling specs, e.g. cls,mean,lmk or lmk:g=64,lmk:split=sentence "
                         "(see 'lmkbench poolings'); default: the checkpoint's trained pooling, else cls,mean,lmk")
     p.add_argument("--max-length", type=positive_int, default=None,
-                   help="tokens per model input (default: the model's limit, e.g. 512 for MiniLM)")
+                   help="tokens per model input (default: the checkpoint's sentence-transformers max_seq_length, e.g. 256 for "
+                        "MiniLM, else the model's position limit)")
     p.add_argument("--long", dest="long_policy", choices=("truncate", "windows"), default="truncate",
                    help="texts longer than --max-length: right-truncate (default), or encode consecutive "
                         "max-length windows and pool across all of them")
