@@ -12,7 +12,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 from common import Figure, encoder_flops, interleaved, require_data, scifact_doc_texts, scifact_subset_folder
 

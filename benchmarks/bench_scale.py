@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import Figure, load_average
+from common import Figure
 
 MIB, GIB = 2**20, 2**30
 #: corpus sizes per mode: (label, documents, words per document)

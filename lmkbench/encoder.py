@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .store import PER_TEXT, MemoryStore, open_store, shard_stem, text_hash
+from .store import MemoryStore, open_store, shard_stem, text_hash
 from .errors import LmkbenchError
 from .inputs import IDS, LONG_POLICIES, Content, Sequence, SpecialTokens, token_sentence_spans
 from .models import LoadedModel, load_model

@@ -88,7 +88,7 @@ def summarise(records: list[dict]) -> dict[str, Any]:
             "group": recs[0].get("task_group") or "", "poolings": sorted(canonical_pooling(r["pooling"]) for r in recs),
             "n_items": max(items) if items else 0, "n_texts": n_texts,
             "truncated": {s: {"n": t, "of": n, "share": t / n} for s, (t, n) in trunc.items()},
-            "split": {s: {"n": t, "of": n, "share": t / n} for s, (t, n) in splits.items()},
+            "windowed": {s: {"n": t, "of": n, "share": t / n} for s, (t, n) in splits.items()},
             "long_policy": _distinct((r.get("meta") or {}).get("long_policy") for r in recs),
             "wall_s": wall_time(recs), "source": m0.get("lmkbench_task_source") or "",
             "license": m0.get("license") or "",

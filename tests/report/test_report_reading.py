@@ -166,6 +166,8 @@ def test_windows_are_split_not_truncated(report):
     cells = re.findall(r'<td class="num">(.*?)</td>', row, re.S)
     cut, split = cells[2], cells[3]
     assert "corpus 0 (0%)" in cut and "corpus 35 (100%)" in split
+    # the data split column still names the split ("test"), not the windows counts
+    assert re.findall(r"<td>(.*?)</td>", row, re.S)[3] == "test"
     sec = html[html.index('<section id="qmsum"'):html.index("</section>", html.index('<section id="qmsum"'))]
     assert 'title="encoded as several windows: nothing lost">split' in sec
     assert "· truncated" not in sec and 'class="cut"' not in sec
