@@ -117,7 +117,7 @@ def collect_cells(results_dir) -> dict[Key, dict]:
         raise LmkbenchError(f"results folder not found: {root}")
     cells: dict[Key, dict] = {}
     paths: dict[Key, str] = {}
-    for rec in iter_results(root):
+    for rec in iter_results(root, on_bad="error"):
         cell = cell_of(rec)
         key = _key(cell)
         if key in cells:

@@ -19,6 +19,7 @@ per text its outcome and ``length``.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ from .errors import InputError
 from .io import atomic_write_json, atomic_write_text
 
 SCHEMA = "lmkbench.result/1"
+
+log = logging.getLogger(__name__)
 
 
 def slug(text: str) -> str:
@@ -88,22 +91,31 @@ def read_result(path) -> dict:
     return rec
 
 
-def iter_results(root) -> Iterator[dict]:
-    """Every result file under ``root`` (recursively), sorted by path."""
+def iter_results(root, *, on_bad: str = "warn") -> Iterator[dict]:
+    """Every result file under ``root`` (recursively), sorted by path.
+
+    A file that starts like a result but cannot be read (truncated, malformed) is never passed over in silence:
+    ``on_bad="warn"`` logs a warning naming it and goes on (compare, report), ``"error"`` raises its
+    :class:`InputError` (baseline and check: a gate must not stop checking a cell it lost).
+    """
+    if on_bad not in ("warn", "error"):
+        raise ValueError(f"on_bad must be 'warn' or 'error', not {on_bad!r}")
     root = Path(root)
     if not root.exists():
         raise InputError("results folder not found", file=root)
     for path in sorted(root.rglob("*.json")):
         try:
-            with open(path, encoding="utf-8") as fh:
+            with open(path, encoding="utf-8", errors="replace") as fh:
                 head = fh.read(64)
         except OSError:
             continue
         if SCHEMA in head or '"schema"' in head:
             try:
                 yield read_result(path)
-            except InputError:
-                continue
+            except InputError as exc:
+                if on_bad == "error":
+                    raise
+                log.warning("skipping an unreadable result file: %s", exc)
 
 
 def items_of(record: dict) -> dict[str, dict[str, Any]]:
