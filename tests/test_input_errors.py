@@ -149,3 +149,13 @@ def test_fuzzed_labelled_jsonl_loads_or_raises_input_error(tmp_path_factory, edi
         load_labelled_jsonl(path)
     except InputError:
         pass
+
+
+@pytest.mark.parametrize("kind, bad, hint", [("retrieval", "kk", "k"), ("classification", "n_experiment", "n_experiments"),
+                                             ("clustering", "n_run", "n_runs")])
+def test_misspelled_evaluator_options_are_errors_everywhere(kind, bad, hint):
+    from lmkbench.errors import LmkbenchError
+    from lmkbench.evaluate import evaluator_for
+
+    with pytest.raises(LmkbenchError, match=rf"unknown {kind} option\(s\): {bad} \(did you mean {hint}\?\)"):
+        evaluator_for(kind, **{bad: 10})

@@ -65,6 +65,19 @@ def restrict(values: Mapping, wanted: Iterable[str]) -> Mapping:
     return values.restrict(wanted) if isinstance(values, IdArray) else values
 
 
+def reject_unknown_options(kind: str, options: dict, known: tuple[str, ...]) -> None:
+    """One error for misspelled evaluator options, with "did you mean" (every evaluator calls it)."""
+    if not options:
+        return
+    import difflib
+
+    parts = []
+    for name in sorted(options):
+        close = difflib.get_close_matches(name, known, n=1)
+        parts.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    raise LmkbenchError(f"unknown {kind} option(s): {', '.join(parts)} (known: {', '.join(known)})")
+
+
 class Evaluator:
     kind: ClassVar[str] = ""
     per_item_key: ClassVar[str] = "per_item"     # "per_query" for retrieval

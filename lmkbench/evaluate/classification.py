@@ -42,7 +42,7 @@ from threadpoolctl import threadpool_limits
 
 from ..data.types import LabelledData
 from ..errors import LmkbenchError
-from .base import EvalOutput, Evaluator, register_evaluator
+from .base import EvalOutput, Evaluator, register_evaluator, reject_unknown_options
 
 MTEB_SAMPLES_PER_LABEL = 8
 MTEB_N_EXPERIMENTS = 10
@@ -90,9 +90,8 @@ class ClassificationEvaluator(Evaluator):
     def __init__(self, n_experiments: int = MTEB_N_EXPERIMENTS, samples_per_label: int | None = MTEB_SAMPLES_PER_LABEL,
                  train_split: str = "train", max_iter: int = MTEB_MAX_ITER, seed: int = MTEB_SEED,
                  device: str | None = None, **options):
-        if options:
-            raise LmkbenchError(f"unknown classification option(s): {', '.join(sorted(options))} (known: "
-                                "n_experiments, samples_per_label, train_split, max_iter, seed)")
+        reject_unknown_options("classification", options,
+                               ("n_experiments", "samples_per_label", "train_split", "max_iter", "seed"))
         super().__init__()
         self.n_experiments = _positive_int("n_experiments", n_experiments)
         self.samples_per_label = _positive_int("samples_per_label", samples_per_label, allow_none=True)

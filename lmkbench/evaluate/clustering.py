@@ -39,7 +39,7 @@ from threadpoolctl import threadpool_limits
 
 from ..data.types import LabelledData
 from ..errors import LmkbenchError
-from .base import EvalOutput, Evaluator, register_evaluator
+from .base import EvalOutput, Evaluator, register_evaluator, reject_unknown_options
 
 MTEB_SEED = 42
 MTEB_LEGACY_BATCH_SIZE = 500          # ClusteringEvaluator(clustering_batch_size=500)
@@ -114,9 +114,7 @@ class ClusteringEvaluator(Evaluator):
     def __init__(self, n_runs: int = 10, seed: int = MTEB_SEED, batch_size: int = MTEB_LEGACY_BATCH_SIZE,
                  bootstrap: bool = False, bootstrap_fraction: float | None = MTEB_FAST_FRACTION,
                  device: str | None = None, **options):
-        if options:
-            raise LmkbenchError(f"unknown clustering option(s): {', '.join(sorted(options))} (known: n_runs, "
-                                "seed, batch_size, bootstrap, bootstrap_fraction)")
+        reject_unknown_options("clustering", options, ("n_runs", "seed", "batch_size", "bootstrap", "bootstrap_fraction"))
         super().__init__()
         self.n_runs = _check_int("n_runs", n_runs)
         self.seed = _check_int("seed", seed, positive=False)

@@ -6,7 +6,7 @@ import numpy as np
 from ..data.types import RetrievalData
 from ..metrics import DEFAULT_METRICS, parse_metric, per_query_scores
 from ..search import top_k
-from .base import EvalOutput, Evaluator, register_evaluator, restrict
+from .base import EvalOutput, Evaluator, register_evaluator, reject_unknown_options, restrict
 
 
 #: query text kept in each per-query record (for the report's drill-down), cut to this many characters
@@ -23,7 +23,8 @@ class RetrievalEvaluator(Evaluator):
     multi_vector_sets = frozenset({"corpus"})
 
     def __init__(self, k: int = 100, metrics=None, device: str = "cpu", evidence: bool = True, **options):
-        super().__init__(**options)
+        reject_unknown_options("retrieval", options, ("k", "metrics", "device", "evidence"))
+        super().__init__()
         self.k = k
         self.evidence = evidence           # estimate evidence_depth where the task has no true depth
         self._depths: dict[str, float | None] | None = None
