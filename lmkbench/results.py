@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
+
+import numpy as np
 
 from .errors import InputError
 from .io import atomic_write_json, atomic_write_text
@@ -31,6 +34,24 @@ from .io import atomic_write_json, atomic_write_text
 SCHEMA = "lmkbench.result/1"
 
 log = logging.getLogger(__name__)
+
+#: per-item fields that describe an item (its length, cut/split, depth, ...) rather than score it
+AUX_FIELDS = frozenset({"length", "lengths", "truncated", "split", "target_length", "depth", "query_length",
+                        "doc_tokens", "cluster", "evidence_depth", "evidence_depth_estimated"})
+
+
+def json_safe(v):
+    """The one NaN policy of every JSON lmkbench writes: non-finite floats become null, numpy scalars Python
+    numbers, recursively through dicts, lists and tuples."""
+    if isinstance(v, (np.floating, np.integer)):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [json_safe(x) for x in v]
+    return v
 
 
 def slug(text: str) -> str:

@@ -27,7 +27,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..results import items_of
+from ..results import items_of, json_safe
 from ..stats.compare import NoItemScores, item_metric
 from ..stats.ranking import rank_systems
 #: column groups in display order (TaskDef.group values), with their headings
@@ -87,16 +87,9 @@ class Leaderboard:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        def clean(v):
-            if isinstance(v, float) and not math.isfinite(v):
-                return None
-            if isinstance(v, dict):
-                return {k: clean(x) for k, x in v.items()}
-            return v
-
         return {"schema": "lmkbench.leaderboard/1", "title": self.title, "settings": self.settings,
                 "groups": self.groups, "tasks": [asdict(t) for t in self.tasks],
-                "rows": [{k: clean(v) for k, v in asdict(r).items()} for r in self.rows],
+                "rows": [json_safe(asdict(r)) for r in self.rows],
                 "missing": self.missing, "notes": self.notes}
 
     def to_dataframe(self):

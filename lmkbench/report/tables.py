@@ -20,10 +20,6 @@ from ..stats.compare import Comparison, NoItemScores, Row, item_metric
 from ..stats.tests import bootstrap_ci
 from .collect import Section
 
-AUX_FIELDS = frozenset({"length", "lengths", "truncated", "split", "target_length", "depth", "query_length",
-                        "doc_tokens"})
-
-
 @dataclass
 class Cell:
     """A mean with its CI, and (where the Comparison tested it) the test against the baseline."""

@@ -80,15 +80,13 @@ import numpy as np
 
 from ..errors import InputError, LmkbenchError
 from ..io import atomic_write_json
-from ..results import items_of, iter_results
+from ..results import AUX_FIELDS, items_of, iter_results, json_safe
 from . import buckets as bk
 from .correction import adjust, normalise_method
 from .power import DEFAULT_POWER, minimum_detectable_effect
 from .tests import DEFAULT_RESAMPLES, TESTS, is_binary, paired_test
 
 SCHEMA = "lmkbench.comparison/1"
-AUX_FIELDS = frozenset({"length", "lengths", "truncated", "split", "target_length", "depth", "query_length",
-                        "doc_tokens", "cluster", "evidence_depth", "evidence_depth_estimated"})
 FAMILIES = ("task", "all", "bucket")
 FAMILY_TEXT = {"task": "one family per task and model, its poolings × buckets",
                "all": "one family over every task, model, pooling and bucket",
@@ -156,14 +154,6 @@ class Group:
     untrained: list[str] = field(default_factory=list)
 
 
-def _clean(v):
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, (np.floating, np.integer)):
-        return _clean(v.item())
-    return v
-
-
 @dataclass
 class Comparison:
     """Per (task, model, pooling, bucket): n, mean, difference to the baseline with CI, p raw and adjusted."""
@@ -208,10 +198,9 @@ class Comparison:
     # ------------------------------------------------------------ renderers
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA,
-                "settings": {k: _clean(v) if not isinstance(v, list) else [_clean(x) for x in v]
-                             for k, v in self.settings.items()},
+                "settings": json_safe(self.settings),
                 "groups": [asdict(g) for g in self.groups],
-                "rows": [{k: _clean(v) for k, v in asdict(r).items()} for r in self.rows],
+                "rows": [json_safe(asdict(r)) for r in self.rows],
                 "skipped": list(self.skipped)}
 
     def to_json(self, path) -> Path:

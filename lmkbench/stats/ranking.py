@@ -30,7 +30,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import InputError, LmkbenchError
-from ..results import items_of
+from ..results import items_of, json_safe
 from .compare import load_records, canonical_pooling, source_of, item_metric
 from .correction import adjust, normalise_method
 from .tests import DEFAULT_RESAMPLES, TESTS, is_binary, paired_test
@@ -73,13 +73,10 @@ class Ranking:
         raise KeyError(system)
 
     def to_dict(self) -> dict[str, Any]:
-        def clean(v):
-            return None if isinstance(v, float) and not math.isfinite(v) else v
-
         return {"schema": "lmkbench.ranking/1", "settings": self.settings, "n_items": self.n_items,
                 "n_dropped": self.n_dropped,
                 "systems": [asdict(s) for s in self.systems],
-                "pairs": [{k: clean(v) for k, v in asdict(p).items()} for p in self.pairs]}
+                "pairs": [json_safe(asdict(p)) for p in self.pairs]}
 
 
 def rank_systems(scores: Mapping[str, Mapping[str, float]], *, test: str = "ttest", correction: str = "holm",
