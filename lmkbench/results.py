@@ -30,6 +30,7 @@ import numpy as np
 
 from .errors import InputError
 from .io import atomic_write_json, atomic_write_text
+from .specs import slug  # noqa: F401  (re-exported: results name their files with it)
 
 SCHEMA = "lmkbench.result/1"
 
@@ -52,10 +53,6 @@ def json_safe(v):
     if isinstance(v, (list, tuple)):
         return [json_safe(x) for x in v]
     return v
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9=._-]+", "_", str(text)).strip("_") or "_"
 
 
 def result_path(out_dir, task: str, model: str, pooling: str) -> Path:

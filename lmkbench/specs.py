@@ -34,7 +34,12 @@ class Spec:
     @property
     def slug(self) -> str:
         """File-name safe form of the canonical string."""
-        return re.sub(r"[^A-Za-z0-9=._-]+", "_", str(self))
+        return slug(str(self))
+
+
+def slug(text, empty: str = "_") -> str:
+    """The one file-name-safe form of a name (task, model, pooling spec): runs of other characters become ``_``."""
+    return re.sub(r"[^A-Za-z0-9=._-]+", "_", str(text)).strip("_") or empty
 
 
 def _fmt(v: Any) -> str:

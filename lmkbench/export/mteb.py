@@ -17,12 +17,12 @@ Other tasks (BBC, synthetic, user tasks) are written as ``lmkbench.<task>`` with
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from ..errors import LmkbenchError
 from ..io import atomic_write_text
+from ..specs import slug
 from . import ExportReport, Exporter, atomic_via, register_exporter
 
 ORG = "lmkbench"
@@ -31,7 +31,7 @@ KEY_ALIASES = {"classification": {"f1_macro": "f1"}}
 
 
 def _name_part(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._=-]+", "_", str(text)).strip("_") or "model"
+    return slug(text, empty="model")
 
 
 def mteb_model_name(model: str, pooling: str) -> str:
