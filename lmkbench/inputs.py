@@ -151,9 +151,12 @@ class ChunkedFamily(Family):
     def full_length(self, chunks, sp) -> int:
         raise NotImplementedError
 
+    #: where an empty text's ``[CLS] [SEP]`` carries the mark: the SEP (landmarks) or the CLS (chunk CLS tokens)
+    marks_sep: bool = False
+
     def empty(self, sp: SpecialTokens) -> Sequence:
         front = [sp.cls] if sp.cls is not None else []
-        return Sequence(front + [sp.sep], [len(front)] if self.key.startswith("lmk") else ([0] if front else []))
+        return Sequence(front + [sp.sep], [len(front)] if self.marks_sep else ([0] if front else []))
 
     def build(self, content, sp, max_length, policy):
         if not len(content.ids):
@@ -180,6 +183,8 @@ class ChunkedFamily(Family):
 
 class LandmarkFamily(ChunkedFamily):
     """``[CLS] c1 [SEP] c2 [SEP] … cn [SEP]``, right-truncated; marks at the inserted SEPs."""
+
+    marks_sep = True
 
     @property
     def key(self):  # type: ignore[override]
