@@ -40,7 +40,7 @@ from .io import atomic_write_json
 from .results import items_of, iter_results
 from .stats.compare import NoItemScores, item_metric
 from .stats.correction import adjust, normalise_method
-from .stats.table import fmt_diff, fmt_p, fmt_score
+from .format import fmt_diff, fmt_p, fmt_score
 from .stats.tests import is_binary, paired_test
 
 SCHEMA = "lmkbench.baseline/1"

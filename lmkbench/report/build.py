@@ -23,7 +23,7 @@ from ..errors import LmkbenchError
 from ..io import atomic_write_text
 from ..stats import buckets as bk
 from ..stats.compare import FAMILY_TEXT, Comparison, compare, load_records
-from ..stats.table import fmt_diff, fmt_p
+from ..format import fmt_diff, fmt_p
 from . import figures
 from .collect import Section, build_sections
 from .cost import cost_table

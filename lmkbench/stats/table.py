@@ -19,30 +19,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..format import DASH, MARKS, fmt_diff, fmt_p, fmt_score, fmt_share  # noqa: F401  (re-exported)
+
 if TYPE_CHECKING:  # pragma: no cover
     from .compare import Comparison, Group, Row
-
-MARKS = {"win": "▲", "loss": "▼"}
-DASH = "-"
-
-
-def fmt_score(v: float | None) -> str:
-    return DASH if v is None else f"{v:.4f}"
-
-
-def fmt_diff(v: float | None) -> str:
-    return DASH if v is None else f"{v:+.4f}"
-
-
-def fmt_p(p: float | None) -> str:
-    if p is None:
-        return DASH
-    return f"{p:.4f}" if p >= 1e-4 else f"{p:.1e}"
-
-
-def fmt_share(v: float | None) -> str:
-    return DASH if v is None else f"{100 * v:.0f}%"
-
 
 _TECHNICAL = ("zero_method=", "exact over", "random sign patterns", "resamples, shift method", "exact binomial",
               "chi-square")
