@@ -8,6 +8,7 @@
     models:                                    # a name/alias/path, or a mapping with per-model settings
       - minilm
       - {model: path/to/checkpoint, poolings: [lmk], max_length: 256}
+      - bm25                                   # the lexical reference (retrieval tasks; no poolings)
     poolings: [cls, mean, lmk]                 # pooling specs for every model without its own list
     tasks: [bbc_retrieval, "beir:../shared/data/scifact?group=short-retrieval"]
     suites: [default]                          # suite names (as `lmkbench run --suite`)
@@ -68,6 +69,7 @@ def _line(d, key=None):
 
 
 def load_config(path) -> LeaderboardConfig:
+    from ..bm25 import is_lexical, parse_system
     from ..poolings import canonical
     from ..tasks.catalogue import read_yaml
 
@@ -145,6 +147,15 @@ def load_config(path) -> LeaderboardConfig:
         else:
             fail("expected a model name or a mapping with 'model'", "models", doc, fname)
         own = settings_of(entry_map, MODEL_KEYS, f"{fname}.") if isinstance(entry, dict) else {}
+        if is_lexical(entry_map["model"]):  # a lexical reference system (bm25): its own single cell per task
+            if "poolings" in entry_map:
+                fail("a lexical system takes no poolings", "poolings", entry_map, f"{fname}.poolings")
+            try:
+                system = parse_system(entry_map["model"].strip())
+            except LmkbenchError as exc:
+                fail(str(exc), "model", where, f"{fname}.model")
+            models.append(ModelEntry(entry_map["model"].strip(), [system.name], {**base_settings, **own}))
+            continue
         pools = poolings_of(entry_map, "poolings", f"{fname}.poolings") if "poolings" in entry_map else default_poolings
         if not pools:
             fail("no poolings: give 'poolings' at the top level or for this model", "models", where,

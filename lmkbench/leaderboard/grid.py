@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..errors import LmkbenchError
-from ..models import model_label
+from ..models import model_label as _dense_label
 from ..results import Cell, read_result
 from ..tasks import TaskDef, resolve_tasks
 from .config import LeaderboardConfig, ModelEntry
@@ -42,6 +42,13 @@ def resolve_grid_tasks(config: LeaderboardConfig) -> list[TaskDef]:
         for task in resolve_tasks(spec):
             tasks.setdefault(task.name, task)
     return list(tasks.values())
+
+
+def model_label(model: str) -> str:
+    """The label results are written under: a checkpoint's, or a lexical system's (``bm25``)."""
+    from ..bm25 import is_lexical, parse_system, system_label
+
+    return system_label(parse_system(model)) if is_lexical(model) else _dense_label(model)
 
 
 def grid_cells(config: LeaderboardConfig, tasks: list[TaskDef]) -> list[GridCell]:

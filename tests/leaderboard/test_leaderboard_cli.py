@@ -96,3 +96,28 @@ def test_shards_split_the_grid_and_merge(config, tmp_path, capsys):
 def test_bad_shard_is_a_one_line_error(config, bad, capsys):
     assert main(["leaderboard", "--config", str(config), "--shard", bad]) == 2
     assert "--shard" in capsys.readouterr().err
+
+
+def test_bm25_sits_in_the_grid_as_its_own_system(tiny_bert, tiny_beir, tmp_path, capsys):
+    path = tmp_path / "lb_bm25.yaml"
+    path.write_text(f"""
+results: {tmp_path / 'cells'}
+out: {tmp_path / 'board'}
+models: [{tiny_bert}, bm25]
+poolings: [mean]
+tasks: ["beir:{tiny_beir}"]
+settings: {{max_length: 64, device: cpu, cache_dir: {tmp_path / 'cache'}}}
+""")
+    assert main(["leaderboard", "--config", str(path), "--quiet"]) == 0
+    df = pd.read_csv(tmp_path / "board" / "leaderboard.csv")
+    assert sorted(zip(df.model, df.pooling)) == sorted([("tiny_bert0", "mean"), ("bm25", "bm25")])
+    assert "missing cells" not in capsys.readouterr().out
+    assert main(["leaderboard", "--config", str(path), "--quiet"]) == 0   # resumes: bm25's cell is found as done
+    assert "all 1 cells done" in capsys.readouterr().out
+
+
+def test_bm25_with_poolings_is_a_config_error(tiny_beir, tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text(f'models: [{{model: bm25, poolings: [mean]}}]\ntasks: ["beir:{tiny_beir}"]\n')
+    assert main(["leaderboard", "--config", str(path)]) == 2
+    assert "lexical system takes no poolings" in capsys.readouterr().err
