@@ -46,3 +46,18 @@ def test_embed_default_pooling_is_the_trained_one_and_ids_must_be_unique(tiny_be
     dup.write_text('{"_id": "a", "text": "x"}\n{"_id": "a", "text": "y"}\n')
     assert main(["embed", "--model", str(model), "--input", str(dup), "--output", str(tmp_path / "d.npy")]) == 2
     assert "duplicate id 'a'" in capsys.readouterr().err
+
+
+def test_maxp_rows_come_with_their_owners(tiny_bert, tmp_path):
+    import numpy as np
+
+    from lmkbench.cli import main
+
+    src = tmp_path / "docs.txt"
+    src.write_text("short text\n" + " ".join(f"word{i}" for i in range(150)) + "\nanother short one\n")
+    out = tmp_path / "emb.npy"
+    assert main(["embed", "--model", tiny_bert, "--pooling", "chunk:size=32,pool=mean,agg=max", "--input", str(src),
+                 "--output", str(out), "--max-length", "64", "--device", "cpu", "--no-cache", "--quiet"]) == 0
+    emb, owner = np.load(out), np.load(tmp_path / "emb.owner.npy")
+    assert len(emb) == len(owner) > 3 and sorted(set(owner.tolist())) == [0, 1, 2]
+    assert np.all(np.diff(owner) >= 0) and (owner == 1).sum() > 1     # the long text has several chunks

@@ -93,6 +93,13 @@ def run(args) -> int:
         n_trunc = int(res.truncated[pooling].sum())
         print(f"{pooling}: wrote {emb.shape[0]} × {emb.shape[1] if emb.ndim == 2 else 0} embeddings to {path} "
               f"({n_trunc} text(s) longer than {enc.max_length} tokens, policy {enc.long_policy})")
+        owner = res.owners.get(pooling)
+        if owner is not None:  # several rows per text (MaxP): row i belongs to text owner[i] (a line of the ids file)
+            owner_path = path.with_name(f"{path.stem}.owner.npy")
+            buf = io.BytesIO()
+            np.save(buf, np.asarray(owner, np.int64), allow_pickle=False)
+            atomic_write_bytes(owner_path, buf.getvalue())
+            print(f"{pooling}: {len(owner)} rows for {len(ids)} texts; row owners (0-based text index) in {owner_path}")
     ids_path = out.with_name(f"{out.stem}.ids.txt")
     atomic_write_text(ids_path, "".join(f"{i}\n" for i in ids))
     print(f"ids: {ids_path}")
