@@ -386,23 +386,10 @@ class PooledEncoder:
     def tokenize(self, texts: list[str], sentences: bool = False) -> list[Content]:
         """Content tokens of each text (no special tokens; a literal "[SEP]" stays text), as int32 arrays."""
         tok = self.loaded.tokenizer
-        stripped = [t.strip() for t in texts]
-        out: list[Content] = []
-        with _quiet_transformers():
-            for start, stop in _text_groups(stripped, TOKENIZE_TEXTS, TOKENIZE_CHARS):
-                part = stripped[start:stop]
-                enc = tok(part, add_special_tokens=False, split_special_tokens=True, return_attention_mask=False,
-                          return_token_type_ids=False, return_offsets_mapping=sentences and tok.is_fast,
-                          truncation=False, verbose=False)
-                for j, ids in enumerate(enc["input_ids"]):
-                    spans = None
-                    if sentences:
-                        if tok.is_fast:
-                            spans = token_sentence_spans(part[j], enc["offset_mapping"][j])
-                        else:
-                            raise LmkbenchError("sentence chunks need a fast tokenizer (offsets)")
-                    out.append(Content(np.asarray(ids, dtype=IDS), spans))
-        return out
+        if sentences and not tok.is_fast:
+            raise LmkbenchError("sentence chunks need a fast tokenizer (offsets)")
+        return [Content(np.asarray(ids, dtype=IDS), token_sentence_spans(text, offsets) if sentences else None)
+                for text, ids, offsets in content_ids(tok, texts, offsets=sentences)]
 
     # -- encoding -------------------------------------------------------------------------------------
     def encode(self, texts: list[str], poolings, *, desc: str = "encode") -> Encoded:
@@ -607,27 +594,21 @@ TOKENIZE_TEXTS = 256
 TOKENIZE_CHARS = 1_000_000
 
 
+def content_ids(tokenizer, texts, offsets: bool = False):
+    """``(stripped text, content ids, offsets or None)`` per text, in bounded tokenizer calls (texts may stream):
+    no special tokens, and a literal "[SEP]" in a text stays text."""
+    for group in plan_shards((t.strip() for t in texts), TOKENIZE_TEXTS, TOKENIZE_CHARS):
+        with _quiet_transformers():
+            enc = tokenizer(group, add_special_tokens=False, split_special_tokens=True, return_attention_mask=False,
+                            return_token_type_ids=False, return_offsets_mapping=offsets, truncation=False,
+                            verbose=False)
+        for j, ids in enumerate(enc["input_ids"]):
+            yield group[j], ids, enc["offset_mapping"][j] if offsets else None
+
+
 def content_token_counts(tokenizer, texts) -> np.ndarray:
     """Content tokens (no special tokens) of each text, in bounded tokenizer calls; texts may stream."""
-    out: list[int] = []
-    for shard in plan_shards(texts, TOKENIZE_TEXTS, TOKENIZE_CHARS):
-        with _quiet_transformers():
-            enc = tokenizer([t.strip() for t in shard], add_special_tokens=False, split_special_tokens=True,
-                            return_attention_mask=False, return_token_type_ids=False, truncation=False, verbose=False)
-        out.extend(len(ids) for ids in enc["input_ids"])
-    return np.asarray(out, np.int32)
-
-
-def _text_groups(texts: list[str], max_texts: int, max_chars: int):
-    """Consecutive ``(start, stop)`` ranges holding ≤ max_texts texts and ≤ max_chars characters (≥ 1 text)."""
-    start, chars = 0, 0
-    for i, t in enumerate(texts):
-        if i > start and (i - start >= max_texts or chars + len(t) > max_chars):
-            yield start, i
-            start, chars = i, 0
-        chars += len(t)
-    if start < len(texts):
-        yield start, len(texts)
+    return np.fromiter((len(ids) for _, ids, _ in content_ids(tokenizer, texts)), np.int32)
 
 
 @contextlib.contextmanager

@@ -50,12 +50,17 @@ def atomic_write_json(path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=1, ensure_ascii=False, sort_keys=False, allow_nan=True) + "\n")
 
 
-def sha256_file(path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
+def file_digest(path, new=hashlib.sha256, chunk: int = 1 << 22) -> str:
+    """Hex digest of a file read block by block; ``new`` makes the hash object (e.g. a sized BLAKE2b)."""
+    h = new()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(chunk), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def sha256_file(path) -> str:
+    return file_digest(path)
 
 
 def open_text(path):

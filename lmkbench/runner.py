@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .data.types import TextStream
 from .distributed import is_distributed, is_main_process, job_id, maybe_distributed
 from .encoder import PooledEncoder
 from .errors import LmkbenchError
@@ -159,7 +160,7 @@ class Runner:
             prompt = prompt_for(enc.loaded, task.kind, set_name)
             if prompt:
                 prompts[set_name] = prompt
-                texts = _Prefixed(prompt, texts)
+                texts = TextStream(lambda p=prompt, t=texts: (p + x for x in t), len(ids))
             t1 = time.perf_counter()
             res = enc.encode_set(texts, list(dict.fromkeys(as_spec.values())), n=len(ids),
                                  desc=f"{task.name}/{set_name}")
@@ -299,19 +300,6 @@ def prompt_for(loaded, kind: str, set_name: str) -> str:
     if kind != "retrieval":
         return ""
     return next((prompts[k] for k in PROMPT_NAMES.get(set_name, ()) if prompts.get(k)), "")
-
-
-class _Prefixed:
-    """A text set with a prompt in front of every text, still streamed."""
-
-    def __init__(self, prompt: str, texts):
-        self.prompt, self.texts = prompt, texts
-
-    def __len__(self) -> int:
-        return len(self.texts)
-
-    def __iter__(self):
-        return (self.prompt + t for t in self.texts)
 
 
 def format_summary(rows: list[dict]) -> str:

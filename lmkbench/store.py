@@ -18,6 +18,7 @@ shard size re-encodes (the stems change). :class:`MemoryStore` keeps shards in m
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -27,13 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import atomic_write_json
+from .io import atomic_write_bytes, atomic_write_json, file_digest
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
-#: the arrays of a shard: embeddings, and per text: content tokens, content cut, split into windows
-PER_TEXT = ("ntok", "cut", "split")
+#: the arrays of a shard: embeddings, per text content tokens / content cut / split into windows, row owners
 _DTYPES = {"emb": np.float32, "ntok": np.int32, "cut": np.bool_, "split": np.bool_, "owner": np.int32}
 
 
@@ -54,11 +54,7 @@ def default_cache_dir() -> Path:
 
 
 def _checksum(path: Path) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_digest(path, lambda: hashlib.blake2b(digest_size=16))
 
 
 def slot_digest(key: dict) -> str:
@@ -92,15 +88,15 @@ class DiskSlot:
             self.discard(stem)
             return False
 
-    def verify(self, stem: str) -> dict:
+    def verify(self, stem: str) -> None:
+        """Check a shard's files against its manifest, once per process (search reads shards many times)."""
+        if stem in self._verified:
+            return
         ok = self.dir / f"{stem}.ok.json"
         try:
-            manifest = json.loads(ok.read_text())
-            files = manifest["files"]
+            files = json.loads(ok.read_text())["files"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise BadShard(f"unreadable {ok.name}: {exc}") from None
-        if stem in self._verified:
-            return manifest
         for name, want in files.items():
             p = self._path(stem, name)
             try:
@@ -112,7 +108,6 @@ class DiskSlot:
             if _checksum(p) != want["blake2b"]:
                 raise BadShard(f"{p.name} does not match its checksum")
         self._verified.add(stem)
-        return manifest
 
     def discard(self, stem: str) -> None:
         for p in self.dir.glob(f"{stem}.*"):
@@ -128,15 +123,10 @@ class DiskSlot:
             atomic_write_json(self.dir / "key.json", self.key)
         files = {}
         for name, arr in arrays.items():
-            arr = np.ascontiguousarray(arr, dtype=_DTYPES[name])
+            buf = io.BytesIO()
+            np.save(buf, np.ascontiguousarray(arr, dtype=_DTYPES[name]), allow_pickle=False)
             final = self._path(stem, name)
-            fd, tmp = tempfile.mkstemp(prefix=f".{stem}.{name}.", suffix=".tmp", dir=self.dir)
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, arr, allow_pickle=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, final)
+            atomic_write_bytes(final, buf.getvalue())   # temp file, fsync, rename
             files[name] = {"bytes": final.stat().st_size, "blake2b": _checksum(final)}
         rows = len(arrays["ntok"])
         atomic_write_json(self.dir / f"{stem}.ok.json", {"rows": rows, "files": files})  # last: the shard exists

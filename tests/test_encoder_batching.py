@@ -14,7 +14,7 @@ import pytest
 from lmkbench import encoder as encoder_mod
 from lmkbench.encoder import StoredEmbeddings
 from lmkbench.store import DiskStore, shard_stem, text_hash
-from lmkbench.encoder import PooledEncoder, _text_groups, batches_by_budget
+from lmkbench.encoder import PooledEncoder, batches_by_budget, plan_shards
 
 TEXTS = ["short text", "a literal [SEP] stays text", "", "word " * 150, "One sentence. Another one! A third?",
          "alpha beta gamma " * 9, "x", "delta " * 40, "epsilon zeta " * 20]
@@ -91,11 +91,11 @@ def test_defaults_come_from_the_device_table(tiny_bert):
 
 def test_text_groups_bound_texts_and_characters():
     texts = ["a" * n for n in (5, 50, 3, 200, 1, 1, 1, 80)]
-    groups = list(_text_groups(texts, max_texts=3, max_chars=60))
-    assert [i for a, b in groups for i in range(a, b)] == list(range(len(texts)))
-    for a, b in groups:
-        assert b - a <= 3
-        assert b - a == 1 or sum(len(t) for t in texts[a:b]) <= 60  # one over-long text goes alone
+    groups = list(plan_shards(iter(texts), max_texts=3, max_chars=60))   # tokenizer calls and store shards alike
+    assert [t for g in groups for t in g] == texts
+    for g in groups:
+        assert len(g) <= 3
+        assert len(g) == 1 or sum(len(t) for t in g) <= 60  # one over-long text goes alone
 
 
 def test_bounded_tokenizer_calls_give_the_same_tokens(tiny_bert, monkeypatch):
