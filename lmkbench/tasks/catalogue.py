@@ -27,10 +27,10 @@ import yaml
 
 from ..errors import InputError, LmkbenchError
 from .loaders import LOADERS, Loader, loader_class
+from .paths import ENV_SHARED, builtin_tasks_dir, package_dir, repo_root, shared_data_root  # noqa: F401  (re-exported)
 from .taskdef import GROUPS, KINDS, TaskDef
 
 ENV_TASKS = "LMKBENCH_TASKS"
-ENV_SHARED = "LMKBENCH_SHARED_DATA"
 FILE_KEYS = {"defaults", "tasks", "suite"}
 TASK_KEYS = {"name", "kind", "group", "loader", "params", "evaluator", "source", "license", "sha256", "subset",
              "main_metric", "description", "size", "for_each", "mteb"}
@@ -39,35 +39,6 @@ SUITE_KEYS = {"name", "description", "tasks"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
-
-
-# -- locations ------------------------------------------------------------------------------------------------
-def package_dir() -> Path:
-    return Path(__file__).resolve().parents[1]
-
-
-def repo_root() -> Path | None:
-    """The clone holding the package (``None`` for an installed wheel)."""
-    root = package_dir().parent
-    return root if (root / "pyproject.toml").is_file() else None
-
-
-def builtin_tasks_dir() -> Path:
-    """The catalogue shipped with the package (``lmkbench/catalogue``)."""
-    return package_dir() / "catalogue"
-
-
-def shared_data_root() -> Path:
-    """``$LMKBENCH_SHARED_DATA``, else ``<clone>/../shared/data``, else ``$LMKBENCH_DATA/shared`` (a wheel)."""
-    env = os.environ.get(ENV_SHARED)
-    if env:
-        return Path(env).expanduser()
-    root = repo_root()
-    if root is not None:
-        return root.parent / "shared" / "data"
-    from ..data.beir_download import default_data_dir
-
-    return Path(default_data_dir()) / "shared"
 
 
 def _default_vars() -> dict[str, str]:

@@ -394,7 +394,7 @@ class NeedleLoader(_SyntheticLoader):
         if self.p["haystack_path"]:
             return Path(self.p["haystack_path"])
         if self.p["haystack"] == "paul_graham":
-            from .catalogue import shared_data_root
+            from .paths import shared_data_root
 
             return shared_data_root() / "paul_graham_essays" / "essays.jsonl"
         return None
