@@ -12,23 +12,26 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import LmkbenchError
-from .specs import Param, Registry, Spec
+from .params import Param, to_float, to_str
+from .specs import Registry, Spec
 
 SYSTEMS: Registry = Registry("lexical system")
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 
 
-def _stopwords(text: str) -> str:
+def _stopwords(text) -> str:
+    text = to_str(text)
     return {"english": "en"}.get(text, text)
 
 
-SYSTEMS.register("bm25", params={
-    "method": Param(str, "lucene", "bm25s scoring variant", choices=("lucene", "robertson", "atire", "bm25l", "bm25+")),
-    "k1": Param(float, 1.2, "term-frequency saturation"),
-    "b": Param(float, 0.75, "document-length normalisation"),
+BM25_PARAMS = {
+    "method": Param(to_str, "lucene", "bm25s scoring variant",
+                    choices=("lucene", "robertson", "atire", "bm25l", "bm25+")),
+    "k1": Param(to_float, 1.2, "term-frequency saturation"),
+    "b": Param(to_float, 0.75, "document-length normalisation"),
     "stopwords": Param(_stopwords, "en", "stop-word list (bm25s: en, or none)", choices=("en", "none")),
-    "stemmer": Param(str, "english", "Snowball stemmer language (PyStemmer), or none"),
-}, help="BM25 (bm25s)")(object)
+    "stemmer": Param(to_str, "english", "Snowball stemmer language (PyStemmer), or none"),
+}
 
 
 def is_lexical(model: str) -> bool:
@@ -44,6 +47,7 @@ def system_label(spec: Spec) -> str:
     return spec.name if spec == SYSTEMS.parse(spec.name) else str(spec)
 
 
+@SYSTEMS.register("bm25", params=BM25_PARAMS, help="BM25 (bm25s)")
 class BM25:
     """A BM25 index over a text list (``index``), searched with :meth:`top_k` or scored with :meth:`scores`."""
 

@@ -11,18 +11,19 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Callable
 
 from .errors import LmkbenchError
+from .params import REQUIRED, Param, to_int, to_str, unknown_name
+from .specs import Registry
 
-_METRICS: dict[str, tuple[Callable, str]] = {}
+#: every metric: a function ``(ranked, judged, k) → float`` registered with its one declared parameter ``k``
+METRICS: Registry = Registry("metric")
+CUTOFF = {"k": Param(to_int, REQUIRED, "rank cutoff", ge=1)}
+_SYNTAX = re.compile(r"\s*([a-z][a-z_]*?)\s*(?:(?:@|_at_)\s*(\w+))?\s*")
 
 
 def _metric(name: str, help: str):
-    def deco(fn):
-        _METRICS[name] = (fn, help)
-        return fn
-    return deco
+    return METRICS.register(name, params=CUTOFF, help=help)
 
 
 @dataclass(frozen=True)
@@ -39,14 +40,27 @@ class Metric:
         return f"{self.name}_at_{self.k}"
 
     def __call__(self, ranked: list[str], judged: dict[str, int]) -> float:
-        return _METRICS[self.name][0](ranked, judged, self.k)
+        return METRICS[self.name](ranked, judged, self.k)
 
 
-def parse_metric(text: str) -> Metric:
-    m = re.fullmatch(r"\s*([a-z_]+)\s*(?:@|_at_)\s*(\d+)\s*", text.lower())
-    if not m or m.group(1) not in _METRICS:
-        raise LmkbenchError(f"unknown metric {text!r} (known: {', '.join(f'{n}@k' for n in sorted(_METRICS))})")
-    return Metric(m.group(1), int(m.group(2)))
+def parse_metric(text) -> Metric:
+    """``ndcg@10``, ``ndcg_at_10``, ``nDCG@10`` → ``Metric("ndcg", 10)`` (a :class:`Metric` is returned as is)."""
+    if isinstance(text, Metric):
+        return text
+    m = _SYNTAX.fullmatch(to_str(text).lower())
+    if not m or m.group(1) not in METRICS:
+        name = m.group(1) if m else to_str(text).lower()
+        raise LmkbenchError(unknown_name("metric", name, METRICS.names(), shown=text, suffix="@k"))
+    name, k = m.groups()
+    return Metric(name, METRICS.schema(name).check({"k": k})["k"])
+
+
+def parse_metrics(value) -> tuple[Metric, ...]:
+    """A list of metric specs (or one comma-separated string) → metrics; the converter of an option."""
+    items = [p for p in value.split(",") if p.strip()] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not items:
+        raise ValueError(f"expected a non-empty list of metric specs like ndcg@10, got {value!r}")
+    return tuple(parse_metric(m) for m in items)
 
 
 def rank_run(scored: list[tuple[str, float]]) -> list[str]:
@@ -115,4 +129,4 @@ def per_query_scores(run: dict[str, list[tuple[str, float]]], qrels: dict[str, d
 
 
 def catalogue() -> list[tuple[str, str]]:
-    return [(f"{n}@k", h) for n, (_, h) in sorted(_METRICS.items())]
+    return [(f"{e.name}@k", e.help) for e in METRICS]

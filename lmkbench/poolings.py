@@ -7,14 +7,16 @@ windows (``mean`` → every token of every window, ``cls`` → mean of the windo
 landmark of every window). Where a pooling's weights are all zero for a text (no landmark survived), the
 encoder falls back to the masked mean, as the paper's code does.
 
-Add a pooling by writing a subclass and decorating it with ``@POOLINGS.register(name, params=...)``.
+Add a pooling by writing a subclass and decorating it with ``@POOLINGS.register(name, params=...)``, its
+parameters declared once as :class:`~lmkbench.params.Param` (checked by the one schema, :mod:`lmkbench.params`).
 """
 from __future__ import annotations
 
 import torch
 
 from .inputs import Family, LandmarkFamily, MultiClsFamily, PlainFamily
-from .specs import Param, Registry, Spec
+from .params import Param, to_int, to_str
+from .specs import Registry, Spec
 
 POOLINGS: Registry = Registry("pooling")
 
@@ -81,23 +83,20 @@ class LastPooling(Pooling):
         return w
 
 
-@POOLINGS.register("mean_every", params={"k": Param(int, 64, "stride between pooled positions")},
+@POOLINGS.register("mean_every", params={"k": Param(to_int, 64, "stride between pooled positions", ge=1)},
                    help="control: mean of hidden states at positions 0, k, 2k, … (no inserted tokens)")
 class MeanEveryPooling(Pooling):
     falls_back_to_mean = True
 
     def weights(self, attention_mask, marks):
         k = int(self.spec.get("k"))
-        if k < 1:
-            from .errors import LmkbenchError
-            raise LmkbenchError(f"mean_every: k must be >= 1, got {k}")
         pos = torch.arange(attention_mask.shape[1], device=attention_mask.device)
         return (attention_mask & (pos % k == 0)).float()
 
 
 _CHUNK_PARAMS = {
-    "g": Param(int, 32, "tokens per chunk (split=fixed)"),
-    "split": Param(str, "fixed", "fixed-size chunks or sentence chunks", choices=("fixed", "sentence")),
+    "g": Param(to_int, 32, "tokens per chunk (split=fixed)", ge=1),
+    "split": Param(to_str, "fixed", "fixed-size chunks or sentence chunks", choices=("fixed", "sentence")),
 }
 
 

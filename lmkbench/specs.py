@@ -1,17 +1,24 @@
 """Specs: small immutable values with a canonical string form, resolved through a registry.
 
 Modelled on ir_measures: ``"lmk:g=64"`` parses to ``Spec("lmk", (("g", 64),))`` whose ``str()`` is the
-canonical form used as cache key, results file name and report column. Each registry declares, per
-name, the parameters it accepts with their types and defaults, so a spec is validated and normalised
-(defaults filled in, so ``lmk`` and ``lmk:g=32`` are the same spec).
+canonical form used as cache key, results file name and report column. Each registered name declares the
+parameters it accepts once (a :class:`~lmkbench.params.Schema` of :class:`~lmkbench.params.Param`), so a
+spec is validated and normalised (defaults filled in, so ``lmk`` and ``lmk:g=32`` are the same spec).
 """
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from typing import Any, Generic, Iterator, TypeVar
 
 from .errors import LmkbenchError
+from .params import Param, Schema, int_list, to_bool, unknown_name
+
+__all__ = ["Spec", "slug", "Param", "Registry", "Entry", "int_list", "bool_param"]
+
+#: the converter of a boolean spec value (kept under its old name)
+bool_param = to_bool
 
 T = TypeVar("T")
 
@@ -50,47 +57,30 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-@dataclass(frozen=True)
-class Param:
-    """A declared parameter: its type converter, default and one-line help."""
-
-    convert: Callable[[str], Any]
-    default: Any = None
-    help: str = ""
-    choices: tuple | None = None
-
-
-def int_list(text: str) -> tuple[int, ...]:
-    """``"32+64+128"`` (or ``32/64``) → ``(32, 64, 128)``."""
-    parts = [p for p in re.split(r"[+/ ]", text) if p]
-    if not parts:
-        raise ValueError("empty list")
-    return tuple(int(p) for p in parts)
-
-
-def bool_param(text: str) -> bool:
-    t = text.lower()
-    if t in ("1", "true", "yes", "on"):
-        return True
-    if t in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"not a boolean: {text!r}")
-
-
 @dataclass
 class Entry(Generic[T]):
     name: str
     obj: T
-    params: dict[str, Param] = field(default_factory=dict)
+    schema: Schema = field(default_factory=Schema)
     help: str = ""
+
+    @property
+    def params(self) -> Schema:
+        """The declared parameters (a mapping ``name → Param``)."""
+        return self.schema
 
 
 class Registry(Generic[T]):
-    """Name → registered object, with parameter schema, parsing and listing."""
+    """Name → registered object, with its parameter :class:`~lmkbench.params.Schema`, parsing and listing.
 
-    def __init__(self, kind: str):
-        self.kind = kind
+    ``noun`` names the parameters in messages ("parameter", "option"); ``modules`` are the modules that
+    register into this registry, imported on the first lookup (so that a registry listed from anywhere is
+    complete, while registering modules import only the registry)."""
+
+    def __init__(self, kind: str, *, noun: str = "parameter", modules: tuple[str, ...] = ()):
+        self.kind, self.noun, self.modules = kind, noun, tuple(modules)
         self._entries: dict[str, Entry[T]] = {}
+        self._complete = not self.modules
 
     def register(self, name: str, *, params: dict[str, Param] | None = None, help: str = ""):
         if not _NAME.match(name):
@@ -99,23 +89,48 @@ class Registry(Generic[T]):
         def deco(obj: T) -> T:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} registered twice")
-            self._entries[name] = Entry(name, obj, dict(params or {}), help or (obj.__doc__ or "").strip().split("\n")[0])
+            schema = Schema(params, owner=f"{self.kind} {name!r}", noun=self.noun)
+            self._entries[name] = Entry(name, obj, schema, help or (obj.__doc__ or "").strip().split("\n")[0])
             return obj
 
         return deco
 
+    def _load(self) -> None:
+        if not self._complete:
+            self._complete = True
+            for module in self.modules:
+                importlib.import_module(module)
+
     def __contains__(self, name: str) -> bool:
-        return name in self._entries
+        return self._find(name) is not None
 
     def __iter__(self) -> Iterator[Entry[T]]:
+        self._load()
         return iter(sorted(self._entries.values(), key=lambda e: e.name))
 
+    def names(self) -> list[str]:
+        return [e.name for e in self]
+
+    def _find(self, name: str) -> Entry[T] | None:
+        if name not in self._entries:
+            self._load()
+        return self._entries.get(name)
+
+    def __getitem__(self, name: str) -> T:
+        """The registered object (``KeyError`` when unknown, as a mapping)."""
+        found = self._find(name)
+        if found is None:
+            raise KeyError(name)
+        return found.obj
+
     def entry(self, name: str) -> Entry[T]:
-        try:
-            return self._entries[name]
-        except KeyError:
-            known = ", ".join(sorted(self._entries))
-            raise LmkbenchError(f"unknown {self.kind} {name!r} (known: {known})") from None
+        found = self._find(name)
+        if found is None:
+            raise LmkbenchError(unknown_name(self.kind, name, sorted(self._entries)))
+        return found
+
+    def schema(self, name: str) -> Schema:
+        return self.entry(name).schema
 
     def parse(self, text: str | Spec) -> Spec:
         """Parse ``name[:k=v,k=v]`` into a normalised :class:`Spec` (defaults filled in)."""
@@ -124,29 +139,14 @@ class Registry(Generic[T]):
         text = text.strip()
         name, _, rest = text.partition(":")
         entry = self.entry(name.strip())
-        given: dict[str, Any] = {}
+        given: dict[str, str] = {}
         for item in filter(None, (p.strip() for p in rest.split(","))) if rest else ():
             key, eq, value = item.partition("=")
-            key = key.strip()
             if not eq:
                 raise LmkbenchError(f"{self.kind} spec {text!r}: expected key=value, got {item!r}")
-            if key not in entry.params:
-                allowed = ", ".join(entry.params) or "none"
-                raise LmkbenchError(f"{self.kind} {name!r} has no parameter {key!r} (parameters: {allowed})")
-            p = entry.params[key]
-            try:
-                val = p.convert(value.strip())
-            except (TypeError, ValueError) as exc:
-                raise LmkbenchError(f"{self.kind} spec {text!r}: bad value for {key!r}: {exc}") from None
-            if p.choices is not None and val not in p.choices:
-                raise LmkbenchError(f"{self.kind} spec {text!r}: {key} must be one of {p.choices}")
-            given[key] = val
-        full = []
-        for key, p in entry.params.items():
-            val = given.get(key, p.default)
-            if val is not None:
-                full.append((key, val))
-        return Spec(entry.name, tuple(full))
+            given[key.strip()] = value.strip()
+        values = entry.schema.check(given)
+        return Spec(entry.name, tuple((k, v) for k, v in values.items() if v is not None))
 
     def parse_list(self, text: str) -> list[Spec]:
         """Comma-separated list where a parameter list may follow a colon: ``cls,mean,lmk:g=64,lmk``.
@@ -161,7 +161,7 @@ class Registry(Generic[T]):
             head = piece.split(":")[0]
             if "=" in piece and ":" not in piece and current:
                 current.append(piece)  # continuation: another k=v of the previous spec
-            elif head in self._entries or not current:
+            elif head in self or not current:
                 if current:
                     specs.append(self.parse(",".join(current)))
                 current = [piece]

@@ -28,7 +28,8 @@ import torch
 from .errors import LmkbenchError
 from .inputs import Content, Family, PlainFamily, Sequence, SpecialTokens
 from .poolings import POOLINGS, Pooling, make_pooling
-from .specs import Param, Spec
+from .params import Param, to_int, to_str
+from .specs import Spec
 
 #: inner poolings a chunk may use: those that read the plain family (one weighting per sequence)
 CHUNK_POOLS = ("cls", "mean", "last")
@@ -84,9 +85,9 @@ class ChunkFamily(Family):
 
 
 _STRATEGY_PARAMS = {
-    "size": Param(int, 256, "tokens per chunk, framing included (content = size minus [CLS]/[SEP])"),
-    "pool": Param(str, "mean", "pooling of each chunk", choices=CHUNK_POOLS),
-    "agg": Param(str, "max", "max: best chunk scores the document (MaxP); mean: normalised mean of chunks",
+    "size": Param(to_int, 256, "tokens per chunk, framing included (content = size minus [CLS]/[SEP])", ge=2),
+    "pool": Param(to_str, "mean", "pooling of each chunk", choices=CHUNK_POOLS),
+    "agg": Param(to_str, "max", "max: best chunk scores the document (MaxP); mean: normalised mean of chunks",
                  choices=AGGREGATIONS),
 }
 
@@ -98,8 +99,6 @@ class Strategy(Pooling):
 
     def __init__(self, spec: Spec):
         super().__init__(spec)
-        if int(spec.get("size")) < 2:
-            raise LmkbenchError(f"{spec}: size must be at least 2 tokens")
         self.inner = make_pooling(spec.get("pool"))
         self.agg = spec.get("agg")
 
@@ -133,7 +132,7 @@ class ChunkStrategy(Strategy):
         return Layout(np.asarray(owner, np.int64), seq_unit=np.arange(len(seqs)))
 
 
-@POOLINGS.register("late", params={**_STRATEGY_PARAMS, "pool": Param(str, "mean", "pooling of each chunk span",
+@POOLINGS.register("late", params={**_STRATEGY_PARAMS, "pool": Param(to_str, "mean", "pooling of each chunk span",
                                                                         choices=("mean",))},
                    help="late chunking: one (windowed) forward pass, mean of each size-token chunk's span; agg=max|mean")
 class LateStrategy(Strategy):

@@ -62,17 +62,15 @@ def rows(args) -> tuple[list[dict], dict]:
 
 
 def _loaders() -> int:
-    from ..tasks.loaders import LOADERS, REQUIRED, loader_class
+    from ..tasks.registry import LOADERS
 
-    loader_class("beir")
     for entry in LOADERS:
         cls = entry.obj
         print(f"{entry.name:<14} {cls.spec_help or '(task files only)'}")
         print(f"{'':<14} {entry.help}; kinds: {', '.join(cls.kinds)}" + ("; needs the model's tokenizer"
                                                                          if cls.needs_tokenizer else ""))
         for key, prm in entry.params.items():
-            default = "(required)" if prm.default is REQUIRED else prm.default
-            print(f"{'':<16}{key} = {default}  {prm.help}")
+            print(f"{'':<16}{key} = {prm.default}  {prm.help}")
     return 0
 
 

@@ -12,16 +12,19 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import LmkbenchError
+from ..params import Param
+from ..specs import Registry
 
-EVALUATORS: dict[str, type["Evaluator"]] = {}
+#: task kind → evaluator class; the modules listed register theirs (imported on the first lookup)
+EVALUATORS: Registry = Registry("evaluator", noun="option", modules=(
+    "lmkbench.evaluate.retrieval", "lmkbench.evaluate.classification", "lmkbench.evaluate.clustering"))
 
 
 def register_evaluator(kind: str):
+    """Register an evaluator class under the task kind it serves, with its declared ``params``."""
     def deco(cls):
         cls.kind = kind
-        EVALUATORS[kind] = cls
-        return cls
+        return EVALUATORS.register(kind, params=cls.params, help=(cls.__doc__ or "").strip().split("\n")[0])(cls)
 
     return deco
 
@@ -65,25 +68,19 @@ def restrict(values: Mapping, wanted: Iterable[str]) -> Mapping:
     return values.restrict(wanted) if isinstance(values, IdArray) else values
 
 
-def reject_unknown_options(kind: str, options: dict, known: tuple[str, ...]) -> None:
-    """One error for misspelled evaluator options, with "did you mean" (every evaluator calls it)."""
-    if not options:
-        return
-    import difflib
-
-    parts = []
-    for name in sorted(options):
-        close = difflib.get_close_matches(name, known, n=1)
-        parts.append(f"{name} (did you mean {close[0]}?)" if close else name)
-    raise LmkbenchError(f"unknown {kind} option(s): {', '.join(parts)} (known: {', '.join(known)})")
-
-
 class Evaluator:
+    """Base class. A subclass declares its options once in ``params`` (name → :class:`~lmkbench.params.Param`);
+    the given options are checked against them (unknown ones with "did you mean") and each becomes an
+    attribute of the same name; ``options`` holds them all (recorded in results' meta by some)."""
+
     kind: ClassVar[str] = ""
     per_item_key: ClassVar[str] = "per_item"     # "per_query" for retrieval
+    params: ClassVar[dict[str, Param]] = {}
 
     def __init__(self, **options):
-        self.options = options
+        self.options = EVALUATORS.schema(self.kind).check(options)
+        for key, value in self.options.items():
+            setattr(self, key, value)
 
     def text_sets(self, data) -> dict[str, tuple[list[str], list[str]]]:
         """Name → (ids, texts) to embed, e.g. ``{"queries": ..., "corpus": ...}``."""
@@ -112,23 +109,6 @@ class Evaluator:
         raise NotImplementedError
 
 
-def _import_all() -> None:
-    """Import every evaluator module of this package so that each registers itself."""
-    import importlib
-    import pkgutil
-
-    from .. import evaluate
-
-    for info in pkgutil.iter_modules(evaluate.__path__):
-        if info.name != "base" and not info.name.startswith("_"):
-            importlib.import_module(f"{evaluate.__name__}.{info.name}")
-
-
 def evaluator_for(kind: str, **options) -> Evaluator:
-    if kind not in EVALUATORS:
-        _import_all()
-    try:
-        cls = EVALUATORS[kind]
-    except KeyError:
-        raise LmkbenchError(f"no evaluator for task kind {kind!r} (known: {', '.join(sorted(EVALUATORS))})") from None
-    return cls(**options)
+    """The evaluator of a task kind, its options checked against what it declares."""
+    return EVALUATORS.entry(kind).obj(**options)

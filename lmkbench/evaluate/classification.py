@@ -42,7 +42,8 @@ from threadpoolctl import threadpool_limits
 
 from ..data.types import LabelledData
 from ..errors import LmkbenchError
-from .base import EvalOutput, Evaluator, register_evaluator, reject_unknown_options
+from ..params import Param, to_int, to_str
+from .base import EvalOutput, Evaluator, register_evaluator
 
 MTEB_SAMPLES_PER_LABEL = 8
 MTEB_N_EXPERIMENTS = 10
@@ -73,33 +74,18 @@ def undersample(train_labels: list[Any], samples_per_label: int | None, n_experi
     return selections
 
 
-def _positive_int(name: str, value, allow_none: bool = False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise LmkbenchError(f"classification option {name} must be a positive integer"
-                            f"{' or None' if allow_none else ''}, got {value!r}")
-    return int(value)
-
-
 @register_evaluator("classification")
 class ClassificationEvaluator(Evaluator):
-    """Options: ``n_experiments`` (10), ``samples_per_label`` (8; None = the whole train split),
-    ``train_split`` ("train"), ``max_iter`` (100), ``seed`` (42). All defaults are mteb 2.26's."""
+    """logistic regression on few-shot train rows, mteb 2.26's protocol (all defaults are mteb's)"""
 
-    def __init__(self, n_experiments: int = MTEB_N_EXPERIMENTS, samples_per_label: int | None = MTEB_SAMPLES_PER_LABEL,
-                 train_split: str = "train", max_iter: int = MTEB_MAX_ITER, seed: int = MTEB_SEED,
-                 device: str | None = None, **options):
-        reject_unknown_options("classification", options,
-                               ("n_experiments", "samples_per_label", "train_split", "max_iter", "seed"))
-        super().__init__()
-        self.n_experiments = _positive_int("n_experiments", n_experiments)
-        self.samples_per_label = _positive_int("samples_per_label", samples_per_label, allow_none=True)
-        self.max_iter = _positive_int("max_iter", max_iter)
-        self.train_split = str(train_split)
-        self.seed = int(seed)
-        self.options = {"n_experiments": self.n_experiments, "samples_per_label": self.samples_per_label,
-                        "train_split": self.train_split, "max_iter": self.max_iter, "seed": self.seed}
+    params = {
+        "n_experiments": Param(to_int, MTEB_N_EXPERIMENTS, "seeded undersamplings, one classifier each", ge=1),
+        "samples_per_label": Param(to_int, MTEB_SAMPLES_PER_LABEL, "train texts per label (None: the whole "
+                                                                   "train split)", ge=1, nullable=True),
+        "train_split": Param(to_str, "train", "split the classifier trains on"),
+        "max_iter": Param(to_int, MTEB_MAX_ITER, "LogisticRegression max_iter", ge=1),
+        "seed": Param(to_int, MTEB_SEED, "seed of the undersampling and the classifier", ge=0),
+    }
 
     # -- which rows -------------------------------------------------------------------------------
     def _rows(self, data: LabelledData, split: str) -> list[int]:

@@ -39,7 +39,8 @@ from threadpoolctl import threadpool_limits
 
 from ..data.types import LabelledData
 from ..errors import LmkbenchError
-from .base import EvalOutput, Evaluator, register_evaluator, reject_unknown_options
+from ..params import Param, to_bool, to_float, to_int
+from .base import EvalOutput, Evaluator, register_evaluator
 
 MTEB_SEED = 42
 MTEB_LEGACY_BATCH_SIZE = 500          # ClusteringEvaluator(clustering_batch_size=500)
@@ -98,37 +99,18 @@ def mteb_bootstrap_v_measure(embeddings: np.ndarray, labels, *, seed: int = MTEB
     return scores
 
 
-def _check_int(name: str, value, positive: bool = True) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (1 if positive else 0):
-        raise LmkbenchError(f"clustering option {name} must be a {'positive' if positive else 'non-negative'} integer, "
-                            f"got {value!r}")
-    return int(value)
-
-
 @register_evaluator("clustering")
 class ClusteringEvaluator(Evaluator):
-    """Options: ``n_runs`` (10 seeded k-means runs), ``seed`` (42), ``batch_size`` (500, mteb legacy),
-    ``bootstrap`` (False: also compute mteb's fast bootstrap score), ``bootstrap_fraction`` (0.04 as
-    mteb; None = all texts)."""
+    """MiniBatch k-means (k = number of labels) scored by V-measure, mteb 2.26's legacy protocol"""
 
-    def __init__(self, n_runs: int = 10, seed: int = MTEB_SEED, batch_size: int = MTEB_LEGACY_BATCH_SIZE,
-                 bootstrap: bool = False, bootstrap_fraction: float | None = MTEB_FAST_FRACTION,
-                 device: str | None = None, **options):
-        reject_unknown_options("clustering", options, ("n_runs", "seed", "batch_size", "bootstrap", "bootstrap_fraction"))
-        super().__init__()
-        self.n_runs = _check_int("n_runs", n_runs)
-        self.seed = _check_int("seed", seed, positive=False)
-        self.batch_size = _check_int("batch_size", batch_size)
-        self.bootstrap = bool(bootstrap)
-        if bootstrap_fraction is not None:
-            if (isinstance(bootstrap_fraction, bool) or not isinstance(bootstrap_fraction, (int, float))
-                    or not 0 < bootstrap_fraction <= 1):
-                raise LmkbenchError(f"clustering option bootstrap_fraction must be in (0, 1] or None, "
-                                    f"got {bootstrap_fraction!r}")
-            bootstrap_fraction = float(bootstrap_fraction)
-        self.bootstrap_fraction = bootstrap_fraction
-        self.options = {"n_runs": self.n_runs, "seed": self.seed, "batch_size": self.batch_size,
-                        "bootstrap": self.bootstrap, "bootstrap_fraction": self.bootstrap_fraction}
+    params = {
+        "n_runs": Param(to_int, 10, "seeded k-means runs (seeds seed..seed+n_runs-1)", ge=1),
+        "seed": Param(to_int, MTEB_SEED, "seed of run 0", ge=0),
+        "batch_size": Param(to_int, MTEB_LEGACY_BATCH_SIZE, "MiniBatchKMeans batch size (mteb legacy)", ge=1),
+        "bootstrap": Param(to_bool, False, "also compute mteb's fast bootstrap score"),
+        "bootstrap_fraction": Param(to_float, MTEB_FAST_FRACTION, "share of texts the bootstrap keeps "
+                                                                  "(None: all)", gt=0, le=1, nullable=True),
+    }
 
     def _rows(self, data: LabelledData) -> list[int]:
         if not data.splits:

@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.types import RetrievalData
-from ..metrics import DEFAULT_METRICS, parse_metric, per_query_scores
+from ..metrics import DEFAULT_METRICS, parse_metrics, per_query_scores
+from ..params import Param, to_bool, to_str, to_int
 from ..search import top_k
-from .base import EvalOutput, Evaluator, register_evaluator, reject_unknown_options, restrict
+from .base import EvalOutput, Evaluator, register_evaluator, restrict
 
 
 #: query text kept in each per-query record (for the report's drill-down), cut to this many characters
@@ -15,21 +16,22 @@ QUERY_TEXT_CHARS = 1000
 
 @register_evaluator("retrieval")
 class RetrievalEvaluator(Evaluator):
-    """Options: ``k`` (run depth, default 100), ``metrics`` (list of specs), ``device`` for search."""
+    """exact dense top-k per query, scored with trec_eval-exact metrics"""
 
     per_item_key = "per_query"
     streamed_sets = frozenset({"corpus"})
     query_sets = frozenset({"queries"})
     multi_vector_sets = frozenset({"corpus"})
+    params = {
+        "k": Param(to_int, 100, "run depth: documents kept per query", ge=1),
+        "metrics": Param(parse_metrics, DEFAULT_METRICS, "metric specs, e.g. [ndcg@10, recall@100]"),
+        "device": Param(to_str, "cpu", "device of the exact search"),
+        "evidence": Param(to_bool, True, "estimate evidence_depth where the task has no true depth"),
+    }
 
-    def __init__(self, k: int = 100, metrics=None, device: str = "cpu", evidence: bool = True, **options):
-        reject_unknown_options("retrieval", options, ("k", "metrics", "device", "evidence"))
-        super().__init__()
-        self.k = k
-        self.evidence = evidence           # estimate evidence_depth where the task has no true depth
+    def __init__(self, **options):
+        super().__init__(**options)
         self._depths: dict[str, float | None] | None = None
-        self.metrics = tuple(parse_metric(m) if isinstance(m, str) else m for m in (metrics or DEFAULT_METRICS))
-        self.device = device
 
     def text_sets(self, data: RetrievalData):
         qids = data.evaluated_query_ids()

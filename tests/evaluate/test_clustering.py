@@ -121,7 +121,7 @@ def test_bootstrap_option_adds_mtebs_fast_score():
     ({"batch_size": 1.5}, "batch_size"),
     ({"bootstrap_fraction": 1.5}, "bootstrap_fraction"),
     ({"bootstrap_fraction": "all"}, "bootstrap_fraction"),
-    ({"k": 3}, "unknown clustering option"),
+    ({"k": 3}, "evaluator 'clustering' has no option 'k'"),
 ])
 def test_bad_options(options, message):
     with pytest.raises(LmkbenchError, match=message):
