@@ -24,7 +24,7 @@ def register_evaluator(kind: str):
     """Register an evaluator class under the task kind it serves, with its declared ``params``."""
     def deco(cls):
         cls.kind = kind
-        return EVALUATORS.register(kind, params=cls.params, help=(cls.__doc__ or "").strip().split("\n")[0])(cls)
+        return EVALUATORS.register(kind, params=cls.params)(cls)   # help: the docstring's first line
 
     return deco
 

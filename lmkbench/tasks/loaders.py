@@ -98,8 +98,7 @@ class Loader:
 
 
 def register_loader(cls):
-    LOADERS.register(cls.name, params=dict(cls.params), help=(cls.__doc__ or "").strip().split("\n")[0])(cls)
-    return cls
+    return LOADERS.register(cls.name, params=cls.params)(cls)   # help: the docstring's first line
 
 
 def loader_class(name: str) -> type[Loader]:
