@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -24,23 +23,21 @@ def evaluate(model: str, poolings: Iterable[str] | None = None, tasks: Iterable[
 
     ``tasks`` are specs as ``--task`` takes them (catalogue names, globs, ``suite:NAME``, ``beir:PATH``, task
     files); ``poolings`` pooling specs (None: the checkpoint's trained pooling, else cls, mean, lmk). Other
-    keyword arguments are :class:`~lmkbench.runner.RunSettings` fields (``max_length``, ``device``,
-    ``long_policy``, ``dtype``, ``cache_dir``, ``overwrite``, ...). Finished cells in ``out`` are reused.
+    keyword arguments are :class:`~lmkbench.settings.EncoderSettings` fields (``max_length``, ``device``,
+    ``long_policy``, ``dtype``, ``cache_dir``, ...) or ``overwrite``, ``tokenizer``, ``extra_meta`` (as
+    :class:`~lmkbench.runner.RunSettings` takes them). Finished cells in ``out`` are reused.
     """
     from .runner import Runner, RunSettings
     from .stats.compare import compare
     from .tasks import resolve_tasks
 
-    known = {f.name for f in fields(RunSettings)} - {"model", "poolings", "out_dir", "progress"}
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        raise LmkbenchError(f"evaluate() got unknown setting(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
     if isinstance(tasks, str) or isinstance(poolings, str):
         raise LmkbenchError("evaluate(): tasks and poolings are lists, e.g. tasks=['bbc_retrieval'], poolings=['mean']")
+    run_settings = RunSettings(model=model, poolings=list(poolings) if poolings else None, out_dir=Path(out),
+                               progress=progress, **settings)     # an unknown setting fails before any task loads
     specs = list(tasks)
     names = {t.name for spec in specs for t in resolve_tasks(spec)}
-    runner = Runner(RunSettings(model=model, poolings=list(poolings) if poolings else None, out_dir=Path(out),
-                                progress=progress, **settings), log=log or (lambda *a, **k: None))
+    runner = Runner(run_settings, log=log or (lambda *a, **k: None))
     runner.run(specs)
     label = runner.model_label()
     records = [r for r in load_results(out) if r["task"] in names and r["model"] == label]

@@ -38,6 +38,7 @@ from .inputs import IDS, LONG_POLICIES, Content, Sequence, SpecialTokens, token_
 from .models import LoadedModel, load_model
 from .poolings import Pooling, make_pooling
 from .search import doc_blocks
+from .settings import EncoderSettings
 from .strategies import add_unit_sums, aggregate, is_strategy, text_layout
 
 log = logging.getLogger(__name__)
@@ -320,24 +321,25 @@ class PooledEncoder:
     ``shard_chars`` bound a shard (:data:`SHARDING`). ``cache_dir`` is the embedding store's folder (default
     ``$LMKBENCH_CACHE`` or ``~/.cache/lmkbench``); ``cache_dir=False`` keeps shards in memory instead (the
     Python API); an unwritable folder gives a warning and a temporary store. ``store`` passes a store object
-    (:mod:`lmkbench.store`) instead.
+    (:mod:`lmkbench.store`) instead. These settings are an :class:`~lmkbench.settings.EncoderSettings`
+    (``settings``), changed by keyword arguments of the same names; ``progress`` and ``store`` are not settings.
     """
 
-    def __init__(self, model: str | LoadedModel, *, device: str = "auto", dtype: str = "auto",
-                 max_length: int | None = None, long_policy: str = "truncate", token_budget: int | None = None,
-                 cache_dir=None, progress: bool = True, trust_remote_code: bool = False, revision: str | None = None,
-                 batch_cost: int | None = None, shard_texts: int | None = None, shard_chars: int | None = None,
-                 store=None):
-        self.device = resolve_device(device)
-        self.dtype = resolve_dtype(dtype, self.device)
-        if long_policy not in LONG_POLICIES:
-            raise LmkbenchError(f"unknown long-text policy {long_policy!r} ({'|'.join(LONG_POLICIES)})")
-        self.long_policy = long_policy
+    def __init__(self, model: str | LoadedModel, settings: EncoderSettings | None = None, *, progress: bool = True,
+                 store=None, **changes):
+        s = EncoderSettings.of(settings, **changes)       # keyword arguments: EncoderSettings fields
+        self.settings = s
+        self.device = resolve_device(s.device)
+        self.dtype = resolve_dtype(s.dtype, self.device)
+        if s.long_policy not in LONG_POLICIES:
+            raise LmkbenchError(f"unknown long-text policy {s.long_policy!r} ({'|'.join(LONG_POLICIES)})")
+        self.long_policy = s.long_policy
         self.loaded = model if isinstance(model, LoadedModel) else load_model(
-            model, device=self.device, trust_remote_code=trust_remote_code, revision=revision, progress=progress)
+            model, device=self.device, trust_remote_code=s.trust_remote_code, revision=s.revision, progress=progress)
         if isinstance(model, LoadedModel):
             self.loaded.model.to(self.device)
         limit = self.loaded.max_positions
+        max_length = s.max_length
         if max_length is not None and max_length > limit:
             raise LmkbenchError(f"--max-length {max_length} exceeds the model's limit of {limit} positions; "
                                 "use --long windows to cover longer texts")
@@ -353,16 +355,16 @@ class PooledEncoder:
             raise LmkbenchError(f"--max-length must be at least 4, got {self.max_length}")
         kind = "cuda" if self.device.startswith("cuda") else "cpu"
         budget, cost = BATCHING[kind]
-        self.token_budget = max(int(token_budget or budget), self.max_length)
-        self.batch_cost = int(cost if batch_cost is None else batch_cost)
+        self.token_budget = max(int(s.token_budget or budget), self.max_length)
+        self.batch_cost = int(cost if s.batch_cost is None else s.batch_cost)
         if self.batch_cost < 0:
             raise LmkbenchError(f"batch_cost must be >= 0 tokens, got {self.batch_cost}")
         texts_default, chars_default = SHARDING[kind]
-        self.shard_texts = int(shard_texts or texts_default)
-        self.shard_chars = int(shard_chars or max(chars_default, self.shard_texts))
+        self.shard_texts = int(s.shard_texts or texts_default)
+        self.shard_chars = int(s.shard_chars or max(chars_default, self.shard_texts))
         if self.shard_texts < 1:
             raise LmkbenchError(f"--shard-size must be at least 1 text, got {self.shard_texts}")
-        self.store = store or (MemoryStore() if cache_dir is False else open_store(cache_dir))
+        self.store = store or (MemoryStore() if s.cache_dir is False else open_store(s.cache_dir))
         self.progress = progress
         self.special = SpecialTokens.from_tokenizer(self.loaded.tokenizer)
         self.total = EncodeStats()

@@ -9,7 +9,7 @@ finished shard in the store. An unwritable results folder stops the run before a
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,28 +25,35 @@ from .bm25 import is_lexical, parse_system, system_label
 from .strategies import is_strategy
 from .provenance import git_commit, hardware, versions
 from .results import Cell, read_result, write_result
+from .settings import EncoderSettings
 from .store import open_store, writable_dir
 from .tasks import TaskDef, resolve_tasks
 
 
-@dataclass
+@dataclass(init=False)
 class RunSettings:
+    """One run: the model, its poolings, where results go, and the :class:`EncoderSettings` it encodes with.
+
+    Keyword arguments named as EncoderSettings fields (``max_length=``, ``device=``, ...) change ``encoder``
+    (``RunSettings(model, max_length=256)``), as the Python API and the training loop pass them.
+    """
+
     model: str
-    poolings: list[str] | None = None        # None: the checkpoint's trained pooling, else cls,mean,lmk
-    out_dir: Path = Path("results")
-    max_length: int | None = None
-    long_policy: str = "truncate"
-    device: str = "auto"
-    dtype: str = "auto"
-    token_budget: int | None = None
-    shard_texts: int | None = None
-    cache_dir: object = None
-    overwrite: bool = False
-    progress: bool = True
-    trust_remote_code: bool = False
-    revision: str | None = None
-    tokenizer: str | None = None             # lexical systems (bm25): tokenizer of lengths and synthetic tasks
-    extra_meta: dict = field(default_factory=dict)
+    poolings: list[str] | None                # None: the checkpoint's trained pooling, else cls,mean,lmk
+    out_dir: Path
+    encoder: EncoderSettings
+    overwrite: bool
+    progress: bool
+    tokenizer: str | None                     # lexical systems (bm25): tokenizer of lengths and synthetic tasks
+    extra_meta: dict
+
+    def __init__(self, model: str, poolings: list[str] | None = None, out_dir=Path("results"), *,
+                 encoder: EncoderSettings | None = None, overwrite: bool = False, progress: bool = True,
+                 tokenizer: str | None = None, extra_meta: dict | None = None, **encoder_changes):
+        self.model, self.poolings, self.out_dir = model, poolings, out_dir
+        self.encoder = EncoderSettings.of(encoder, **encoder_changes)
+        self.overwrite, self.progress, self.tokenizer = overwrite, progress, tokenizer
+        self.extra_meta = dict(extra_meta or {})
 
 
 DEFAULT_POOLINGS = ["cls", "mean", "lmk"]
@@ -65,12 +72,9 @@ class Runner:
             s = self.s
             # without a cache the shards go to a temporary folder inside the results folder (every torchrun
             # rank sees it there); it is removed when the run ends
-            store = open_store(s.cache_dir, temp_parent=Path(s.out_dir),
+            store = open_store(s.encoder.cache_dir, temp_parent=Path(s.out_dir),
                                temp_name=job_id() if is_distributed() else None)
-            self._encoder = maybe_distributed(PooledEncoder(
-                s.model, device=s.device, dtype=s.dtype, max_length=s.max_length, long_policy=s.long_policy,
-                token_budget=s.token_budget, progress=s.progress, trust_remote_code=s.trust_remote_code,
-                revision=s.revision, shard_texts=s.shard_texts, store=store))
+            self._encoder = maybe_distributed(PooledEncoder(s.model, s.encoder, progress=s.progress, store=store))
         return self._encoder
 
     @property

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import typing
+
+from ..settings import EncoderSettings
 
 
 def positive_int(text: str) -> int:
@@ -21,26 +25,14 @@ def add_encoder_arguments(p: argparse.ArgumentParser, *, pooling_required: bool 
     p.add_argument("--pooling", required=pooling_required, default=None,
                    help="comma-separated pooling specs, e.g. cls,mean,lmk or lmk:g=64,lmk:split=sentence "
                         "(see 'lmkbench poolings'); default: the checkpoint's trained pooling, else cls,mean,lmk")
-    p.add_argument("--max-length", type=positive_int, default=None,
-                   help="tokens per model input (default: the checkpoint's sentence-transformers max_seq_length, e.g. 256 for "
-                        "MiniLM, else the model's position limit)")
-    p.add_argument("--long", dest="long_policy", choices=("truncate", "windows"), default="truncate",
-                   help="texts longer than --max-length: right-truncate (default), or encode consecutive "
-                        "max-length windows and pool across all of them")
-    p.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N (default auto)")
-    p.add_argument("--dtype", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
-                   help="auto = bf16 (or fp16) autocast on CUDA, fp32 on CPU")
-    p.add_argument("--token-budget", type=positive_int, default=None,
-                   help="max rows × padded length per batch (default 4096 on CPU, 65536 on CUDA)")
-    p.add_argument("--shard-size", dest="shard_texts", type=positive_int, default=None, metavar="N",
-                   help="texts per store shard (default 4096 on CPU, 32768 on CUDA; a shard is also bounded by "
-                        "characters); each finished shard is written at once, so an interrupted run loses at most one")
-    p.add_argument("--cache-dir", default=None,
-                   help="embedding store folder, reused across runs (default $LMKBENCH_CACHE or ~/.cache/lmkbench)")
-    p.add_argument("--no-cache", action="store_true",
-                   help="no persistent store: shards go to a temporary folder that is removed at the end")
-    p.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")
-    p.add_argument("--revision", default=None, help="model revision (hub models)")
+    for f in dataclasses.fields(EncoderSettings):
+        flag = f.metadata["flag"]
+        if flag is not None:
+            p.add_argument(flag, dest=f.name, default=f.default, help=f.metadata["help"], **_argparse_type(f),
+                           **f.metadata["argparse"])
+        if f.name == "cache_dir":
+            p.add_argument("--no-cache", action="store_true",
+                           help="no persistent store: shards go to a temporary folder that is removed at the end")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -52,8 +44,17 @@ def parse_pooling_arg(text: str | None) -> list[str] | None:
     return [str(s) for s in parse_poolings(text)]
 
 
-def encoder_kwargs(args) -> dict:
-    return dict(device=args.device, dtype=args.dtype, max_length=args.max_length, long_policy=args.long_policy,
-                token_budget=args.token_budget, cache_dir=False if args.no_cache else args.cache_dir,
-                shard_texts=args.shard_texts,
-                progress=not args.quiet, trust_remote_code=args.trust_remote_code, revision=args.revision)
+def _argparse_type(f: dataclasses.Field) -> dict:
+    """``action=``/``choices=``/``type=`` from a setting's annotation: a switch, a choice or a positive count."""
+    hint = typing.get_type_hints(EncoderSettings)[f.name]      # bounds (Annotated) stripped
+    if hint is bool:
+        return {"action": "store_true"}
+    if typing.get_origin(hint) is typing.Literal:
+        return {"choices": typing.get_args(hint)}
+    return {"type": positive_int} if int in (hint, *typing.get_args(hint)) else {}
+
+
+def encoder_settings(args) -> EncoderSettings:
+    """The encoder settings the command line gives (``--no-cache``: no persistent store)."""
+    values = {name: getattr(args, name) for name in EncoderSettings.names() if hasattr(args, name)}
+    return EncoderSettings.of(**{**values, "cache_dir": False if args.no_cache else args.cache_dir})

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import InputError, LmkbenchError
 from ..io import atomic_write_bytes, atomic_write_text, read_jsonl, require_str
-from ._common import add_encoder_arguments, encoder_kwargs, parse_pooling_arg
+from ._common import add_encoder_arguments, encoder_settings, parse_pooling_arg
 
 NAME = "embed"
 ORDER = 20
@@ -79,7 +79,7 @@ def run(args) -> int:
     if out.suffix != ".npy":
         raise LmkbenchError(f"--output must end in .npy: {out}")
     ids, texts = read_rows(Path(args.input), args.field, title=not args.no_title)
-    enc = PooledEncoder(args.model, **encoder_kwargs(args))
+    enc = PooledEncoder(args.model, encoder_settings(args), progress=not args.quiet)
     poolings = parse_pooling_arg(args.pooling)
     if poolings is None:
         trained = enc.loaded.trained_pooling

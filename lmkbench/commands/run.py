@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from ..errors import LmkbenchError
-from ._common import add_encoder_arguments, encoder_kwargs, parse_pooling_arg
+from ._common import add_encoder_arguments, encoder_settings, parse_pooling_arg
 
 NAME = "run"
 ORDER = 10
@@ -59,7 +59,7 @@ def run(args) -> int:
 
     from ..bm25 import is_lexical, parse_system
 
-    kw = encoder_kwargs(args)
+    encoder = encoder_settings(args)
     if is_lexical(args.model):
         parse_system(args.model)  # a bad parameter fails before any data loads
         if args.pooling:
@@ -67,7 +67,8 @@ def run(args) -> int:
     elif args.tokenizer:
         raise LmkbenchError("--tokenizer applies to --model bm25 only (a dense model uses its own tokenizer)")
     settings = RunSettings(model=args.model, poolings=None if is_lexical(args.model) else parse_pooling_arg(args.pooling),
-                           out_dir=Path(args.out), overwrite=args.overwrite, tokenizer=args.tokenizer, **kw)
+                           out_dir=Path(args.out), encoder=encoder, overwrite=args.overwrite, progress=not args.quiet,
+                           tokenizer=args.tokenizer)
     t0 = time.perf_counter()
     runner = Runner(settings)
     rows = runner.run(task_specs(args))

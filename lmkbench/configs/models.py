@@ -5,15 +5,30 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import typing
-from typing import Any, TypeVar
+from typing import Annotated, Any, Callable, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model, \
+    model_validator
 from pydantic_core import PydanticCustomError
 
+from ..errors import LmkbenchError
 from .errors import input_error
 from .yamlfile import line_of
 
 M = TypeVar("M", bound=BaseModel)
+
+#: a non-empty string, stripped
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def checked(check: Callable[[Any], Any]) -> AfterValidator:
+    """A field check from a function that returns the value (perhaps normalised) or raises LmkbenchError."""
+    def run(value):
+        try:
+            return check(value)
+        except LmkbenchError as exc:
+            raise ValueError(str(exc)) from None
+    return AfterValidator(run)
 
 
 class StrictModel(BaseModel):

@@ -12,7 +12,7 @@
     poolings: [cls, mean, lmk]                 # pooling specs for every model without its own list
     tasks: [bbc_retrieval, "beir:../shared/data/scifact?group=short-retrieval"]
     suites: [default]                          # suite names (as `lmkbench run --suite`)
-    settings:                                  # RunSettings for every model (model entries override)
+    settings:                                  # EncoderSettings for every model (model entries override)
       max_length: 512
       long_policy: truncate                    # truncate | windows
       device: auto
@@ -21,31 +21,105 @@
     on_error: stop                             # stop | skip (a task that fails is left out and reported)
 
 Relative paths (``results``, ``out``, ``beir:`` folders, model folders) are relative to the working
-directory, as on the ``lmkbench run`` command line. Every problem names the file, line and field.
+directory, as on the ``lmkbench run`` command line. The file is validated by pydantic models
+(:class:`LeaderboardFile`; ``settings:`` and the settings of a model entry are
+:class:`~lmkbench.settings.EncoderSettings` fields); every problem names the file, line and field.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from annotated_types import Gt, Lt, MinLen
+from pydantic import BeforeValidator, model_validator
+from pydantic_core import PydanticCustomError
+
+from ..configs import StrictModel, Text, checked, line_of, model_of, read_yaml, validate
 from ..errors import InputError, LmkbenchError
-from ..stats.correction import normalise_method
-from ..stats.tests import TESTS
+from ..settings import EncoderSettings
 
-TOP_KEYS = {"title", "results", "out", "models", "poolings", "tasks", "suites", "settings", "groups", "ranking",
-            "on_error"}
-SETTINGS = {"max_length": int, "long_policy": str, "device": str, "dtype": str, "token_budget": int,
-            "cache_dir": str, "trust_remote_code": bool, "revision": str}
-MODEL_KEYS = {"model", "poolings"} | set(SETTINGS)
-RANKING = {"test": str, "correction": str, "alpha": float, "seed": int, "n_resamples": int}
+def _listed(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _canonical_poolings(specs: list[str]) -> list[str]:
+    from ..poolings import canonical
+
+    return [canonical(s) for s in specs]
+
+
+def _known_test(test: str) -> str:
+    from ..stats.tests import TESTS
+
+    if test not in TESTS:
+        raise LmkbenchError(f"unknown test (known: {', '.join(TESTS)})")
+    return test
+
+
+def _correction(method: str) -> str:
+    from ..stats.correction import normalise_method
+
+    return normalise_method(method)
+
+
+Names = Annotated[list[Text], BeforeValidator(_listed)]          # a string or a list of strings
+Poolings = Annotated[Names, checked(_canonical_poolings)]        # canonical pooling specs
+EncoderSettingsConfig = model_of(EncoderSettings)
+
+
+class ModelItem(EncoderSettingsConfig):
+    """A ``models:`` entry: a name, or a mapping with ``model``, optional ``poolings`` and encoder settings."""
+
+    model: Text
+    poolings: Poolings | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_name(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"model": data}
+        if not isinstance(data, dict):
+            raise PydanticCustomError("model_entry", "expected a model name or a mapping with 'model'")
+        return data
+
+    def settings(self) -> dict[str, Any]:
+        """The encoder settings this entry gives itself."""
+        return self.model_dump(include=set(EncoderSettings.names()), exclude_unset=True)
+
+
+class Ranking(StrictModel):
+    """``ranking:``, the keyword arguments of :func:`~lmkbench.leaderboard.board.build_leaderboard` (unset: its defaults)."""
+
+    test: Annotated[str, checked(_known_test)] | None = None
+    correction: Annotated[str, checked(_correction)] | None = None
+    alpha: Annotated[float, Gt(0), Lt(1)] | None = None
+    seed: int | None = None
+    n_resamples: Annotated[int, Gt(0)] | None = None
+
+
+class LeaderboardFile(StrictModel):
+    title: str = "lmkbench leaderboard"
+    results: str = "results"
+    out: str = "results"
+    models: Annotated[list[ModelItem], MinLen(1)]
+    poolings: Poolings | None = None
+    tasks: Names | None = None
+    suites: Names | None = None
+    settings: EncoderSettingsConfig | None = None
+    groups: dict[str, str] | None = None
+    ranking: Ranking | None = None
+    on_error: Literal["stop", "skip"] = "stop"
 
 
 @dataclass
 class ModelEntry:
     model: str
     poolings: list[str]
-    settings: dict[str, Any]
+    settings: dict[str, Any]      # the encoder settings the config gives (top level, then the entry's own)
+
+    def encoder(self, **overrides: Any) -> EncoderSettings:
+        return EncoderSettings.of(**{**self.settings, **overrides})
 
 
 @dataclass
@@ -61,140 +135,45 @@ class LeaderboardConfig:
     on_error: str = "stop"
 
 
-def _line(d, key=None):
-    lines = getattr(d, "lines", None)
-    if lines is not None and key is not None and key in lines:
-        return lines[key]
-    return getattr(d, "line", None)
-
-
 def load_config(path) -> LeaderboardConfig:
-    from ..bm25 import is_lexical, parse_system
-    from ..poolings import canonical
-    from ..tasks.catalogue import read_yaml
-
     path = Path(path)
     if not path.is_file():
         raise InputError("leaderboard config not found", file=path)
     doc = read_yaml(path)
     if not isinstance(doc, dict):
         raise InputError("expected a mapping at the top level", file=path, line=1)
-
-    def fail(msg, key, where=doc, field_name=None):
-        raise InputError(msg, file=path, line=_line(where, key), field=field_name or key)
-
-    for key in doc:
-        if key not in TOP_KEYS:
-            fail(f"unknown key (known: {', '.join(sorted(TOP_KEYS))})", key)
-
-    def str_list(where, key, field_name, required=False):
-        v = where.get(key)
-        if v is None:
-            if required:
-                fail("missing", key, where, field_name)
-            return []
-        if isinstance(v, str):
-            v = [v]
-        if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
-            fail("expected a list of strings", key, where, field_name)
-        return [x.strip() for x in v]
-
-    def poolings_of(where, key, field_name):
-        out = []
-        for spec in str_list(where, key, field_name):
-            try:
-                out.append(canonical(spec))
-            except LmkbenchError as exc:
-                fail(str(exc), key, where, field_name)
-        return out
-
-    def typed(where, key, typ, field_name):
-        v = where[key]
-        if typ is float and isinstance(v, int) and not isinstance(v, bool):
-            v = float(v)
-        if not isinstance(v, typ) or (typ is not bool and isinstance(v, bool)):
-            fail(f"expected {typ.__name__}, got {type(v).__name__}", key, where, field_name)
-        return v
-
-    def settings_of(where, keys_allowed, prefix):
-        out = {}
-        for key in where:
-            if key not in keys_allowed:
-                fail(f"unknown setting (known: {', '.join(sorted(keys_allowed))})", key, where, f"{prefix}{key}")
-            if key in SETTINGS:
-                out[key] = typed(where, key, SETTINGS[key], f"{prefix}{key}")
-        return out
-
-    settings = doc.get("settings") or {}
-    if not isinstance(settings, dict):
-        fail("expected a mapping", "settings")
-    base_settings = settings_of(settings, set(SETTINGS), "settings.")
-    default_poolings = poolings_of(doc, "poolings", "poolings")
-
-    raw_models = doc.get("models")
-    if not isinstance(raw_models, list) or not raw_models:
-        fail("expected a non-empty list of models", "models")
-    models = []
-    for i, entry in enumerate(raw_models):
-        fname = f"models[{i}]"
-        if isinstance(entry, str):
-            entry_map: dict = {"model": entry}
-            where = doc
-        elif isinstance(entry, dict):
-            entry_map, where = entry, entry
-            if not isinstance(entry.get("model"), str) or not entry["model"].strip():
-                fail("missing or not a string", "model", entry, f"{fname}.model")
-        else:
-            fail("expected a model name or a mapping with 'model'", "models", doc, fname)
-        own = settings_of(entry_map, MODEL_KEYS, f"{fname}.") if isinstance(entry, dict) else {}
-        if is_lexical(entry_map["model"]):  # a lexical reference system (bm25): its own single cell per task
-            if "poolings" in entry_map:
-                fail("a lexical system takes no poolings", "poolings", entry_map, f"{fname}.poolings")
-            try:
-                system = parse_system(entry_map["model"].strip())
-            except LmkbenchError as exc:
-                fail(str(exc), "model", where, f"{fname}.model")
-            models.append(ModelEntry(entry_map["model"].strip(), [system.name], {**base_settings, **own}))
-            continue
-        pools = poolings_of(entry_map, "poolings", f"{fname}.poolings") if "poolings" in entry_map else default_poolings
-        if not pools:
-            fail("no poolings: give 'poolings' at the top level or for this model", "models", where,
-                 f"{fname}.poolings")
-        models.append(ModelEntry(entry_map["model"].strip(), pools, {**base_settings, **own}))
-
-    specs = str_list(doc, "tasks", "tasks") + [f"suite:{s}" for s in str_list(doc, "suites", "suites")]
+    cfg = validate(LeaderboardFile, doc, file=path)
+    base = cfg.settings.model_dump(exclude_unset=True) if cfg.settings else {}
+    models = [_model_entry(item, i, cfg.poolings or [], base, doc, path) for i, item in enumerate(cfg.models)]
+    specs = (cfg.tasks or []) + [f"suite:{s}" for s in cfg.suites or []]
     if not specs:
-        fail("name at least one task (tasks:) or suite (suites:)", "tasks")
+        raise InputError("name at least one task (tasks:) or suite (suites:)", file=path, line=line_of(doc, "tasks"),
+                         field="tasks")
+    ranking = cfg.ranking.model_dump(exclude_none=True) if cfg.ranking else {}
+    return LeaderboardConfig(path=path, title=cfg.title, results=Path(cfg.results), out=Path(cfg.out), models=models,
+                             task_specs=specs, groups=dict(cfg.groups or {}), ranking=ranking, on_error=cfg.on_error)
 
-    groups = doc.get("groups") or {}
-    if not isinstance(groups, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in groups.items()):
-        fail("expected a mapping of task name → group", "groups")
-    ranking_raw = doc.get("ranking") or {}
-    if not isinstance(ranking_raw, dict):
-        fail("expected a mapping", "ranking")
-    ranking = {}
-    for key in ranking_raw:
-        if key not in RANKING:
-            fail(f"unknown ranking option (known: {', '.join(sorted(RANKING))})", key, ranking_raw, f"ranking.{key}")
-        ranking[key] = typed(ranking_raw, key, RANKING[key], f"ranking.{key}")
-    if ranking.get("test", "ttest") not in TESTS:
-        fail(f"unknown test (known: {', '.join(TESTS)})", "test", ranking_raw, "ranking.test")
-    if "correction" in ranking:
+
+def _model_entry(item: ModelItem, i: int, default_poolings: list[str], base: dict, doc: dict, path: Path) -> ModelEntry:
+    """A validated model entry with its poolings (a lexical system: its own single label) and settings."""
+    from ..bm25 import is_lexical, parse_system
+
+    raw = doc["models"][i]
+    where = raw if isinstance(raw, dict) else doc
+
+    def fail(msg: str, key: str):
+        raise InputError(msg, file=path, line=line_of(where, key if where is raw else "models"),
+                         field=f"models[{i}].{key}")
+
+    settings = {**base, **item.settings()}
+    if is_lexical(item.model):  # a lexical reference system (bm25): its own single cell per task
+        if item.poolings is not None:
+            fail("a lexical system takes no poolings", "poolings")
         try:
-            ranking["correction"] = normalise_method(ranking["correction"])
+            return ModelEntry(item.model, [parse_system(item.model).name], settings)
         except LmkbenchError as exc:
-            fail(str(exc), "correction", ranking_raw, "ranking.correction")
-    if not 0 < ranking.get("alpha", 0.05) < 1:
-        fail("alpha must be in (0, 1)", "alpha", ranking_raw, "ranking.alpha")
-    on_error = doc.get("on_error", "stop")
-    if on_error not in ("stop", "skip"):
-        fail("expected stop or skip", "on_error")
-    title = doc.get("title", "lmkbench leaderboard")
-    if not isinstance(title, str):
-        fail("expected a string", "title")
-    for key in ("results", "out"):
-        if key in doc and not isinstance(doc[key], str):
-            fail("expected a path", key)
-    return LeaderboardConfig(path=path, title=title, results=Path(doc.get("results", "results")),
-                             out=Path(doc.get("out", "results")), models=models, task_specs=specs,
-                             groups=dict(groups), ranking=ranking, on_error=on_error)
+            fail(str(exc), "model")
+    poolings = item.poolings if item.poolings is not None else default_poolings
+    if not poolings:
+        fail("no poolings: give 'poolings' at the top level or for this model", "poolings")
+    return ModelEntry(item.model, poolings, settings)

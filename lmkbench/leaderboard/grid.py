@@ -93,7 +93,7 @@ def run_grid(config: LeaderboardConfig, tasks: list[TaskDef], *, overwrite: bool
             log(f"{label}: all {'of this shard' if shard else len(tasks) * len(entry.poolings)} cells done")
             continue
         settings = RunSettings(model=entry.model, poolings=entry.poolings, out_dir=config.results,
-                               overwrite=overwrite, progress=progress, **{**entry.settings, **(overrides or {})})
+                               encoder=entry.encoder(**(overrides or {})), overwrite=overwrite, progress=progress)
         runner = Runner(settings, log=log)
         for task in todo:
             try:

@@ -21,24 +21,16 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from ..configs import LineDict, line_of, read_yaml, validate
 from ..errors import InputError, LmkbenchError
 from .loaders import LOADERS, Loader, loader_class
 from .paths import ENV_SHARED, builtin_tasks_dir, package_dir, repo_root, shared_data_root  # noqa: F401  (re-exported)
-from .taskdef import GROUPS, KINDS, TaskDef
+from .taskdef import KINDS, TaskDef
+from .taskfile import ForEach, SuiteEntry, TaskEntry, TaskFile
 
 ENV_TASKS = "LMKBENCH_TASKS"
-FILE_KEYS = {"defaults", "tasks", "suite"}
-TASK_KEYS = {"name", "kind", "group", "loader", "params", "evaluator", "source", "license", "sha256", "subset",
-             "main_metric", "description", "size", "for_each", "mteb"}
-MTEB_KEYS = {"task", "split", "hf_subset"}
-SUITE_KEYS = {"name", "description", "tasks"}
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_SHA = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _default_vars() -> dict[str, str]:
@@ -79,53 +71,6 @@ def expand_path(value: str, file: Path, line: int | None = None, field: str | No
     if not path.is_absolute():
         path = file.parent / path
     return os.path.normpath(str(path))
-
-
-# -- YAML with line numbers -----------------------------------------------------------------------------------
-class LineDict(dict):
-    """A mapping that remembers the line of each key (for errors that point at the task file)."""
-
-    line: int = 0
-
-    def __init__(self, *a, **kw):
-        super().__init__(*a, **kw)
-        self.lines: dict[str, int] = {}
-
-
-class _LineLoader(yaml.SafeLoader):
-    pass
-
-
-def _construct_mapping(loader, node):
-    loader.flatten_mapping(node)
-    out = LineDict()
-    out.line = node.start_mark.line + 1
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in out:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        out[key] = loader.construct_object(value_node, deep=True)
-        out.lines[key] = key_node.start_mark.line + 1
-    return out
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def read_yaml(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_LineLoader)  # noqa: S506 (a SafeLoader subclass)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        msg = getattr(exc, "problem", None) or str(exc)
-        raise InputError(f"malformed YAML: {msg}", file=path, line=mark.line + 1 if mark else None) from None
-
-
-def _line(d, key=None) -> int | None:
-    if isinstance(d, LineDict):
-        return d.lines.get(key, d.line) if key is not None else d.line
-    return None
 
 
 # -- suites and the catalogue ---------------------------------------------------------------------------------
@@ -227,30 +172,24 @@ def read_task_file(path) -> tuple[list[TaskDef], list[Suite]]:
         return [], []
     if not isinstance(doc, dict):
         raise InputError("a task file is a mapping with 'tasks:' and/or 'suite:'", file=path, line=1)
-    unknown = set(doc) - FILE_KEYS
-    if unknown:
-        key = sorted(unknown)[0]
-        raise InputError(f"unknown key (allowed: {', '.join(sorted(FILE_KEYS))})", file=path, line=_line(doc, key),
-                         field=key)
+    validate(TaskFile, doc, file=path)
     defaults = doc.get("defaults") or {}
-    if not isinstance(defaults, dict):
-        raise InputError("expected a mapping", file=path, line=_line(doc, "defaults"), field="defaults")
-    entries = doc.get("tasks") or []
-    if not isinstance(entries, list):
-        raise InputError("expected a list of task entries", file=path, line=_line(doc, "tasks"), field="tasks")
-    tasks = []
-    for entry in entries:
-        if not isinstance(entry, dict):
-            raise InputError("a task entry is a mapping", file=path, line=_line(doc, "tasks"), field="tasks")
-        for expanded in _expand(_merge(defaults, entry), path):
-            tasks.append(build_task(expanded, path))
-    suites = [_suite(doc["suite"], path, _line(doc, "suite"))] if "suite" in doc else []
+    tasks = [build_task(expanded, path) for entry in doc.get("tasks") or []
+             for expanded in _expand(_merge(defaults, entry), path)]
+    suites = [_suite(doc["suite"], path)] if doc.get("suite") is not None else []
     return tasks, suites
 
 
+def _with_lines(values: dict, like) -> LineDict:
+    """``values`` as a mapping that keeps the lines of ``like`` (and of its keys)."""
+    out = LineDict(values)
+    out.line, out.lines = line_of(like) or 0, dict(getattr(like, "lines", {}))
+    return out
+
+
 def _merge(defaults: dict, entry: dict) -> dict:
-    out = LineDict({**defaults, **entry})
-    out.line, out.lines = _line(entry) or 0, {**getattr(defaults, "lines", {}), **getattr(entry, "lines", {})}
+    out = _with_lines({**defaults, **entry}, entry)
+    out.lines = {**getattr(defaults, "lines", {}), **out.lines}
     for key in ("params", "evaluator", "size"):
         if isinstance(defaults.get(key), dict) and isinstance(entry.get(key), dict):
             out[key] = {**defaults[key], **entry[key]}
@@ -261,16 +200,14 @@ def _expand(entry: dict, path: Path) -> list[dict]:
     """``for_each: {length: [256, 512]}`` → one entry per value; ``{length}`` is substituted in the name,
     the description and string parameters (a parameter that is exactly ``"{length}"`` takes the value itself)."""
     grid = entry.get("for_each")
+    rest = _with_lines({k: v for k, v in entry.items() if k != "for_each"}, entry)
     if grid is None:
-        return [entry]
-    if not isinstance(grid, dict) or not grid or not all(isinstance(v, list) and v for v in grid.values()):
-        raise InputError("expected a mapping of variable → non-empty list", file=path, line=_line(entry, "for_each"),
-                         field="for_each")
+        return [rest]
+    validate(ForEach, {"for_each": grid}, file=path, line=line_of(entry, "for_each"))
     out = []
     for values in itertools.product(*grid.values()):
         env = dict(zip(grid, values))
-        e = LineDict({k: v for k, v in entry.items() if k != "for_each"})
-        e.line, e.lines = entry.line if isinstance(entry, LineDict) else 0, getattr(entry, "lines", {})
+        e = _with_lines(rest, rest)
         for key in ("name", "description", "source"):
             if isinstance(e.get(key), str):
                 e[key] = _fill(e[key], env)
@@ -287,99 +224,46 @@ def _fill(text: str, env: dict):
     return re.sub(r"\{(\w+)\}", lambda m: str(env[m.group(1)]) if m.group(1) in env else m.group(0), text)
 
 
-def _req_str(entry, key, path, required=True) -> str | None:
-    val = entry.get(key)
-    if val is None:
-        if required:
-            raise InputError("missing", file=path, line=_line(entry), field=key)
-        return None
-    if not isinstance(val, str) or not val.strip():
-        raise InputError(f"expected a non-empty string, got {val!r}", file=path, line=_line(entry, key), field=key)
-    return val.strip()
-
-
 def build_task(entry: dict, path: Path) -> TaskDef:
-    unknown = set(entry) - TASK_KEYS
-    if unknown:
-        key = sorted(unknown)[0]
-        raise InputError(f"unknown key (allowed: {', '.join(sorted(TASK_KEYS))})", file=path, line=_line(entry, key),
-                         field=key)
-    name = _req_str(entry, "name", path)
-    if not _NAME.match(name):
-        raise InputError(f"bad task name {name!r} (letters, digits, '_', '-', '.')", file=path,
-                         line=_line(entry, "name"), field="name")
-    loader_name = _req_str(entry, "loader", path)
+    """One task entry (defaults merged, ``for_each`` expanded) → a :class:`TaskDef` (validated: :class:`TaskEntry`,
+    then the loader's parameters and kinds)."""
+    t = validate(TaskEntry, entry, file=path)
     try:
-        cls: type[Loader] = loader_class(loader_name)
+        cls: type[Loader] = loader_class(t.loader)
     except LmkbenchError:
-        raise InputError(f"unknown loader {loader_name!r} (known: {', '.join(e.name for e in LOADERS)})",
-                         file=path, line=_line(entry, "loader"), field="loader") from None
-    params = entry.get("params") or {}
-    if not isinstance(params, dict):
-        raise InputError("expected a mapping", file=path, line=_line(entry, "params"), field="params")
-    params = dict(params)
+        raise InputError(f"unknown loader {t.loader!r} (known: {', '.join(e.name for e in LOADERS)})",
+                         file=path, line=line_of(entry, "loader"), field="loader") from None
+    params = dict(t.params or {})
     for key in cls.path_params:
         if params.get(key) is not None:
-            params[key] = expand_path(params[key], path, _line(entry, "params"), f"params.{key}")
-    where = f"{path}:{_line(entry)} (task {name})"
-    loader = cls(**cls.validate(params, where))
-    kind = _req_str(entry, "kind", path, required=False) or loader.kind()
+            params[key] = expand_path(params[key], path, line_of(entry, "params"), f"params.{key}")
+    loader = cls(**cls.validate(params, f"{path}:{line_of(entry)} (task {t.name})"))
+    kind = t.kind or loader.kind()
     if kind not in KINDS or kind not in cls.kinds:
         raise InputError(f"kind {kind!r} is not one the {cls.name} loader feeds ({', '.join(cls.kinds)})",
-                         file=path, line=_line(entry, "kind"), field="kind")
-    group = _req_str(entry, "group", path)
-    if group not in GROUPS:
-        raise InputError(f"group must be one of {', '.join(GROUPS)}, got {group!r}", file=path,
-                         line=_line(entry, "group"), field="group")
-    sha = entry.get("sha256") or {}
-    if not isinstance(sha, dict) or not all(isinstance(v, str) and _SHA.match(v.lower()) for v in sha.values()):
-        raise InputError("expected a mapping of source file → 64 hex digits", file=path, line=_line(entry, "sha256"),
-                         field="sha256")
-    for key in ("evaluator", "subset", "size"):
-        if entry.get(key) is not None and not isinstance(entry[key], dict):
-            raise InputError("expected a mapping", file=path, line=_line(entry, key), field=key)
-    mteb = _mteb_target(entry, cls, loader, path)
-    return TaskDef(name=name, kind=kind, loader=loader.load, params=loader.p,
-                   evaluator_options=dict(entry.get("evaluator") or {}),
-                   source=_req_str(entry, "source", path, required=False) or loader.describe(),
-                   license=_req_str(entry, "license", path, required=False) or "",
-                   group=group, needs_tokenizer=cls.needs_tokenizer, loader_name=cls.name, file=str(path),
-                   sha256={str(k): str(v).lower() for k, v in sha.items()}, subset=entry.get("subset"),
-                   main_metric=_req_str(entry, "main_metric", path, required=False),
-                   description=_req_str(entry, "description", path, required=False) or "",
-                   size=dict(entry.get("size") or {}), source_loader=loader, mteb=mteb)
+                         file=path, line=line_of(entry, "kind"), field="kind")
+    return TaskDef(name=t.name, kind=kind, loader=loader.load, params=loader.p,
+                   evaluator_options=dict(t.evaluator or {}), source=t.source or loader.describe(),
+                   license=t.license or "", group=t.group, needs_tokenizer=cls.needs_tokenizer, loader_name=cls.name,
+                   file=str(path), sha256=t.sha256 or {}, subset=t.subset, main_metric=t.main_metric,
+                   description=t.description or "", size=dict(t.size or {}), source_loader=loader,
+                   mteb=_mteb_target(t, cls, loader, path, line_of(entry, "mteb")))
 
 
-def _mteb_target(entry: dict, cls, loader, path: Path) -> dict | None:
-    """``mteb: {task, split, hf_subset}``: the mteb task that evaluates the same data (``lmkbench export``).
-
-    Tasks of the ``mteb`` loader are that task unless a ``subset`` narrows the data; others declare it."""
-    doc = entry.get("mteb")
-    if doc is None:
-        if cls.name != "mteb" or entry.get("subset") or not loader.p.get("task"):
+def _mteb_target(t: TaskEntry, cls, loader, path: Path, line: int | None) -> dict | None:
+    """The mteb task that evaluates the same data (``lmkbench export``): ``mteb:`` as declared, or, for a task
+    of the ``mteb`` loader, that task unless a ``subset`` narrows the data."""
+    if t.mteb is None:
+        if cls.name != "mteb" or t.subset or not loader.p.get("task"):
             return None
         return {"task": loader.p["task"], "split": loader.p.get("split"), "hf_subset": loader.p.get("hf_subset")}
-    if not isinstance(doc, dict) or not isinstance(doc.get("task"), str) or set(doc) - MTEB_KEYS:
-        raise InputError(f"expected a mapping with 'task' (and optional {', '.join(sorted(MTEB_KEYS - {'task'}))})",
-                         file=path, line=_line(entry, "mteb"), field="mteb")
-    if entry.get("subset"):
-        raise InputError("a task with a subset is not the mteb task; drop 'mteb' or 'subset'", file=path,
-                         line=_line(entry, "mteb"), field="mteb")
-    return {"task": doc["task"], "split": doc.get("split"), "hf_subset": doc.get("hf_subset")}
+    if t.subset:
+        raise InputError("a task with a subset is not the mteb task; drop 'mteb' or 'subset'", file=path, line=line,
+                         field="mteb")
+    return t.mteb.model_dump()
 
 
-def _suite(doc, path: Path, line) -> Suite:
-    if not isinstance(doc, dict):
-        raise InputError("expected a mapping with name, description, tasks", file=path, line=line, field="suite")
-    unknown = set(doc) - SUITE_KEYS
-    if unknown:
-        key = sorted(unknown)[0]
-        raise InputError(f"unknown key (allowed: {', '.join(sorted(SUITE_KEYS))})", file=path,
-                         line=_line(doc, key), field=key)
-    name = _req_str(doc, "name", path)
-    items = doc.get("tasks")
-    if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
-        raise InputError("expected a non-empty list of task names / patterns", file=path, line=_line(doc, "tasks"),
-                         field="tasks")
-    return Suite(name=name, tasks=items, description=_req_str(doc, "description", path, required=False) or "",
-                 file=str(path), line=_line(doc, "tasks"))
+def _suite(doc: dict, path: Path) -> Suite:
+    s = validate(SuiteEntry, doc, file=path)
+    return Suite(name=s.name, tasks=list(s.tasks), description=s.description or "", file=str(path),
+                 line=line_of(doc, "tasks"))
