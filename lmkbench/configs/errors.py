@@ -20,6 +20,14 @@ _EXPECTED = {"string_type": "a string", "int_type": "an integer", "float_type": 
              "none_required": "null", "path_type": "a path"}
 
 
+class UnknownKey(ValueError):
+    """A key a model does not know, raised by its parent mapping (``key`` extends the error's location)."""
+
+    def __init__(self, key: Any, message: str):
+        super().__init__(message)
+        self.key = key
+
+
 def input_error(exc: ValidationError, data: Any, *, file, prefix: str = "", line: int | None = None) -> InputError:
     """The first problem of ``exc`` (raised validating ``data``), placed in the file; ``prefix`` starts the field."""
     errors = exc.errors(include_url=False)
@@ -32,8 +40,9 @@ def input_error(exc: ValidationError, data: Any, *, file, prefix: str = "", line
 def _locate(data: Any, error: dict) -> tuple[tuple, int | None]:
     """How far the error's location goes into ``data``, and the line there."""
     loc = list(error["loc"])
-    if "key" in (error.get("ctx") or {}):     # an unknown key: reported by its parent mapping
-        loc.append(error["ctx"]["key"])
+    raised = (error.get("ctx") or {}).get("error")
+    if isinstance(raised, UnknownKey):          # reported by its parent mapping
+        loc.append(raised.key)
     node, path, line = data, [], line_of(data)
     for i, part in enumerate(loc):
         if isinstance(node, dict) and part in node:
@@ -62,8 +71,8 @@ def _message(errors: list[dict]) -> str:
     kind = first["type"]
     if kind == "missing":
         return "missing"
-    if kind in ("unknown_key", "extra_forbidden"):
-        return first["msg"] if kind == "unknown_key" else "unknown key"
+    if kind == "extra_forbidden":
+        return "unknown key"
     if kind in ("value_error", "assertion_error"):
         return str(first["ctx"]["error"])
     wanted = [e["ctx"]["expected"] if e["type"] == "literal_error" else _EXPECTED.get(e["type"]) for e in errors]

@@ -9,10 +9,9 @@ from typing import Annotated, Any, Callable, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model, \
     model_validator
-from pydantic_core import PydanticCustomError
 
 from ..errors import LmkbenchError
-from .errors import input_error
+from .errors import UnknownKey, input_error
 from .yamlfile import line_of
 
 M = TypeVar("M", bound=BaseModel)
@@ -41,12 +40,12 @@ class StrictModel(BaseModel):
     def _no_unknown_keys(cls, data: Any) -> Any:
         if isinstance(data, dict):
             known = list(cls.model_fields)
-            unknown = sorted((k for k in data if k not in cls.model_fields), key=lambda k: (line_of(data, k) or 0, str(k)))
+            unknown = sorted((k for k in data if k not in cls.model_fields),
+                             key=lambda k: (line_of(data, k) or 0, str(k)))
             if unknown:
                 close = difflib.get_close_matches(str(unknown[0]), known, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise PydanticCustomError("unknown_key", "unknown key{hint} (known: {known})",
-                                          {"key": unknown[0], "hint": hint, "known": ", ".join(sorted(known))})
+                raise UnknownKey(unknown[0], f"unknown key{hint} (known: {', '.join(sorted(known))})")
         return data
 
 

@@ -33,7 +33,6 @@ from typing import Annotated, Any, Literal
 
 from annotated_types import Gt, Lt, MinLen
 from pydantic import BeforeValidator, model_validator
-from pydantic_core import PydanticCustomError
 
 from ..configs import StrictModel, Text, checked, line_of, model_of, read_yaml, validate
 from ..errors import InputError, LmkbenchError
@@ -80,7 +79,7 @@ class ModelItem(EncoderSettingsConfig):
         if isinstance(data, str):
             return {"model": data}
         if not isinstance(data, dict):
-            raise PydanticCustomError("model_entry", "expected a model name or a mapping with 'model'")
+            raise ValueError("expected a model name or a mapping with 'model'")
         return data
 
     def settings(self) -> dict[str, Any]:
