@@ -37,6 +37,9 @@ from pydantic import BeforeValidator, model_validator
 from ..configs import StrictModel, Text, checked, line_of, model_of, read_yaml, validate
 from ..errors import InputError, LmkbenchError
 from ..settings import EncoderSettings
+from ..stats.correction import normalise_method
+from ..stats.tests import TESTS
+
 
 def _listed(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
@@ -49,17 +52,9 @@ def _canonical_poolings(specs: list[str]) -> list[str]:
 
 
 def _known_test(test: str) -> str:
-    from ..stats.tests import TESTS
-
     if test not in TESTS:
         raise LmkbenchError(f"unknown test (known: {', '.join(TESTS)})")
     return test
-
-
-def _correction(method: str) -> str:
-    from ..stats.correction import normalise_method
-
-    return normalise_method(method)
 
 
 Names = Annotated[list[Text], BeforeValidator(_listed)]          # a string or a list of strings
@@ -91,7 +86,7 @@ class Ranking(StrictModel):
     """``ranking:``, the keyword arguments of :func:`~lmkbench.leaderboard.board.build_leaderboard` (unset: its defaults)."""
 
     test: Annotated[str, checked(_known_test)] | None = None
-    correction: Annotated[str, checked(_correction)] | None = None
+    correction: Annotated[str, checked(normalise_method)] | None = None
     alpha: Annotated[float, Gt(0), Lt(1)] | None = None
     seed: int | None = None
     n_resamples: Annotated[int, Gt(0)] | None = None
