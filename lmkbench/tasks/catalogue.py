@@ -12,6 +12,9 @@ optional ``defaults:`` merged into each entry, and/or ``suite:`` (one suite). Pa
 relative to the task file's folder and may use ``${LMKBENCH_SHARED_DATA}`` (default: ``../shared/data``
 next to a clone, where CI puts the real datasets; ``$LMKBENCH_DATA/shared`` for an installed wheel), ``${LMKBENCH_DATA}`` (download cache, default
 ``~/.cache/lmkbench/data``) or any other environment variable. See the README, "Tasks and suites".
+
+What a task file may say is declared by the pydantic models of :mod:`lmkbench.tasks.taskfile`; a problem is
+one :class:`~lmkbench.errors.InputError` naming the file, line and field (:mod:`lmkbench.configs`).
 """
 from __future__ import annotations
 
