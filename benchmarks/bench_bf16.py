@@ -66,7 +66,7 @@ def _run(ctx, folder: Path, out: Path, dtype: str, long_policy: str = "truncate"
             q, _, d, rank, *_ = line.split()
             if int(rank) <= 10:
                 top10.setdefault(q, set()).add(d)
-    return {"ndcg": rec["metrics"]["ndcg_at_10"], "top10": top10, "seconds": rec["meta"]["timings"]}
+    return {"ndcg": rec.metrics["ndcg_at_10"], "top10": top10, "seconds": rec.meta.timings}
 
 
 def _agreement(ctx, name: str, folder: Path, tmp: Path, long_policy: str) -> list[Figure]:

@@ -46,7 +46,7 @@ def poolings_cost(ctx) -> list[Figure]:
 
         rec = read_result(next((tmp / "out-three").rglob("lmk*.json")))
         fam = {}
-        for set_stats in rec["meta"]["encode_stats"].values():
+        for set_stats in rec.meta.encode_stats.values():
             for k, v in set_stats["per_family_tokens"].items():
                 fam[k] = fam.get(k, 0) + v
         figs = [Figure("task.cost.cls_mean_lmk_vs_mean", t["cls,mean,lmk"].wall_median, "s", ratio,
@@ -96,7 +96,7 @@ def cache_rerun(ctx) -> list[Figure]:
         ctx.log(f"  re-runs: {', '.join(f'{a[0]:.2f}' for a in again)} s")
         from lmkbench.results import read_result
 
-        same = all(read_result(p1)["metrics"] == read_result(tmp / "out2" / p1.relative_to(tmp / "out1"))["metrics"]
+        same = all(read_result(p1).metrics == read_result(tmp / "out2" / p1.relative_to(tmp / "out1")).metrics
                    for p1 in (tmp / "out1").rglob("*.json"))
         return [Figure("cache.rerun_speedup", rerun, "s", first[0] / rerun, f"first run ({first[0]:.2f} s); "
                        f"identical metrics: {same}", ">= 20", {"first_s": first[0], "rerun_s": [a[0] for a in again],
@@ -149,7 +149,7 @@ def end_to_end_vs_mteb(ctx) -> list[Figure]:
                          "--dtype", ctx.dtype])
             assert code == 0
             (rec,) = list(iter_results(out))
-            return rec["metrics"]["ndcg_at_10"]
+            return rec.metrics["ndcg_at_10"]
 
         def theirs():
             import mteb

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .errors import LmkbenchError
+from .results import ResultRecord
 
 
 def evaluate(model: str, poolings: Iterable[str] | None = None, tasks: Iterable[str] = ("suite:default",),
@@ -40,14 +41,14 @@ def evaluate(model: str, poolings: Iterable[str] | None = None, tasks: Iterable[
     runner = Runner(run_settings, log=log or (lambda *a, **k: None))
     runner.run(specs)
     label = runner.model_label()
-    records = [r for r in load_results(out) if r["task"] in names and r["model"] == label]
+    records = [r for r in load_results(out) if r.task in names and r.model == label]
     if not records:
         raise LmkbenchError(f"no results for {label} under {out}")
     return compare(records, baseline=baseline, test=test, correction=correction)
 
 
-def load_results(results_dir) -> list[dict]:
-    """Every lmkbench result file under ``results_dir`` (recursively), as dicts sorted by path."""
+def load_results(results_dir) -> list[ResultRecord]:
+    """Every lmkbench result file under ``results_dir`` (recursively), as records sorted by path."""
     from .results import iter_results
 
     return list(iter_results(results_dir))

@@ -26,26 +26,26 @@ or settings are reported as warnings: they are the kind of change a gate exists 
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictStr, ValidationError, model_validator
 
 from .errors import InputError, LmkbenchError
-from .io import atomic_write_json
-from .results import items_of, iter_results
-from .stats.compare import NoItemScores, item_metric
-from .stats.correction import adjust, normalise_method
 from .format import fmt_diff, fmt_p, fmt_score
-from .stats.tests import is_binary, paired_test
+from .io import atomic_write_json, read_json_document
+from .results import NoItemScores, ResultRecord, iter_results
+from .settings import EncoderSettings
+from .stats.correction import adjust, normalise_method
+from .stats.tests import choose_test, paired_test
+from .configs.errors import input_error
 
 SCHEMA = "lmkbench.baseline/1"
 GATE_TESTS = ("ttest", "wilcoxon", "randomization")
-SETTINGS_KEYS = ("max_length", "long_policy", "dtype", "device", "token_budget")
 
 #: Direction of each metric, as sentence-transformers' evaluators declare ``greater_is_better``. Every
 #: metric lmkbench stores today is greater-is-better; a lower-is-better metric is declared here (or by a
@@ -57,139 +57,145 @@ def register_metric_direction(metric: str, greater_is_better: bool) -> None:
     METRIC_DIRECTIONS[metric] = bool(greater_is_better)
 
 
-def greater_is_better(metric: str, record: dict | None = None) -> bool:
+def greater_is_better(metric: str, record: ResultRecord | None = None) -> bool:
     """Direction of ``metric``: the result's own declaration, else :data:`METRIC_DIRECTIONS`, else True."""
-    if record is not None and isinstance(record.get("greater_is_better"), bool):
-        return record["greater_is_better"]
+    if record is not None and record.greater_is_better is not None:
+        return record.greater_is_better
     return METRIC_DIRECTIONS.get(metric, True)
 
 
 Key = tuple[str, str, str]
 
 
-def _key(cell: dict) -> Key:
-    return (cell["task"], cell["model"], cell["pooling"])
-
-
 def _fmt_key(key: Key) -> str:
     return f"task {key[0]!r}, model {key[1]!r}, pooling {key[2]!r}"
+
+
+# ---------------------------------------------------------------- the baseline's shape
+
+Number = StrictFloat   # an int or float, never a bool or a numeric string
+
+
+class BaselineCell(BaseModel):
+    """One gated cell: the main metric's value, its per-item scores and what produced them."""
+
+    model_config = ConfigDict(extra="allow", protected_namespaces=())
+
+    task: StrictStr
+    model: StrictStr
+    pooling: StrictStr
+    task_kind: Optional[str] = None
+    split: Optional[str] = None
+    metric: StrictStr                      # the main metric, e.g. "ndcg_at_10"
+    greater_is_better: StrictBool          # direction of "metric" (and of the per-item score)
+    value: Number                          # metrics[metric] of the result
+    item_metric: Optional[StrictStr] = None   # per-item field tested ("ndcg_at_10", "correct"); None: none
+    items: Optional[dict[str, Optional[Number]]] = None   # id -> score; None when the metric has none
+    dataset_checksums: dict[str, str]
+    model_identity: Optional[str] = None
+    settings: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _items_need_their_metric(self):
+        if self.items is not None and self.item_metric is None:
+            raise ValueError("items must come with an item_metric")
+        return self
+
+    @property
+    def key(self) -> Key:
+        return (self.task, self.model, self.pooling)
+
+
+class Baseline(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    created: Optional[str] = None
+    lmkbench_version: Optional[str] = None
+    git_commit: Optional[str] = None
+    source: Optional[str] = None
+    cells: list[BaselineCell]
+    path: Optional[str] = None              # the file it was read from (not written)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, **self.model_dump(exclude={"path"})}
 
 
 # ---------------------------------------------------------------- results → cells
 
 
-def cell_of(record: dict) -> dict[str, Any]:
+def cell_of(record: ResultRecord) -> BaselineCell:
     """One result record → a baseline cell (the same shape :func:`check` compares)."""
-    where = record.get("_path", "<result>")
-    metric = record.get("main_metric")
-    value = (record.get("metrics") or {}).get(metric)
-    if not isinstance(value, (int, float)):
-        raise InputError(f"no numeric value for the main metric {metric!r}", file=where, field="metrics")
+    if record.value is None:
+        raise InputError(f"no numeric value for the main metric {record.main_metric!r}", file=record.where,
+                         field="metrics")
     try:
-        name = item_metric(record, where=where)
-        table = "per_query" if "per_query" in record else "per_item"
-        items = {str(i): _number(rec.get(name), where, f"{table}.{i}.{name}") for i, rec in items_of(record).items()}
+        name = record.item_metric()
+        scores = record.scores(record.items, name)
+        items = {str(i): (None if math.isnan(v) else v) for i, v in zip(record.items, scores.tolist())}
     except NoItemScores:
         name, items = None, None
-    meta = record.get("meta") or {}
-    return {"task": record["task"], "model": record["model"], "pooling": record["pooling"],
-            "task_kind": record.get("task_kind"), "split": record.get("split"), "metric": metric,
-            "greater_is_better": greater_is_better(metric, record), "value": float(value),
-            "item_metric": name, "items": items,
-            "dataset_checksums": dict(meta.get("dataset_checksums") or {}),
-            "model_identity": meta.get("model_identity"),
-            "settings": {k: meta.get(k) for k in SETTINGS_KEYS if k in meta}}
+    meta = record.meta
+    return BaselineCell(task=record.task, model=record.model, pooling=record.pooling, task_kind=record.task_kind,
+                        split=record.split, metric=record.main_metric,
+                        greater_is_better=greater_is_better(record.main_metric, record), value=record.value,
+                        item_metric=name, items=items, dataset_checksums=dict(meta.dataset_checksums),
+                        model_identity=meta.model_identity,
+                        settings={k: meta.get(k) for k in EncoderSettings.GATED_KEYS if meta.has(k)})
 
 
-def _number(v, where: str, field_name: str) -> float | None:
-    """A per-item score as a float (JSON true/false count as 1/0); missing or NaN → None."""
-    if v is None:
-        return None
-    if not isinstance(v, (bool, int, float)):
-        raise InputError(f"expected a number, got {type(v).__name__}", file=where, field=field_name)
-    return None if math.isnan(float(v)) else float(v)
-
-
-def collect_cells(results_dir) -> dict[Key, dict]:
+def collect_cells(results_dir) -> dict[Key, BaselineCell]:
     """Every result under ``results_dir`` as a cell, keyed by (task, model, pooling)."""
     root = Path(results_dir)
     if not root.is_dir():
         raise LmkbenchError(f"results folder not found: {root}")
-    cells: dict[Key, dict] = {}
+    cells: dict[Key, BaselineCell] = {}
     paths: dict[Key, str] = {}
     for rec in iter_results(root, on_bad="error"):
         cell = cell_of(rec)
-        key = _key(cell)
-        if key in cells:
-            raise InputError(f"second result for {_fmt_key(key)} (the first is {paths[key]})", file=rec["_path"])
-        cells[key], paths[key] = cell, rec["_path"]
+        if cell.key in cells:
+            raise InputError(f"second result for {_fmt_key(cell.key)} (the first is {paths[cell.key]})",
+                             file=rec.where)
+        cells[cell.key], paths[cell.key] = cell, rec.where
     if not cells:
         raise LmkbenchError(f"no lmkbench result files under {root}")
     return cells
 
 
-def make_baseline(results_dir) -> dict[str, Any]:
+def make_baseline(results_dir) -> Baseline:
     from . import __version__
     from .provenance import git_commit
 
     cells = collect_cells(results_dir)
-    return {"schema": SCHEMA, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "lmkbench_version": __version__,
-            "git_commit": git_commit(), "source": str(results_dir),
-            "cells": [cells[k] for k in sorted(cells)]}
+    return Baseline(created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), lmkbench_version=__version__,
+                    git_commit=git_commit(), source=str(results_dir), cells=[cells[k] for k in sorted(cells)])
 
 
-def write_baseline(results_dir, path) -> dict[str, Any]:
+def write_baseline(results_dir, path) -> Baseline:
     baseline = make_baseline(results_dir)
-    atomic_write_json(path, baseline)
+    atomic_write_json(path, baseline.to_json())
     return baseline
 
 
 # ---------------------------------------------------------------- reading a baseline
 
 
-_CELL_FIELDS = {"task": str, "model": str, "pooling": str, "metric": str, "greater_is_better": bool,
-                "value": (int, float), "dataset_checksums": dict}
-
-
-def load_baseline(path) -> dict[str, Any]:
+def load_baseline(path) -> Baseline:
     """Read and validate a baseline file; every problem names the file and the field."""
-    path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        raise InputError("baseline file not found", file=path) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON ({exc.msg})", file=path, line=exc.lineno) from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise InputError(f"not an lmkbench baseline (schema != {SCHEMA})", file=path, field="schema")
+    data = read_json_document(path, "baseline", SCHEMA)
     cells = data.get("cells")
     if not isinstance(cells, list) or not cells:
         raise InputError("expected a non-empty list of cells", file=path, field="cells")
+    try:
+        base = Baseline.model_validate({k: v for k, v in data.items() if k != "schema"})
+    except ValidationError as exc:
+        raise input_error(exc, data, file=path) from None
     seen: set[Key] = set()
-    for i, cell in enumerate(cells):
-        where = f"cells[{i}]"
-        if not isinstance(cell, dict):
-            raise InputError("expected an object", file=path, field=where)
-        for name, typ in _CELL_FIELDS.items():
-            v = cell.get(name)
-            if not isinstance(v, typ) or (typ is not bool and isinstance(v, bool)):
-                raise InputError(f"missing or not a {getattr(typ, '__name__', 'number')}", file=path,
-                                 field=f"{where}.{name}")
-        items = cell.get("items")
-        if items is not None:
-            if not isinstance(items, dict) or not isinstance(cell.get("item_metric"), str):
-                raise InputError("items must be an object of id → score with an item_metric", file=path,
-                                 field=f"{where}.items")
-            for item_id, v in items.items():
-                if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
-                    raise InputError("expected a number or null", file=path, field=f"{where}.items.{item_id}")
-        key = _key(cell)
-        if key in seen:
-            raise InputError(f"second cell for {_fmt_key(key)}", file=path, field=where)
-        seen.add(key)
-    data["_path"] = str(path)
-    return data
+    for i, cell in enumerate(base.cells):
+        if cell.key in seen:
+            raise InputError(f"second cell for {_fmt_key(cell.key)}", file=path, field=f"cells[{i}]")
+        seen.add(cell.key)
+    base.path = str(path)
+    return base
 
 
 # ---------------------------------------------------------------- the check
@@ -280,10 +286,10 @@ def check(results_dir, baseline, *, alpha: float = 0.05, min_delta: float = 0.01
         raise LmkbenchError(f"alpha must be in (0, 1), got {alpha}")
     if min_delta < 0:
         raise LmkbenchError(f"min-delta must be >= 0, got {min_delta}")
-    base = baseline if isinstance(baseline, dict) else load_baseline(baseline)
-    where = base.get("_path", "<baseline>")
+    base = baseline if isinstance(baseline, Baseline) else load_baseline(baseline)
+    where = base.path or "<baseline>"
     now_cells = collect_cells(results_dir)
-    base_cells = {_key(c): c for c in base["cells"]}
+    base_cells = {c.key: c for c in base.cells}
     missing = [k for k in base_cells if k not in now_cells]
     if missing:
         shown = "; ".join(_fmt_key(k) for k in missing[:3]) + (f"; and {len(missing) - 3} more" if len(missing) > 3 else "")
@@ -305,46 +311,42 @@ def check(results_dir, baseline, *, alpha: float = 0.05, min_delta: float = 0.01
     return report
 
 
-def _compare_cell(b: dict, now: dict, test: str, n_resamples: int, seed: int, where: str,
+def _compare_cell(b: BaselineCell, now: BaselineCell, test: str, n_resamples: int, seed: int, where: str,
                   warnings: list[str]) -> GateRow:
-    key = _key(b)
-    if now["metric"] != b["metric"]:
-        raise LmkbenchError(f"{_fmt_key(key)}: main metric is {now['metric']!r} now, {b['metric']!r} in the "
+    key = b.key
+    if now.metric != b.metric:
+        raise LmkbenchError(f"{_fmt_key(key)}: main metric is {now.metric!r} now, {b.metric!r} in the "
                             f"baseline {where}")
-    for name, digest in b["dataset_checksums"].items():
-        got = now["dataset_checksums"].get(name)
+    for name, digest in b.dataset_checksums.items():
+        got = now.dataset_checksums.get(name)
         if got != digest:
             raise LmkbenchError(f"{_fmt_key(key)}: dataset checksum of {name!r} differs from the baseline "
                                 f"{where} ({(got or 'absent')[:12]} now, {digest[:12]} then): the data changed, "
                                 "so the scores cannot be compared; rebuild the baseline if that was intended")
-    if b.get("model_identity") and now.get("model_identity") and b["model_identity"] != now["model_identity"]:
-        warnings.append(f"{_fmt_key(key)}: model identity differs ({now['model_identity']} now, "
-                        f"{b['model_identity']} in the baseline)")
-    changed = {k: (b.get("settings", {}).get(k), v) for k, v in now.get("settings", {}).items()
-               if k in (b.get("settings") or {}) and b["settings"][k] != v}
+    if b.model_identity and now.model_identity and b.model_identity != now.model_identity:
+        warnings.append(f"{_fmt_key(key)}: model identity differs ({now.model_identity} now, "
+                        f"{b.model_identity} in the baseline)")
+    changed = {k: (b.settings[k], v) for k, v in now.settings.items() if k in b.settings and b.settings[k] != v}
     if changed:
         warnings.append(f"{_fmt_key(key)}: settings differ from the baseline: "
                         + ", ".join(f"{k} {old!r} → {new!r}" for k, (old, new) in changed.items()))
-    gib = bool(b["greater_is_better"])
-    row = GateRow(task=key[0], model=key[1], pooling=key[2], metric=b["metric"], greater_is_better=gib,
-                  baseline=float(b["value"]), now=now["value"], delta=now["value"] - float(b["value"]))
-    if b.get("items") is None or now.get("items") is None:
+    row = GateRow(task=key[0], model=key[1], pooling=key[2], metric=b.metric, greater_is_better=b.greater_is_better,
+                  baseline=float(b.value), now=float(now.value), delta=float(now.value) - float(b.value))
+    if b.items is None or now.items is None:
         row.note = "no per-item scores: not tested (delta only)"
         return row
-    if now["item_metric"] != b["item_metric"]:
-        raise LmkbenchError(f"{_fmt_key(key)}: per-item score is {now['item_metric']!r} now, "
-                            f"{b['item_metric']!r} in the baseline {where}")
-    ids_b, ids_n = set(b["items"]), set(now["items"])
+    if now.item_metric != b.item_metric:
+        raise LmkbenchError(f"{_fmt_key(key)}: per-item score is {now.item_metric!r} now, "
+                            f"{b.item_metric!r} in the baseline {where}")
+    ids_b, ids_n = set(b.items), set(now.items)
     if ids_b != ids_n:
         gone, new = sorted(ids_b - ids_n), sorted(ids_n - ids_b)
         raise LmkbenchError(f"{_fmt_key(key)}: the item sets differ from the baseline {where}: "
                             f"{len(gone)} missing now{_examples(gone)}, {len(new)} new{_examples(new)}")
     ids = sorted(ids_b)
-    nan = math.nan
-    a = np.array([nan if now["items"][i] is None else now["items"][i] for i in ids], dtype=float)
-    c = np.array([nan if b["items"][i] is None else b["items"][i] for i in ids], dtype=float)
-    finite = ~(np.isnan(a) | np.isnan(c))
-    used = "mcnemar" if finite.any() and is_binary(a[finite], c[finite]) else test
+    a = np.array([now.items[i] for i in ids], dtype=float)   # None -> NaN
+    c = np.array([b.items[i] for i in ids], dtype=float)
+    used = choose_test(test, "mcnemar", a, c)
     res = paired_test(a, c, used, n_resamples=n_resamples, seed=seed)
     row.n, row.test, row.mean_diff, row.p = res.n, used, res.mean_diff, res.p
     if res.note and res.p is None:

@@ -113,6 +113,23 @@ def parse_json_line(line: str, path, lineno: int) -> dict:
     return obj
 
 
+def read_json_document(path, what: str, schema: str) -> dict:
+    """One JSON document of lmkbench's (``what``: "result", "baseline"...) whose ``schema`` must be ``schema``;
+    a missing file, bad UTF-8, malformed JSON or another schema is one :class:`InputError` naming the file."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise InputError(f"{what} file not found", file=path) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason})", file=path) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"malformed JSON ({exc.msg})", file=path, line=exc.lineno) from None
+    if not isinstance(data, dict) or data.get("schema") != schema:
+        raise InputError(f"not an lmkbench {what} (schema != {schema})", file=path, field="schema")
+    return data
+
+
 def require_str(obj: dict, key: str, *, path, line: int, allow_empty: bool = True, coerce: bool = False,
                 null_is_empty: bool = False) -> str:
     """Fetch a string field or raise an :class:`InputError` naming file, line and field.

@@ -15,21 +15,28 @@ relevant document in the evaluated model's tokenizer, content tokens without spe
 ``lengths`` (all relevant documents) and ``truncated`` (whether that document was cut).
 Synthetic tasks add ``target_length`` and ``depth``. ``per_item`` (classification, clustering) records
 per text its outcome and ``length``.
+
+In Python a result is a :class:`ResultRecord` (read with :meth:`ResultRecord.read`, written with
+:meth:`ResultRecord.write`, rendered as JSON by :meth:`ResultRecord.to_json`); its ``meta`` is a
+:class:`ResultMeta` with the fields lmkbench reads typed and every other key kept as written.
+Every consumer (compare, gate, report, leaderboard, ranking, export) takes records, never raw dicts.
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
+import numbers
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, Mapping, Optional
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .errors import InputError
-from .io import atomic_write_json, atomic_write_text
+from .errors import InputError, LmkbenchError
+from .io import atomic_write_json, atomic_write_text, read_json_document
+from .configs.errors import input_error
 from .specs import slug  # noqa: F401  (re-exported: results name their files with it)
 
 SCHEMA = "lmkbench.result/1"
@@ -59,17 +66,244 @@ def result_path(out_dir, task: str, model: str, pooling: str) -> Path:
     return Path(out_dir) / slug(task) / slug(model) / f"{slug(pooling)}.json"
 
 
-def write_result(out_dir, record: dict, run: dict[str, list[tuple[str, float]]] | None = None) -> Path:
-    """Atomically write a result (and its TREC run, top-100 per query)."""
-    for key in ("task", "model", "pooling", "metrics", "main_metric"):
-        if key not in record:
-            raise ValueError(f"result record lacks {key!r}")
-    record = {"schema": SCHEMA, **record}
-    path = result_path(out_dir, record["task"], record["model"], record["pooling"])
-    if run is not None:
-        atomic_write_text(path.with_suffix(".trec"), format_trec_run(run, tag=f"{record['model']}|{record['pooling']}"))
-    atomic_write_json(path, record)
-    return path
+#: the per-item table's key in a result file: ``per_query`` (retrieval) or ``per_item`` (the others)
+ITEM_TABLES = ("per_query", "per_item")
+
+
+class NoItemScores(InputError):
+    """A result has no per-item scores for its main metric (e.g. a clustering score that exists only for
+    the whole set). ``compare`` reports such a task as skipped instead of failing the whole run."""
+
+
+#: per-item outcomes tried, in order, when the main metric exists only for the whole set (clustering's
+#: v_measure): the evaluators write ``correct_rate`` (share of runs/experiments that got the item right)
+#: and ``correct`` (0/1 outcome of run 0).
+ITEM_OUTCOME_FIELDS = ("correct_rate", "correct", "acc_at_1", "hit")
+
+
+class ResultMeta(BaseModel):
+    """A result's ``meta``: how it was produced. The fields lmkbench reads are declared (and type-checked on
+    read); any other key (``dataset_info``, ``prompts``, a user's ``extra_meta``...) is kept as written."""
+
+    model_config = ConfigDict(extra="allow", protected_namespaces=())
+
+    model: Optional[str] = None
+    model_path: Optional[str] = None
+    model_identity: Optional[str] = None
+    trained_pooling: Optional[str] = None        # the pooling the checkpoint was trained with, if known
+    pooling_mismatch: Optional[bool] = None      # evaluated with another pooling than it was trained with
+    device: Optional[str] = None
+    dtype: Optional[str] = None
+    max_length: Optional[int] = None
+    long_policy: Optional[str] = None
+    token_budget: Optional[int] = None
+    lmkbench_task_source: Optional[str] = None
+    dataset_checksums: dict[str, str] = {}
+    truncated: dict[str, int] = {}               # per text set: texts whose content was cut
+    split: dict[str, int] = {}                   # per text set: texts encoded as several windows
+    n_texts: dict[str, int] = {}
+    timings: dict[str, Optional[float]] = {}
+    encode_stats: Optional[dict[str, Any]] = None
+    text_sets: Optional[dict[str, Any]] = None   # per set: what encoded it and its cost
+    evaluator: dict[str, Any] = {}
+    bm25: Optional[dict[str, Any]] = None         # a lexical system's description
+    versions: dict[str, Any] = {}
+    hardware: dict[str, Any] = {}
+    git_commit: Optional[str] = None
+    created: Optional[str] = None
+
+    def has(self, key: str) -> bool:
+        """Whether the file holds ``key`` (a declared field that was written, or any other key)."""
+        return key in self.model_fields_set or key in (self.model_extra or {})
+
+    def get(self, key: str, default=None):
+        """The value of any key, declared or not (``default`` when the file does not hold it)."""
+        return getattr(self, key) if self.has(key) else default
+
+    def updated(self, **values) -> "ResultMeta":
+        """A copy with ``values`` set (declared fields are checked; other keys are kept as given)."""
+        return ResultMeta.model_validate({**self.model_dump(exclude_unset=True), **values})
+
+
+_TOP_LEVEL = ("task", "task_kind", "task_group", "split", "model", "pooling", "main_metric", "per_item_metric",
+              "greater_is_better", "metrics")
+
+
+@dataclass
+class ResultRecord:
+    """One result cell (task × model × pooling): its metrics, its per-item table and how it was produced."""
+
+    task: str
+    model: str
+    pooling: str
+    main_metric: str
+    metrics: dict[str, Optional[float]]
+    task_kind: str = ""
+    task_group: Optional[str] = None
+    split: Optional[str] = None
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)   # id -> {score: value, "length": ...}
+    item_table: str = "per_item"                 # its key in the file: "per_query" (retrieval) or "per_item"
+    per_item_metric: Optional[str] = None        # the per-item score to test, when not the main metric
+    greater_is_better: Optional[bool] = None     # the main metric's direction, when the result declares it
+    meta: ResultMeta = field(default_factory=ResultMeta)
+    extra: dict[str, Any] = field(default_factory=dict)   # other top-level keys, kept as written
+    path: Optional[Path] = None                  # the file it was read from
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.task, self.model, self.pooling)
+
+    @property
+    def where(self) -> str:
+        """What an error about this record names: its file, else ``<result>``."""
+        return str(self.path) if self.path is not None else "<result>"
+
+    @property
+    def label(self) -> str:
+        """``task / model / pooling``: how messages name the cell."""
+        return f"{self.task} / {self.model} / {self.pooling}"
+
+    @property
+    def trec_path(self) -> Optional[Path]:
+        """The TREC run written beside the result (None for a record not read from a file; it may not exist)."""
+        return self.path.with_suffix(".trec") if self.path is not None else None
+
+    @property
+    def value(self) -> Optional[float]:
+        """The main metric's value (None when absent or not a number)."""
+        return self.metrics.get(self.main_metric)
+
+    # ------------------------------------------------------------ per-item scores
+    def item_metric(self, metric: str | None = None) -> str:
+        """The per-item score to test.
+
+        In order: ``metric`` if given; the result's ``per_item_metric``; its ``main_metric``; the first of
+        :data:`ITEM_OUTCOME_FIELDS` present (compare notes the substitution). A name asked for explicitly
+        (``metric``, ``per_item_metric``) that is absent is an :class:`InputError`; otherwise a result without
+        any of them raises :class:`NoItemScores`.
+        """
+        rows = list(self.items.values())
+        present = {k for r in rows for k in r}
+        numeric = sorted(k for k in present - AUX_FIELDS
+                         if any(isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool) for r in rows))
+        fields = ", ".join(numeric) or "none"
+        for name, field_name in ((metric, self.item_table), (self.per_item_metric, "per_item_metric")):
+            if name:
+                if name in present:
+                    return name
+                raise InputError(f"metric {name!r} is not a per-item score (per-item scores: {fields})",
+                                 file=self.where, field=field_name)
+        if self.main_metric in present:
+            return self.main_metric
+        for name in ITEM_OUTCOME_FIELDS:
+            if name in present:
+                return name
+        raise NoItemScores(f"main metric {self.main_metric!r} has no per-item scores (per-item scores: {fields})",
+                           file=self.where, field="main_metric")
+
+    def scores(self, ids: Iterable[str], metric: str) -> np.ndarray:
+        """The per-item ``metric`` of ``ids`` as floats (JSON true/false as 1/0, null as NaN); anything else
+        is an :class:`InputError` naming the file and the field."""
+        out = []
+        for i in ids:
+            v = self.items[i].get(metric)
+            if v is None:
+                out.append(math.nan)
+            elif isinstance(v, (int, float)):
+                out.append(float(v))
+            else:
+                raise InputError(f"expected a number, got {type(v).__name__}", file=self.where,
+                                 field=f"{self.item_table}.{i}.{metric}")
+        return np.array(out, dtype=float)
+
+    # ------------------------------------------------------------ reading
+    @classmethod
+    def from_json(cls, data: Any, path=None, *, where: str = "<result>") -> "ResultRecord":
+        """A record from a result file's JSON object (read from ``path``, if from a file); every problem is an
+        :class:`InputError` naming the file (else ``where``) and the field."""
+        if path is not None:
+            path = where = Path(path)
+        if not isinstance(data, Mapping):
+            raise InputError("a result must be a JSON object", file=where)
+        for key in ("task", "model", "pooling", "main_metric"):
+            if not isinstance(data.get(key), str) or not data[key]:
+                raise InputError("missing or not a non-empty string", file=where, field=key)
+        for key in ("task_kind", "task_group", "split", "per_item_metric"):
+            if data.get(key) is not None and not isinstance(data[key], str):
+                raise InputError("expected a string", file=where, field=key)
+        if data.get("greater_is_better") is not None and not isinstance(data["greater_is_better"], bool):
+            raise InputError("expected true or false", file=where, field="greater_is_better")
+        metrics = data.get("metrics")
+        if not isinstance(metrics, Mapping):
+            raise InputError("expected an object of metric → value", file=where, field="metrics")
+        for name, v in metrics.items():
+            if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
+                raise InputError(f"expected a number or null, got {type(v).__name__}", file=where,
+                                 field=f"metrics.{name}")
+        table = ITEM_TABLES[0] if ITEM_TABLES[0] in data else ITEM_TABLES[1]
+        items = data.get(table) or {}
+        if not isinstance(items, Mapping):
+            raise InputError("expected an object of item id → scores", file=where, field=table)
+        for item_id, row in items.items():
+            if not isinstance(row, Mapping):
+                raise InputError(f"expected an object, got {type(row).__name__}", file=where,
+                                 field=f"{table}.{item_id}")
+        meta = data.get("meta") or {}
+        try:
+            meta = ResultMeta.model_validate(meta)
+        except ValidationError as exc:
+            raise input_error(exc, data.get("meta"), file=where, prefix="meta") from None
+        extra = {k: v for k, v in data.items()
+                 if k not in _TOP_LEVEL and k not in ITEM_TABLES and k not in ("schema", "meta")}
+        return cls(task=data["task"], model=data["model"], pooling=data["pooling"], main_metric=data["main_metric"],
+                   metrics={k: (None if v is None or not math.isfinite(v) else float(v)) for k, v in metrics.items()},
+                   task_kind=data.get("task_kind") or "", task_group=data.get("task_group"),
+                   split=data.get("split"), items=dict(items), item_table=table,
+                   per_item_metric=data.get("per_item_metric"), greater_is_better=data.get("greater_is_better"),
+                   meta=meta, extra=extra, path=path)
+
+    @classmethod
+    def read(cls, path) -> "ResultRecord":
+        """Read and check one result file (an :class:`InputError` naming file, line or field otherwise)."""
+        data = read_json_document(path, "result", SCHEMA)
+        return cls.from_json(data, path)
+
+    # ------------------------------------------------------------ writing
+    def to_json(self) -> dict[str, Any]:
+        """The file's JSON object (schema ``lmkbench.result/1``; non-finite floats as null)."""
+        out: dict[str, Any] = {"schema": SCHEMA, "task": self.task, "task_kind": self.task_kind}
+        if self.task_group is not None:
+            out["task_group"] = self.task_group
+        out.update({"split": self.split, "model": self.model, "pooling": self.pooling,
+                    "main_metric": self.main_metric})
+        if self.per_item_metric is not None:
+            out["per_item_metric"] = self.per_item_metric
+        if self.greater_is_better is not None:
+            out["greater_is_better"] = self.greater_is_better
+        out["metrics"] = self.metrics
+        out[self.item_table] = self.items
+        out["meta"] = self.meta.model_dump(exclude_unset=True)
+        out.update(self.extra)
+        return json_safe(out)
+
+    def write(self, out_dir, run: dict[str, list[tuple[str, float]]] | None = None) -> Path:
+        """Atomically write the result under ``out_dir`` (and its TREC run, top-100 per query, beside it)."""
+        path = result_path(out_dir, self.task, self.model, self.pooling)
+        if run is not None:
+            atomic_write_text(path.with_suffix(".trec"), format_trec_run(run, tag=f"{self.model}|{self.pooling}"))
+        atomic_write_json(path, self.to_json())
+        self.path = path
+        return path
+
+
+def write_result(out_dir, record: "ResultRecord | Mapping", run: dict[str, list[tuple[str, float]]] | None = None) -> Path:
+    """Atomically write a result (a record, or a mapping in the file's shape) and its TREC run."""
+    if not isinstance(record, ResultRecord):
+        for key in ("task", "model", "pooling", "metrics", "main_metric"):
+            if key not in record:
+                raise ValueError(f"result record lacks {key!r}")
+        record = ResultRecord.from_json(record, where="<new result>")
+    return record.write(out_dir, run)
 
 
 def format_trec_run(run: dict[str, list[tuple[str, float]]], tag: str = "lmkbench") -> str:
@@ -94,22 +328,12 @@ def read_trec_run(path) -> dict[str, list[tuple[str, float]]]:
     return run
 
 
-def read_result(path) -> dict:
-    path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            rec = json.load(fh)
-    except FileNotFoundError:
-        raise InputError("result file not found", file=path) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON ({exc.msg})", file=path, line=exc.lineno) from None
-    if not isinstance(rec, dict) or rec.get("schema") != SCHEMA:
-        raise InputError(f"not an lmkbench result (schema != {SCHEMA})", file=path, field="schema")
-    rec["_path"] = str(path)
-    return rec
+def read_result(path) -> ResultRecord:
+    """:meth:`ResultRecord.read`."""
+    return ResultRecord.read(path)
 
 
-def iter_results(root, *, on_bad: str = "warn") -> Iterator[dict]:
+def iter_results(root, *, on_bad: str = "warn") -> Iterator[ResultRecord]:
     """Every result file under ``root`` (recursively), sorted by path.
 
     A file that starts like a result but cannot be read (truncated, malformed) is never passed over in silence:
@@ -127,7 +351,8 @@ def iter_results(root, *, on_bad: str = "warn") -> Iterator[dict]:
                 head = fh.read(64)
         except OSError:
             continue
-        if SCHEMA in head or '"schema"' in head:
+        other = re.search(r"lmkbench\.(?!result/)[a-z_]+/\d", head)   # a baseline, comparison, benchmark...
+        if SCHEMA in head or ('"schema"' in head and not other):
             try:
                 yield read_result(path)
             except InputError as exc:
@@ -136,9 +361,21 @@ def iter_results(root, *, on_bad: str = "warn") -> Iterator[dict]:
                 log.warning("skipping an unreadable result file: %s", exc)
 
 
-def items_of(record: dict) -> dict[str, dict[str, Any]]:
-    """The per-item table of a result: ``per_query`` for retrieval, ``per_item`` otherwise."""
-    return record.get("per_query") or record.get("per_item") or {}
+def load_records(results) -> list[ResultRecord]:
+    """Records from a results folder, one record, or a list of records (a mapping in a result file's shape is
+    read as one: :meth:`ResultRecord.from_json`)."""
+    if isinstance(results, (str, Path)):
+        records = list(iter_results(results))
+        if not records:
+            raise LmkbenchError(f"no lmkbench result files under {results}")
+        return records
+    if isinstance(results, (Mapping, ResultRecord)):
+        results = [results]
+    records = [r if isinstance(r, ResultRecord) else ResultRecord.from_json(r, where=f"<result #{i}>")
+               for i, r in enumerate(results)]
+    if not records:
+        raise LmkbenchError("no results to compare")
+    return records
 
 
 @dataclass(frozen=True)

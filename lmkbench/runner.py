@@ -24,7 +24,7 @@ from .poolings import make_pooling
 from .bm25 import is_lexical, parse_system, system_label
 from .strategies import is_strategy
 from .provenance import git_commit, hardware, versions
-from .results import Cell, read_result, write_result
+from .results import Cell, ResultRecord, read_result
 from .settings import EncoderSettings
 from .store import open_store, writable_dir
 from .tasks import TaskDef, resolve_tasks
@@ -202,8 +202,9 @@ class Runner:
             }
             # per set: the spec that encoded it, rows stored, chunks pooled, tokens its family fed (0 if reused)
             record["meta"]["text_sets"] = used[p]
-            paths.append(write_result(self.s.out_dir, record, out.run))
-            self._summarise(record, cached=False)
+            rec = ResultRecord.from_json(record, where=f"<result of {task.name} / {label} / {p}>")
+            paths.append(rec.write(self.s.out_dir, out.run))
+            self._summarise(rec, cached=False)
         return paths
 
     def run_lexical(self, task: TaskDef) -> list[Path]:
@@ -257,8 +258,9 @@ class Runner:
                      "versions": versions(), "hardware": hardware("cpu"), "git_commit": git_commit(),
                      "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **self.s.extra_meta},
         }
-        path = write_result(self.s.out_dir, record, out.run)
-        self._summarise(record, cached=False)
+        rec = ResultRecord.from_json(record, where=f"<result of {task.name} / {label} / {pooling}>")
+        path = rec.write(self.s.out_dir, out.run)
+        self._summarise(rec, cached=False)
         return [path]
 
     def length_tokenizer(self):
@@ -288,10 +290,9 @@ class Runner:
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **self.s.extra_meta,
         }
 
-    def _summarise(self, rec: dict, cached: bool) -> None:
-        self.rows.append({"task": rec["task"], "pooling": rec["pooling"], "metric": rec["main_metric"],
-                          "score": rec["metrics"].get(rec["main_metric"]), "cached": cached,
-                          "truncated": rec.get("meta", {}).get("truncated", {})})
+    def _summarise(self, rec: ResultRecord, cached: bool) -> None:
+        self.rows.append({"task": rec.task, "pooling": rec.pooling, "metric": rec.main_metric, "score": rec.value,
+                          "cached": cached, "truncated": rec.meta.truncated})
 
 
 #: which of a checkpoint's sentence-transformers prompts applies to which text set of a retrieval task

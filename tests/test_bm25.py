@@ -42,8 +42,8 @@ def test_scores_equal_bm25s_called_directly(stemmer):
 def test_run_bm25_writes_an_ordinary_cell(tiny_beir, tmp_path):
     assert main(["run", "--model", "bm25", "--task", f"beir:{tiny_beir}", "--out", str(tmp_path), "--quiet"]) == 0
     (rec,) = list(iter_results(tmp_path))
-    assert rec["model"] == "bm25" and rec["pooling"] == "bm25"
-    assert rec["meta"]["bm25"]["method"] == "lucene" and rec["meta"]["length_tokenizer"] == "minilm"
+    assert rec.model == "bm25" and rec.pooling == "bm25"
+    assert rec.meta.bm25["method"] == "lucene" and rec.meta.get("length_tokenizer") == "minilm"
     docs = [json.loads(line) for line in open(tiny_beir / "corpus.jsonl")]
     texts = [f"{d['title']} {d['text']}".strip() for d in docs]
     ref = BM25().index(texts)
@@ -51,9 +51,9 @@ def test_run_bm25_writes_an_ordinary_cell(tiny_beir, tmp_path):
     for line in open(next(tmp_path.rglob("*.trec"))):
         q, _, d, rank, score, _ = line.split()
         run.setdefault(q, []).append(d)
-    q0 = rec["per_query"]["q0"]
+    q0 = rec.items["q0"]
     assert q0["length"] > 0 and q0["evidence_depth_estimated"] is True and 0 <= q0["evidence_depth"] <= 1
-    assert rec["per_query"]["q4"]["ndcg_at_10"] == 1.0  # "mountain hiking trail" finds its only document
+    assert rec.items["q4"]["ndcg_at_10"] == 1.0  # "mountain hiking trail" finds its only document
     scores = ref.scores("what about solar power panels?")  # the run file ranks as bm25s does
     assert run["q0"] == [docs[j]["_id"] for j in np.argsort(-scores, kind="stable") if scores[j] > 0]
 

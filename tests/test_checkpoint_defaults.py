@@ -40,8 +40,8 @@ def test_prompts_go_in_front_of_queries_and_documents(tiny_bert, tiny_beir, tmp_
     runner = Runner(settings, log=lambda *a: None)
     runner.run([f"beir:{tiny_beir}"])
     (rec,) = iter_results(tmp_path / "out")
-    assert rec["meta"]["prompts"] == {"queries": "query: ", "corpus": "passage: "}
-    assert rec["meta"]["max_length"] == 64 and "max_seq_length" in rec["meta"]["max_length_source"]
+    assert rec.meta.get("prompts") == {"queries": "query: ", "corpus": "passage: "}
+    assert rec.meta.max_length == 64 and "max_seq_length" in rec.meta.get("max_length_source")
     # the stored query embeddings are those of the prompted texts
     from lmkbench.data.beir import load_beir_folder
 

@@ -20,23 +20,23 @@ def test_run_writes_one_result_per_pooling_and_resumes(tiny_bert, tiny_beir, tmp
     assert _run(tiny_bert, tiny_beir, out) == 0
     printed = capsys.readouterr().out
     assert "tinybeir" in printed and "lmk:g=8" in printed and "ndcg_at_10" in printed
-    recs = {r["pooling"]: r for r in iter_results(out)}
+    recs = {r.pooling: r for r in iter_results(out)}
     assert set(recs) == {"cls", "mean", "lmk:g=8"}
     rec = recs["lmk:g=8"]
-    assert rec["task"] == "tinybeir" and rec["split"] == "test" and rec["task_kind"] == "retrieval"
-    assert set(rec["per_query"]) == {f"q{i}" for i in range(8)}
-    q0 = rec["per_query"]["q0"]
+    assert rec.task == "tinybeir" and rec.split == "test" and rec.task_kind == "retrieval"
+    assert set(rec.items) == {f"q{i}" for i in range(8)}
+    q0 = rec.items["q0"]
     assert {"ndcg_at_10", "recall_at_100", "mrr_at_10", "acc_at_1", "length", "lengths", "truncated"} <= set(q0)
     assert q0["lengths"] == sorted(q0["lengths"], reverse=True) and q0["length"] == q0["lengths"][0]
-    assert rec["metrics"]["ndcg_at_10"] == pytest.approx(np.mean([v["ndcg_at_10"] for v in rec["per_query"].values()]))
-    meta = rec["meta"]
-    assert meta["max_length"] == 64 and meta["long_policy"] == "truncate" and meta["dtype"] == "fp32"
-    assert meta["truncated"]["corpus"] >= 1 and "torch" in meta["versions"] and "corpus.jsonl" in meta["dataset_checksums"]
-    assert {"load_s", "encode_corpus_s", "evaluate_s"} <= set(meta["timings"])
-    run = read_trec_run(rec["_path"].replace(".json", ".trec"))
-    assert set(run) == set(rec["per_query"]) and all(len(v) == 10 for v in run.values())
+    assert rec.metrics["ndcg_at_10"] == pytest.approx(np.mean([v["ndcg_at_10"] for v in rec.items.values()]))
+    meta = rec.meta
+    assert meta.max_length == 64 and meta.long_policy == "truncate" and meta.dtype == "fp32"
+    assert meta.truncated["corpus"] >= 1 and "torch" in meta.versions and "corpus.jsonl" in meta.dataset_checksums
+    assert {"load_s", "encode_corpus_s", "evaluate_s"} <= set(meta.timings)
+    run = read_trec_run(rec.trec_path)
+    assert set(run) == set(rec.items) and all(len(v) == 10 for v in run.values())
     # resume: nothing recomputed, file untouched
-    stamp = {p: (out / p).stat().st_mtime_ns for p in [r["_path"] for r in recs.values()]}
+    stamp = {p: (out / p).stat().st_mtime_ns for p in [r.path for r in recs.values()]}
     assert _run(tiny_bert, tiny_beir, out) == 0
     assert "all 3 cells done" in capsys.readouterr().out
     assert all((out / p).stat().st_mtime_ns == t for p, t in stamp.items())
@@ -101,5 +101,7 @@ def test_result_files_are_valid_and_readable(tiny_bert, tiny_beir, tmp_path):
     out = tmp_path / "res"
     _run(tiny_bert, tiny_beir, out)
     for p in out.rglob("*.json"):
-        assert read_result(p)["schema"] == "lmkbench.result/1"
+        rec = read_result(p)
+        assert rec.path == p and rec.to_json()["schema"] == "lmkbench.result/1"
+        assert rec.to_json() == json.loads(p.read_text())   # the record holds the whole file
     assert not list(out.rglob("*.tmp"))

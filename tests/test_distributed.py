@@ -90,17 +90,17 @@ def test_two_processes_match_one(tiny_bert, tiny_beir, tmp_path):
     ref_dir = tmp_path / "single"
     Runner(RunSettings(model=tiny_bert, poolings=POOLINGS, out_dir=ref_dir, max_length=64, cache_dir=False,
                        progress=False, device="cpu"), encoder=enc, log=lambda *a: None).run([f"beir:{tiny_beir}"])
-    ref = {r["pooling"]: r for r in iter_results(ref_dir)}
+    ref = {r.pooling: r for r in iter_results(ref_dir)}
     assert set(ref) == set(POOLINGS)
     assert not (out / "rank1").exists()  # only rank 0 writes result files
     for rank in (0,):
-        got = {r["pooling"]: r for r in iter_results(out / f"rank{rank}")}
+        got = {r.pooling: r for r in iter_results(out / f"rank{rank}")}
         assert set(got) == set(ref)
         for p in POOLINGS:
-            assert {q: v["ndcg_at_10"] for q, v in got[p]["per_query"].items()} == \
-                   {q: v["ndcg_at_10"] for q, v in ref[p]["per_query"].items()}
-            assert got[p]["metrics"] == ref[p]["metrics"]
-            assert got[p]["meta"]["distributed"] == {"world_size": 2, "backend": "gloo"}
+            assert {q: v["ndcg_at_10"] for q, v in got[p].items.items()} == \
+                   {q: v["ndcg_at_10"] for q, v in ref[p].items.items()}
+            assert got[p].metrics == ref[p].metrics
+            assert got[p].meta.get("distributed") == {"world_size": 2, "backend": "gloo"}
 
 
 def test_not_distributed_is_a_no_op(monkeypatch):
@@ -145,8 +145,8 @@ def test_lmkbench_run_under_torchrun(tiny_bert, tiny_beir, tmp_path):
     from lmkbench.cli import main
 
     assert main([*args, "--out", str(tmp_path / "one")]) == 0
-    two = {r["pooling"]: r for r in iter_results(tmp_path / "two")}
-    one = {r["pooling"]: r for r in iter_results(tmp_path / "one")}
+    two = {r.pooling: r for r in iter_results(tmp_path / "two")}
+    one = {r.pooling: r for r in iter_results(tmp_path / "one")}
     assert set(two) == set(one) == {"mean", "lmk:g=8"}
     for p in one:
-        assert two[p]["metrics"] == one[p]["metrics"] and two[p]["meta"]["distributed"]["world_size"] == 2
+        assert two[p].metrics == one[p].metrics and two[p].meta.get("distributed")["world_size"] == 2

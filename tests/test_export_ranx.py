@@ -29,7 +29,7 @@ def test_ranx_compare_matches_lmkbench_ttest(exported, task, capsys):
     results, out = exported
     qrels = ranx.Qrels.from_file(str(out / task / "qrels.trec"), kind="trec")
     model = next(p.name for p in (out / task).iterdir() if p.is_dir())
-    retrieval = [r for r in iter_results(results) if r["task_kind"] == "retrieval"]
+    retrieval = [r for r in iter_results(results) if r.task_kind == "retrieval"]
     cmp = compare(retrieval, baseline="mean", test="ttest", correction="none", metric="ndcg_at_10")
     base = ranx.Run.from_file(str(out / task / model / "mean.trec"), kind="trec")
     assert base.name == f"{model}|mean"

@@ -55,11 +55,11 @@ def test_mteb_evaluate_with_lmk_pooling_equals_lmkbench_run(tiny_bert, tiny_beir
     assert main(["run", "--model", tiny_bert, "--pooling", "lmk:g=8", "--task", f"beir:{tiny_beir}", "--out",
                  str(tmp_path / "res"), "--max-length", "64", "--no-cache", "--quiet"]) == 0
     (rec,) = list(iter_results(tmp_path / "res"))
-    ours = {q: v["ndcg_at_10"] for q, v in rec["per_query"].items()}
+    ours = {q: v["ndcg_at_10"] for q, v in rec.items.items()}
     assert set(ours) == set(task.per_query) == set(load_beir_folder(tiny_beir).evaluated_query_ids())
     for q in ours:
         assert ours[q] == pytest.approx(task.per_query[q], abs=1e-6), q
-    assert rec["metrics"]["ndcg_at_10"] == pytest.approx(mteb_mean, abs=1e-5)
+    assert rec.metrics["ndcg_at_10"] == pytest.approx(mteb_mean, abs=1e-5)
 
 
 def test_mteb_encoders_share_one_model(tiny_bert):

@@ -50,7 +50,7 @@ def run_lmkbench(model, folder, out, max_length):
     assert main(["run", "--model", model, "--pooling", "mean", "--task", f"beir:{folder}", "--out", str(out),
                  "--max-length", str(max_length), "--no-cache", "--quiet"]) == 0
     (rec,) = list(iter_results(out))
-    return rec["metrics"]["ndcg_at_10"], {q: v["ndcg_at_10"] for q, v in rec["per_query"].items()}
+    return rec.metrics["ndcg_at_10"], {q: v["ndcg_at_10"] for q, v in rec.items.items()}
 
 
 def assert_agree(ours, theirs):

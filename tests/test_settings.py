@@ -18,10 +18,15 @@ def _args(*extra):
 
 
 def test_gated_keys_are_the_settings_the_gate_compares():
-    from lmkbench import gate
+    from lmkbench.gate import cell_of
+    from lmkbench.results import ResultRecord
 
     assert EncoderSettings.GATED_KEYS == ("max_length", "long_policy", "dtype", "device", "token_budget")
-    assert set(EncoderSettings.GATED_KEYS) == set(gate.SETTINGS_KEYS)
+    meta = {"max_length": 64, "long_policy": "truncate", "dtype": "fp32", "device": "cpu", "token_budget": 512,
+            "batch_cost": "tokens", "shard_texts": 8}
+    rec = ResultRecord.from_json({"task": "t", "model": "m", "pooling": "mean", "main_metric": "x",
+                                  "metrics": {"x": 0.5}, "meta": meta})
+    assert cell_of(rec).settings == {k: meta[k] for k in EncoderSettings.GATED_KEYS}
 
 
 def test_every_flag_becomes_its_setting():
@@ -68,7 +73,7 @@ def test_cli_settings_reach_the_result_meta(tiny_bert, tiny_beir, tmp_path):
                  "--no-cache", "--quiet", "--max-length", "32", "--long", "windows", "--dtype", "fp32", "--device",
                  "cpu", "--token-budget", "256", "--shard-size", "3"]) == 0
     (rec,) = iter_results(out)
-    meta = rec["meta"]
-    assert {k: meta[k] for k in EncoderSettings.GATED_KEYS} == {
+    meta = rec.meta
+    assert {k: meta.get(k) for k in EncoderSettings.GATED_KEYS} == {
         "max_length": 32, "long_policy": "windows", "dtype": "fp32", "device": "cpu", "token_budget": 256}
-    assert meta["shard_texts"] == 3
+    assert meta.get("shard_texts") == 3

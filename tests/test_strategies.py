@@ -135,15 +135,15 @@ def test_run_with_strategies_records_their_cost(tiny_bert, tiny_beir, tmp_path):
     pools = "mean,chunk:size=16,pool=mean,agg=max,late:size=16,agg=mean"
     assert main(["run", "--model", tiny_bert, "--pooling", pools, "--task", f"beir:{tiny_beir}", "--max-length", "32",
                  "--long", "windows", "--device", "cpu", "--quiet", "--no-cache", "--out", str(tmp_path)]) == 0
-    res = {r["pooling"]: r for r in iter_results(tmp_path)}
+    res = {r.pooling: r for r in iter_results(tmp_path)}
     assert set(res) == {"mean", "chunk:size=16,pool=mean,agg=max", "late:size=16,pool=mean,agg=mean"}
-    maxp = res["chunk:size=16,pool=mean,agg=max"]["meta"]["text_sets"]
+    maxp = res["chunk:size=16,pool=mean,agg=max"].meta.text_sets
     assert maxp["queries"]["encoded_as"] == "mean" and maxp["corpus"]["family"] == "chunk:size=16"
     assert maxp["corpus"]["vectors"] > maxp["corpus"]["texts"] and maxp["corpus"]["tokens_fed"] > 0
-    late = res["late:size=16,pool=mean,agg=mean"]["meta"]["text_sets"]["corpus"]
+    late = res["late:size=16,pool=mean,agg=mean"].meta.text_sets["corpus"]
     assert late["vectors"] == late["texts"] and late["chunks"] > late["texts"] and late["family"] == "plain"
     # queries are encoded with the inner pooling: identical to the mean cell's query side, so equal short docs
-    assert res["mean"]["per_query"].keys() == res["chunk:size=16,pool=mean,agg=max"]["per_query"].keys()
+    assert res["mean"].items.keys() == res["chunk:size=16,pool=mean,agg=max"].items.keys()
 
 
 @pytest.mark.slow
@@ -155,7 +155,7 @@ def test_one_vector_tasks_encode_maxp_as_the_chunk_mean(tiny_bert, tmp_path):
     assert main(["run", "--model", tiny_bert, "--pooling", "chunk:size=64,agg=max", "--task", "bbc_clustering",
                  "--max-length", "64", "--device", "cpu", "--quiet", "--no-cache", "--out", str(tmp_path)]) == 0
     (rec,) = list(iter_results(tmp_path))
-    assert rec["pooling"] == "chunk:size=64,pool=mean,agg=max"
-    (used,) = rec["meta"]["text_sets"].values()
+    assert rec.pooling == "chunk:size=64,pool=mean,agg=max"
+    (used,) = rec.meta.text_sets.values()
     assert used["encoded_as"] == "chunk:size=64,pool=mean,agg=mean" and used["vectors"] == used["texts"]
     assert used["chunks"] > used["texts"]

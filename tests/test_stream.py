@@ -71,12 +71,12 @@ def test_sharded_run_gives_identical_metrics(tiny_bert, tiny_beir, tmp_path):
               "--max-length", "64", "--device", "cpu", "--quiet"]
     assert main([*common, "--out", str(tmp_path / "one"), "--no-cache"]) == 0
     assert main([*common, "--out", str(tmp_path / "many"), "--cache-dir", str(tmp_path / "c"), "--shard-size", "2"]) == 0
-    one = {r["pooling"]: r for r in iter_results(tmp_path / "one")}
-    many = {r["pooling"]: r for r in iter_results(tmp_path / "many")}
+    one = {r.pooling: r for r in iter_results(tmp_path / "one")}
+    many = {r.pooling: r for r in iter_results(tmp_path / "many")}
     for p in one:
-        assert {q: v["ndcg_at_10"] for q, v in many[p]["per_query"].items()} == \
-               {q: v["ndcg_at_10"] for q, v in one[p]["per_query"].items()}
-        assert many[p]["meta"]["encode_stats"]["corpus"]["shards"] == 5
+        assert {q: v["ndcg_at_10"] for q, v in many[p].items.items()} == \
+               {q: v["ndcg_at_10"] for q, v in one[p].items.items()}
+        assert many[p].meta.encode_stats["corpus"]["shards"] == 5
     assert not list((tmp_path / "one").glob(".lmkbench-store-*"))  # the temporary store is removed
 
 
@@ -117,19 +117,19 @@ def test_a_killed_run_loses_at_most_the_shard_in_flight(tiny_bert, tiny_beir, tm
 
     assert main(args) == 0
     out = capsys.readouterr().out
-    rec = {r["pooling"]: r for r in iter_results(tmp_path / "out")}
-    stats = rec["mean"]["meta"]["encode_stats"]
+    rec = {r.pooling: r for r in iter_results(tmp_path / "out")}
+    stats = rec["mean"].meta.encode_stats
     reused = stats["queries"]["shards_reused"] + stats["corpus"]["shards_reused"]
     assert reused == finished and "reused" in out
     encoded_again = (stats["queries"]["shards"] + stats["corpus"]["shards"]) - reused
     assert encoded_again == 9 - finished        # the shard in flight and those not started; nothing else
     # identical to a run that was never interrupted
     assert main([*args[:-4], "--no-cache", "--out", str(tmp_path / "fresh")]) == 0
-    fresh = {r["pooling"]: r for r in iter_results(tmp_path / "fresh")}
+    fresh = {r.pooling: r for r in iter_results(tmp_path / "fresh")}
     for p in fresh:
-        assert rec[p]["per_query"].keys() == fresh[p]["per_query"].keys()
-        for q in fresh[p]["per_query"]:
-            assert rec[p]["per_query"][q]["ndcg_at_10"] == pytest.approx(fresh[p]["per_query"][q]["ndcg_at_10"], abs=1e-9)
+        assert rec[p].items.keys() == fresh[p].items.keys()
+        for q in fresh[p].items:
+            assert rec[p].items[q]["ndcg_at_10"] == pytest.approx(fresh[p].items[q]["ndcg_at_10"], abs=1e-9)
 
 
 def _unwritable(tmp_path: Path) -> Path:
@@ -152,7 +152,7 @@ def test_unwritable_cache_warns_and_the_run_continues(tiny_bert, tiny_beir, tmp_
                    "--device", "cpu", "--quiet", "--cache-dir", str(_unwritable(tmp_path)), "--out", str(tmp_path / "o")])
     assert rc == 0 and "not writable" in caplog.text
     (rec,) = iter_results(tmp_path / "o")
-    assert rec["metrics"]["ndcg_at_10"] > 0
+    assert rec.metrics["ndcg_at_10"] > 0
 
 
 def test_corpus_is_streamed_not_held(tiny_beir):

@@ -23,6 +23,6 @@ def run(args) -> int:
     from ..gate import write_baseline
 
     base = write_baseline(args.results_dir, args.output)
-    n_items = sum(len(c["items"] or {}) for c in base["cells"])
-    print(f"wrote {args.output}: {len(base['cells'])} cell(s), {n_items} per-item scores")
+    n_items = sum(len(c.items or {}) for c in base.cells)
+    print(f"wrote {args.output}: {len(base.cells)} cell(s), {n_items} per-item scores")
     return 0

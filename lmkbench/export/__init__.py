@@ -65,7 +65,7 @@ def _import_formats() -> None:
 
 def export(results, fmt: str, out, **options) -> ExportReport:
     """Export every result under ``results`` (a folder, or a list of result records) as ``fmt`` into ``out``."""
-    from ..stats.compare import load_records
+    from ..results import load_records
 
     _import_formats()
     cls = EXPORTERS.entry(fmt).obj

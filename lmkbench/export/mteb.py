@@ -22,6 +22,7 @@ from typing import Any
 
 from ..errors import LmkbenchError
 from ..io import atomic_write_text
+from ..results import ResultRecord
 from ..specs import slug
 from . import ExportReport, Exporter, atomic_via, register_exporter
 
@@ -39,15 +40,15 @@ def mteb_model_name(model: str, pooling: str) -> str:
     return f"{ORG}/{_name_part(model)}__{_name_part(pooling)}"
 
 
-def mteb_scores(rec: dict, main_key: str) -> dict[str, Any] | None:
+def mteb_scores(rec: ResultRecord, main_key: str) -> dict[str, Any] | None:
     """A result's metrics under mteb's keys, with ``main_score``; None when ``main_key`` cannot be given."""
-    kind = rec.get("task_kind", "")
-    metrics = {k: float(v) for k, v in (rec.get("metrics") or {}).items() if isinstance(v, (int, float))}
+    kind = rec.task_kind
+    metrics = {k: v for k, v in rec.metrics.items() if v is not None}
     scores: dict[str, Any] = dict(metrics)
     for ours, theirs in KEY_ALIASES.get(kind, {}).items():
         if ours in metrics:
             scores[theirs] = metrics[ours]
-    ev = (rec.get("meta") or {}).get("evaluator") or {}
+    ev = rec.meta.evaluator
     if kind == "classification" and ev.get("accuracy_per_experiment"):
         f1s = ev.get("f1_macro_per_experiment") or [None] * len(ev["accuracy_per_experiment"])
         scores["scores_per_experiment"] = [{"accuracy": a, **({"f1": f} if f is not None else {})}
@@ -56,7 +57,7 @@ def mteb_scores(rec: dict, main_key: str) -> dict[str, Any] | None:
         scores["v_measures"] = list(ev["v_measure_per_run"])
     if main_key == "ndcg_at_1" and "ndcg_at_1" not in scores and "acc_at_1" in scores:
         # with exactly one relevant document per query, NDCG@1 equals accuracy@1
-        items = rec.get("per_query") or {}
+        items = rec.items if rec.item_table == "per_query" else {}
         if items and all(len(v.get("relevant") or ()) == 1 for v in items.values()):
             scores["ndcg_at_1"] = scores["acc_at_1"]
     if main_key not in scores:
@@ -78,28 +79,28 @@ class MtebExporter(Exporter):
         self.mteb_tasks_only = mteb_tasks_only
 
     # -- where a result goes ----------------------------------------------------------------------------
-    def target(self, rec: dict, catalogue, report: ExportReport):
+    def target(self, rec: ResultRecord, catalogue, report: ExportReport):
         """``(mteb task object or None, task name, split, hf_subset, main key)`` or None (skipped)."""
         import mteb
 
-        where = f"{rec['task']} / {rec['model']} / {rec['pooling']}"
-        task_def = catalogue.get(rec["task"]) if catalogue is not None else None
+        where = rec.label
+        task_def = catalogue.get(rec.task) if catalogue is not None else None
         spec = task_def.mteb if task_def is not None else None
         if spec is not None:
             pinned = task_def.sha256 or {}
-            got = (rec.get("meta") or {}).get("dataset_checksums") or {}
+            got = rec.meta.dataset_checksums
             if pinned and got and any(got.get(k) not in (None, v) for k, v in pinned.items()):
-                report.notes.append(f"{where}: data checksums differ from the catalogue's {rec['task']}; "
+                report.notes.append(f"{where}: data checksums differ from the catalogue's {rec.task}; "
                                     "not exported as the mteb task")
                 spec = None
         if spec is not None:
             try:
                 task = mteb.get_task(spec["task"])
             except Exception as exc:  # mteb raises KeyError/ValueError for unknown names
-                raise LmkbenchError(f"task {rec['task']}: mteb has no task {spec['task']!r} "
+                raise LmkbenchError(f"task {rec.task}: mteb has no task {spec['task']!r} "
                                     f"({type(exc).__name__}); fix 'mteb:' in {task_def.file}") from None
             md = task.metadata
-            split = spec.get("split") or rec.get("split") or md.eval_splits[0]
+            split = spec.get("split") or rec.split or md.eval_splits[0]
             if split not in md.eval_splits:
                 report.skipped.append(f"{where}: split {split!r} is not one of mteb {md.name}'s "
                                       f"({', '.join(md.eval_splits)})")
@@ -109,10 +110,10 @@ class MtebExporter(Exporter):
         if self.mteb_tasks_only:
             report.skipped.append(f"{where}: not an mteb task (--mteb-tasks-only)")
             return None
-        return None, f"{ORG}.{rec['task']}", rec.get("split") or "test", "default", rec["main_metric"]
+        return None, f"{ORG}.{rec.task}", rec.split or "test", "default", rec.main_metric
 
     # -- writing ---------------------------------------------------------------------------------------
-    def write(self, records: list[dict], out: Path, report: ExportReport) -> None:
+    def write(self, records: list[ResultRecord], out: Path, report: ExportReport) -> None:
         try:
             import mteb
             from mteb.cache import ResultCache
@@ -129,21 +130,19 @@ class MtebExporter(Exporter):
                 continue
             task, task_name, split, subset, main_key = tgt
             scores = mteb_scores(rec, main_key)
-            where = f"{rec['task']} / {rec['model']} / {rec['pooling']}"
+            where = rec.label
             if scores is None:
                 report.skipped.append(f"{where}: no value for mteb's main metric {main_key!r}")
                 continue
-            meta = rec.get("meta") or {}
-            key = (mteb_model_name(rec["model"], rec["pooling"]), str(meta.get("model_identity") or "no_revision"),
-                   task_name)
+            key = (mteb_model_name(rec.model, rec.pooling), rec.meta.model_identity or "no_revision", task_name)
             cell = cells.setdefault(key, {"task": task, "scores": {}, "time": 0.0, "rec": rec, "sources": []})
             if subset in cell["scores"].get(split, {}):
                 report.skipped.append(f"{where}: {task_name} {split}/{subset} already exported from "
                                       f"{cell['sources'][-1]}")
                 continue
             cell["scores"].setdefault(split, {})[subset] = scores
-            cell["time"] += float(sum(v for v in (meta.get("timings") or {}).values() if isinstance(v, (int, float))))
-            cell["sources"].append(rec.get("_path", rec["task"]))
+            cell["time"] += float(sum(v for v in rec.meta.timings.values() if v is not None))
+            cell["sources"].append(str(rec.path or rec.task))
         metas: dict[tuple, Any] = {}
         for (name, revision, task_name), cell in sorted(cells.items(), key=lambda kv: kv[0]):
             model_meta = metas.setdefault((name, revision), self.model_meta(name, revision, cell["rec"]))
@@ -162,7 +161,7 @@ class MtebExporter(Exporter):
 
         if cell["task"] is not None:
             return mteb.TaskResult.from_task_results(cell["task"], cell["scores"], evaluation_time=cell["time"])
-        checks = (cell["rec"].get("meta") or {}).get("dataset_checksums") or {}
+        checks = cell["rec"].meta.dataset_checksums
         revision = next(iter(sorted(checks.values())), "local")[:12] if checks else "local"
         flat = {split: [{**s, "hf_subset": sub, "languages": [self.language]} for sub, s in subs.items()]
                 for split, subs in cell["scores"].items()}
@@ -171,16 +170,16 @@ class MtebExporter(Exporter):
         return mteb.TaskResult(dataset_revision=revision, task_name=task_name, scores=flat,
                                evaluation_time=cell["time"], mteb_version=version("mteb"))
 
-    def model_meta(self, name: str, revision: str, rec: dict):
+    def model_meta(self, name: str, revision: str, rec: ResultRecord):
         from mteb.models.model_meta import ModelMeta
 
-        meta = rec.get("meta") or {}
-        setup = {"pooling": rec["pooling"], "lmkbench_model": rec["model"], "model_path": meta.get("model_path"),
-                 "max_length": meta.get("max_length"), "long_policy": meta.get("long_policy"),
-                 "dtype": meta.get("dtype"), "lmkbench_version": (meta.get("versions") or {}).get("lmkbench")}
+        meta = rec.meta
+        setup = {"pooling": rec.pooling, "lmkbench_model": rec.model, "model_path": meta.model_path,
+                 "max_length": meta.max_length, "long_policy": meta.long_policy,
+                 "dtype": meta.dtype, "lmkbench_version": meta.versions.get("lmkbench")}
         return ModelMeta(loader=None, loader_kwargs={k: v for k, v in setup.items() if v is not None}, name=name,
                          revision=revision, release_date=None, languages=None, n_parameters=None,
-                         memory_usage_mb=None, max_tokens=meta.get("max_length"), embed_dim=None, license=None,
+                         memory_usage_mb=None, max_tokens=meta.max_length, embed_dim=None, license=None,
                          open_weights=None, public_training_code=None, public_training_data=None,
                          framework=["PyTorch"], similarity_fn_name="cosine", use_instructions=False,
-                         training_datasets=None, adapted_from=rec["model"])
+                         training_datasets=None, adapted_from=rec.model)

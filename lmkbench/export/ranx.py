@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from ..errors import LmkbenchError
-from ..results import read_trec_run, slug
+from ..results import ResultRecord, read_trec_run, slug
 from . import ExportReport, Exporter, atomic_via, register_exporter
 
 
@@ -35,53 +35,52 @@ class RanxExporter(Exporter):
             from ranx import Qrels, Run
         except ImportError:
             raise LmkbenchError("--format ranx needs ranx (pip install 'lmkbench[eval]')") from None
-        by_task: dict[str, list[dict]] = {}
+        by_task: dict[str, list[ResultRecord]] = {}
         for rec in records:
-            where = f"{rec['task']} / {rec['model']} / {rec['pooling']}"
-            if rec.get("task_kind") != "retrieval":
-                report.skipped.append(f"{where}: {rec.get('task_kind')} has no ranking")
+            if rec.task_kind != "retrieval":
+                report.skipped.append(f"{rec.label}: {rec.task_kind} has no ranking")
                 continue
-            by_task.setdefault(rec["task"], []).append(rec)
+            by_task.setdefault(rec.task, []).append(rec)
         for task, recs in sorted(by_task.items()):
-            qids = sorted({q for r in recs for q in (r.get("per_query") or {})})
+            qids = sorted({q for r in recs for q in r.items})
             qrels, how = self.qrels(task, recs, qids)
             report.notes.append(f"{task}: qrels {how}, {len(qrels)} queries")
             folder = out / slug(task)
             report.files.append(atomic_via(folder / "qrels.trec", lambda p, q=qrels: Qrels.from_dict(q).save(p, kind="trec")))
             for rec in recs:
-                trec = Path(rec.get("_path", "")).with_suffix(".trec")
-                if not trec.is_file():
-                    report.skipped.append(f"{task} / {rec['model']} / {rec['pooling']}: no run file {trec}")
+                trec = rec.trec_path
+                if trec is None or not trec.is_file():
+                    report.skipped.append(f"{rec.label}: no run file {trec}")
                     continue
                 ranked = read_trec_run(trec)
                 run = {q: {d: s for d, s in ranked.get(q, [])} for q in qids if q in qrels}
-                name = run_name(rec["model"], rec["pooling"])
-                path = folder / slug(rec["model"]) / f"{slug(rec['pooling'])}.trec"
+                name = run_name(rec.model, rec.pooling)
+                path = folder / slug(rec.model) / f"{slug(rec.pooling)}.trec"
                 report.files.append(atomic_via(path, lambda p, r=run, n=name: Run.from_dict(r, name=n).save(p, kind="trec")))
 
     @staticmethod
-    def qrels(task: str, recs: list[dict], qids: list[str]) -> tuple[dict[str, dict[str, int]], str]:
+    def qrels(task: str, recs: list[ResultRecord], qids: list[str]) -> tuple[dict[str, dict[str, int]], str]:
         data_qrels = _task_qrels(task, recs)
         if data_qrels is not None:
             return {q: {d: int(g) for d, g in data_qrels[q].items() if g > 0} for q in qids if q in data_qrels}, \
                 "from the task's data (graded)"
         qrels: dict[str, dict[str, int]] = {}
         for rec in recs:
-            for q, item in (rec.get("per_query") or {}).items():
+            for q, item in rec.items.items():
                 rel = item.get("relevant")
                 if rel:
                     qrels.setdefault(q, {}).update({str(d): 1 for d in rel})
         return qrels, "from the results' relevant lists (grade 1)"
 
 
-def _task_qrels(task: str, recs: list[dict]):
+def _task_qrels(task: str, recs: list[ResultRecord]):
     """The task's qrels when the catalogue's task is the data the results were computed on, else None."""
     from ..tasks import load_catalogue
 
     t = load_catalogue().tasks.get(task)
     if t is None or t.needs_tokenizer or t.availability()[0] != "yes":
         return None
-    got = [(r.get("meta") or {}).get("dataset_checksums") or {} for r in recs]
+    got = [r.meta.dataset_checksums for r in recs]
     if not t.sha256 or any(g.get(k) != v for g in got for k, v in t.sha256.items()):
         return None
     return t.load().qrels

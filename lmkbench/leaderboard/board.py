@@ -27,8 +27,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..results import items_of, json_safe
-from ..stats.compare import NoItemScores, item_metric
+from ..results import NoItemScores, ResultRecord, json_safe, load_records
 from ..stats.ranking import rank_systems
 #: column groups in display order (TaskDef.group values), with their headings
 GROUP_LABELS = {"short-retrieval": "Short retrieval", "long-retrieval": "Long retrieval",
@@ -113,35 +112,34 @@ class Leaderboard:
         return self.to_dataframe().to_csv(index=False, float_format="%.6f")
 
 
-def group_of(record: dict, overrides: dict[str, str]) -> str:
-    task = str(record.get("task"))
-    return overrides.get(task) or record.get("task_group") or _KIND_GROUP.get(record.get("task_kind", ""), "other")
+def group_of(record: ResultRecord, overrides: dict[str, str]) -> str:
+    return overrides.get(record.task) or record.task_group or _KIND_GROUP.get(record.task_kind, "other")
 
 
-def build_leaderboard(records: list[dict], *, title: str = "lmkbench leaderboard", groups: dict[str, str] | None = None,
+def build_leaderboard(records: list[ResultRecord] | list[dict], *, title: str = "lmkbench leaderboard", groups: dict[str, str] | None = None,
                       test: str = "ttest", correction: str = "holm", alpha: float = 0.05, seed: int = 0,
                       n_resamples: int = 10_000, missing: list[str] | None = None) -> Leaderboard:
-    """Rank the (model, pooling) systems of ``records`` (result dicts, one per cell)."""
+    """Rank the (model, pooling) systems of ``records`` (one per cell; mappings are read as result files)."""
     overrides = groups or {}
     opts = dict(test=test, correction=correction, alpha=alpha, seed=seed, n_resamples=n_resamples)
-    by_task: dict[str, dict[str, dict]] = {}
+    by_task: dict[str, dict[str, ResultRecord]] = {}
     systems: dict[str, tuple[str, str]] = {}
-    for rec in records:
-        name = system_name(rec["model"], rec["pooling"])
-        systems[name] = (rec["model"], rec["pooling"])
-        by_task.setdefault(rec["task"], {})[name] = rec
+    for rec in load_records(records):
+        name = system_name(rec.model, rec.pooling)
+        systems[name] = (rec.model, rec.pooling)
+        by_task.setdefault(rec.task, {})[name] = rec
 
     columns: list[TaskColumn] = []
     task_ranks: dict[str, dict[str, int]] = {}
     notes: list[str] = []
     for task, recs in by_task.items():
         first = next(iter(recs.values()))
-        col = TaskColumn(task, group_of(first, overrides), str(first.get("task_kind", "")), str(first["main_metric"]))
+        col = TaskColumn(task, group_of(first, overrides), first.task_kind, first.main_metric)
         items: dict[str, dict[str, float]] = {}
         try:
             for name, rec in recs.items():
-                metric = item_metric(rec, where=rec.get("_path", "<result>"))
-                items[name] = {i: _num(v.get(metric)) for i, v in items_of(rec).items()}
+                metric = rec.item_metric()
+                items[name] = dict(zip(rec.items, rec.scores(rec.items, metric).tolist()))
             col.ranked = True
         except NoItemScores:
             notes.append(f"{task}: no per-item scores for {col.metric}, nothing to test: every system has rank 1 there")
@@ -199,24 +197,19 @@ def build_leaderboard(records: list[dict], *, title: str = "lmkbench leaderboard
     return Leaderboard(title, rows, columns, group_names, settings, list(missing or []), notes)
 
 
-def _trained(by_task: dict[str, dict[str, dict]], system: str) -> tuple[str | None, bool]:
+def _trained(by_task: dict[str, dict[str, ResultRecord]], system: str) -> tuple[str | None, bool]:
     """(trained pooling, whether any of the system's results says its pooling is not the trained one)."""
     trained, mismatch = None, False
     for recs in by_task.values():
-        meta = (recs.get(system) or {}).get("meta")
-        if isinstance(meta, dict):
-            trained = trained or (meta.get("trained_pooling") if isinstance(meta.get("trained_pooling"), str) else None)
-            mismatch = mismatch or meta.get("pooling_mismatch") is True
+        if system in recs:
+            meta = recs[system].meta
+            trained = trained or meta.trained_pooling
+            mismatch = mismatch or meta.pooling_mismatch is True
     return trained, mismatch
 
 
-def _main(rec: dict) -> float:
-    v = (rec.get("metrics") or {}).get(rec.get("main_metric"))
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
-
-
-def _num(v) -> float:
-    return float(v) if isinstance(v, (int, float)) else math.nan
+def _main(rec: ResultRecord) -> float:
+    return math.nan if rec.value is None else rec.value
 
 
 __all__ = ["Leaderboard", "SystemRow", "TaskColumn", "build_leaderboard", "group_of", "system_name", "GROUP_LABELS",

@@ -12,7 +12,7 @@ from typing import Callable
 
 from ..errors import LmkbenchError
 from ..models import model_label as _dense_label
-from ..results import Cell, read_result
+from ..results import Cell, ResultRecord, read_result
 from ..tasks import TaskDef, resolve_tasks
 from .config import LeaderboardConfig, ModelEntry
 
@@ -119,14 +119,14 @@ def _free_gpu_memory() -> None:
         pass
 
 
-def collect(config: LeaderboardConfig, tasks: list[TaskDef]) -> tuple[list[dict], list[str]]:
+def collect(config: LeaderboardConfig, tasks: list[TaskDef]) -> tuple[list[ResultRecord], list[str]]:
     """The result records of the grid's cells that exist, and the cells that do not (``task/model/pooling``)."""
     records, missing = [], []
     for gc_ in grid_cells(config, tasks):
         cell = gc_.cell
         if cell.done(config.results):
             rec = read_result(cell.path(config.results))
-            rec.setdefault("task_group", gc_.task.group)
+            rec.task_group = rec.task_group or gc_.task.group
             records.append(rec)
         else:
             missing.append(f"{cell.task}/{cell.model}/{cell.pooling}")

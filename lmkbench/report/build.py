@@ -22,7 +22,8 @@ from .. import __version__
 from ..errors import LmkbenchError
 from ..io import atomic_write_text
 from ..stats import buckets as bk
-from ..stats.compare import FAMILY_TEXT, Comparison, compare, load_records
+from ..results import load_records
+from ..stats.compare import FAMILY_TEXT, Comparison, compare
 from ..format import fmt_diff, fmt_p
 from . import figures
 from .collect import Section, build_sections

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..results import items_of
+from ..results import ResultRecord
 from ..stats.compare import canonical_pooling
 
 SYNTHETIC_NAME = re.compile(r"^(?P<prefix>.+?)[_-](?P<length>\d+k?)$", re.IGNORECASE)
@@ -43,7 +43,7 @@ class Section:
     tasks: list[str]                            # one task, or the family's tasks by target length
     main_metric: str
     poolings: list[str]                         # baseline first, then sorted
-    records: dict[str, dict[str, dict]]         # task -> pooling -> result record
+    records: dict[str, dict[str, ResultRecord]]   # task -> pooling -> result record
     synthetic: bool = False
     group: str = ""                             # the task's column group (e.g. "long retrieval")
     notes: list[str] = field(default_factory=list)
@@ -59,9 +59,8 @@ class Section:
             rec = self.records[task].get(pooling)
             if rec is None:
                 continue
-            for item_id, item in items_of(rec).items():
-                if isinstance(item, dict):
-                    out[f"{task}/{item_id}" if self.is_family else item_id] = item
+            for item_id, item in rec.items.items():
+                out[f"{task}/{item_id}" if self.is_family else item_id] = item
         return out
 
     def split_id(self, item_id: str) -> tuple[str, str]:
@@ -71,7 +70,7 @@ class Section:
             return task, inner
         return self.tasks[0], item_id
 
-    def first_record(self) -> dict:
+    def first_record(self) -> ResultRecord:
         for task in self.tasks:
             for pooling in self.poolings:
                 if pooling in self.records[task]:
@@ -79,8 +78,8 @@ class Section:
         raise ValueError("empty section")
 
 
-def is_synthetic(record: dict) -> bool:
-    return any(isinstance(it, dict) and it.get("target_length") is not None for it in items_of(record).values())
+def is_synthetic(record: ResultRecord) -> bool:
+    return any(it.get("target_length") is not None for it in record.items.values())
 
 
 def family_prefix(task: str) -> str:
@@ -88,14 +87,14 @@ def family_prefix(task: str) -> str:
     return m.group("prefix") if m else task
 
 
-def _task_sort_key(task: str, records: dict[str, dict]) -> tuple:
+def _task_sort_key(task: str, records: dict[str, ResultRecord]) -> tuple:
     """Family members sort by their target length (the number in the name, or the smallest target_length)."""
     m = SYNTHETIC_NAME.match(task)
     if m:
         num = m.group("length").lower()
         return (0, int(num[:-1]) * 1024 if num.endswith("k") else int(num), task)
-    lengths = [it.get("target_length") for r in records.values() for it in items_of(r).values()
-               if isinstance(it, dict) and isinstance(it.get("target_length"), (int, float))]
+    lengths = [it.get("target_length") for r in records.values() for it in r.items.values()
+               if isinstance(it.get("target_length"), (int, float))]
     return (1, min(lengths) if lengths else 0, task)
 
 
@@ -114,14 +113,14 @@ def anchor_for(text: str, taken: set[str]) -> str:
     return anchor
 
 
-def build_sections(records: list[dict], baseline: str) -> list[Section]:
+def build_sections(records: list[ResultRecord], baseline: str) -> list[Section]:
     """Sections in report order: ordinary tasks (by group, then name), then synthetic families."""
-    by_task_model: dict[tuple[str, str], dict[str, dict]] = {}
+    by_task_model: dict[tuple[str, str], dict[str, ResultRecord]] = {}
     for rec in records:
-        by_task_model.setdefault((rec["task"], rec["model"]), {})[canonical_pooling(rec["pooling"])] = rec
+        by_task_model.setdefault((rec.task, rec.model), {})[canonical_pooling(rec.pooling)] = rec
     models = sorted({m for _, m in by_task_model})
-    plain: dict[tuple[str, str], dict[str, dict[str, dict]]] = {}
-    families: dict[tuple[str, str], dict[str, dict[str, dict]]] = {}
+    plain: dict[tuple[str, str], dict[str, dict[str, ResultRecord]]] = {}
+    families: dict[tuple[str, str], dict[str, dict[str, ResultRecord]]] = {}
     for (task, model), pools in by_task_model.items():
         if any(is_synthetic(r) for r in pools.values()):
             families.setdefault((family_prefix(task), model), {})[task] = pools
@@ -136,21 +135,20 @@ def build_sections(records: list[dict], baseline: str) -> list[Section]:
         task_names = sorted(tasks, key=lambda t: _task_sort_key(t, tasks[t]))
         title = name if len(models) == 1 else f"{name} — {model}"
         sec = Section(anchor=anchor_for(title, taken), title=title, model=model,
-                      kind=str(rec0.get("task_kind") or "retrieval"), tasks=task_names,
-                      main_metric=str(rec0.get("main_metric")),
+                      kind=rec0.task_kind or "retrieval", tasks=task_names, main_metric=rec0.main_metric,
                       poolings=order_poolings({p for t in tasks.values() for p in t}, baseline),
                       records={t: tasks[t] for t in task_names}, synthetic=synthetic,
-                      group=str(rec0.get("task_group") or ""))
-        metrics = {str(r.get("main_metric")) for t in tasks.values() for r in t.values()}
+                      group=rec0.task_group or "")
+        metrics = {r.main_metric for t in tasks.values() for r in t.values()}
         if len(metrics) > 1:
             sec.notes.append(f"tasks of this family report different main metrics ({', '.join(sorted(metrics))}); "
                              f"{sec.main_metric} is shown")
         return sec
 
-    def order(name: str, tasks: dict[str, dict[str, dict]], model: str) -> tuple:
+    def order(name: str, tasks: dict[str, dict[str, ResultRecord]], model: str) -> tuple:
         rec = next(iter(next(iter(tasks.values())).values()))
-        group = str(rec.get("task_group") or "")
-        kind_rank = 0 if str(rec.get("task_kind") or "retrieval") == "retrieval" else 1
+        group = rec.task_group or ""
+        kind_rank = 0 if (rec.task_kind or "retrieval") == "retrieval" else 1
         return (kind_rank, group_rank(group), group, natural_key(name), model)
 
     todo = [(order(task, tasks, model), task, model, tasks, False) for (task, model), tasks in plain.items()]

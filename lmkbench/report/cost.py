@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..results import ResultRecord
 from ..stats.compare import canonical_pooling
 
 
@@ -34,24 +35,22 @@ def family_key(pooling: str, known: set[str]) -> str | None:
     return next(iter(known)) if len(known) == 1 else None
 
 
-def cost_table(records: list[dict]) -> list[dict[str, Any]]:
+def cost_table(records: list[ResultRecord]) -> list[dict[str, Any]]:
     """One row per (model, pooling): tokens fed, estimated encode seconds, tasks counted, family."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for rec in records:
-        meta = rec.get("meta") if isinstance(rec.get("meta"), dict) else {}
-        stats = meta.get("encode_stats")
-        timings = meta.get("timings") or {}
-        if isinstance(meta.get("bm25"), dict):
-            rows[(rec["model"], rec["pooling"])] = _lexical_row(rows.get((rec["model"], rec["pooling"])), rec, timings)
+        stats, timings = rec.meta.encode_stats, rec.meta.timings
+        if rec.meta.bm25 is not None:
+            rows[(rec.model, rec.pooling)] = _lexical_row(rows.get((rec.model, rec.pooling)), rec, timings)
             continue
-        if not isinstance(stats, dict) or not stats:
+        if not stats:
             continue
-        sets_used = meta.get("text_sets") if isinstance(meta.get("text_sets"), dict) else {}
-        pooling = canonical_pooling(rec["pooling"])
-        row = rows.setdefault((rec["model"], pooling), {"model": rec["model"], "pooling": pooling, "tokens": 0,
-                                                         "encode_s": 0.0, "tasks": set(), "family": None,
-                                                         "estimated": False})
-        row["tasks"].add(rec["task"])
+        sets_used = rec.meta.text_sets or {}
+        pooling = canonical_pooling(rec.pooling)
+        row = rows.setdefault((rec.model, pooling), {"model": rec.model, "pooling": pooling, "tokens": 0,
+                                                     "encode_s": 0.0, "tasks": set(), "family": None,
+                                                     "estimated": False})
+        row["tasks"].add(rec.task)
         for set_name, st in stats.items():
             if not isinstance(st, dict):
                 continue
@@ -87,10 +86,10 @@ def cost_table(records: list[dict]) -> list[dict[str, Any]]:
     return out
 
 
-def _lexical_row(row, rec: dict, timings: dict) -> dict[str, Any]:
+def _lexical_row(row, rec: ResultRecord, timings: dict) -> dict[str, Any]:
     """A lexical system's cost: no model tokens; index + search seconds (measured, not estimated)."""
-    row = row or {"model": rec["model"], "pooling": rec["pooling"], "tokens": 0, "encode_s": 0.0, "tasks": set(),
+    row = row or {"model": rec.model, "pooling": rec.pooling, "tokens": 0, "encode_s": 0.0, "tasks": set(),
                   "family": "lexical", "estimated": False, "lexical": True}
-    row["tasks"].add(rec["task"])
+    row["tasks"].add(rec.task)
     row["encode_s"] += sum(float(timings.get(k) or 0) for k in ("index_s", "search_s"))
     return row

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LmkbenchError
-from ..results import items_of, read_trec_run
+from ..results import ResultRecord, read_trec_run
 from .collect import Section
 from .tables import numbers, score_field
 
@@ -46,27 +46,24 @@ class TaskDataLoader:
         self._cache: dict[str, TaskData] = {}
         self._tokenizers: dict[str, object] = {}
 
-    def for_record(self, record: dict) -> TaskData:
+    def for_record(self, record: ResultRecord) -> TaskData:
         stored = self._stored(record)
         if stored.queries and stored.relevant:
             return stored
-        meta = record.get("meta") or {}
         # the spec the task was run from, else its name (a catalogue task's spec is its name)
-        specs = [s for s in dict.fromkeys((meta.get("lmkbench_task_source"), record["task"])) if isinstance(s, str) and s]
+        specs = [s for s in dict.fromkeys((record.meta.lmkbench_task_source, record.task)) if s]
         loaded = TaskData(note="no task spec")
         for spec in specs:
-            loaded = self._from_source(spec, record["task"], meta.get("model_path"))
+            loaded = self._from_source(spec, record.task, record.meta.model_path)
             if loaded.queries:
                 break
         return TaskData(queries=stored.queries or loaded.queries, relevant=stored.relevant or loaded.relevant,
                         note=loaded.note)
 
     @staticmethod
-    def _stored(record: dict) -> TaskData:
+    def _stored(record: ResultRecord) -> TaskData:
         out = TaskData()
-        for qid, it in items_of(record).items():
-            if not isinstance(it, dict):
-                continue
+        for qid, it in record.items.items():
             text = next((it[f] for f in QUERY_TEXT_FIELDS if isinstance(it.get(f), str)), None)
             if text is not None:
                 out.queries[qid] = text
@@ -147,11 +144,11 @@ def _rank_from_mrr(item: dict) -> tuple[int | None, str]:
     return None, ">10"
 
 
-def _tied(record: dict | None) -> set[str]:
+def _tied(record: ResultRecord | None) -> set[str]:
     """Queries whose top-k in the record's TREC run was decided by equal scores (see stats.compare)."""
     from ..stats.compare import tied_topk_queries
 
-    path = Path(record["_path"]).with_suffix(".trec") if record and record.get("_path") else None
+    path = record.trec_path if record is not None else None
     return tied_topk_queries(path) if path is not None and path.exists() else set()
 
 
@@ -184,7 +181,7 @@ def disagreements(section: Section, loader: TaskDataLoader, top_n: int = 10, max
     for task in data:
         for p in pools:
             rec = section.records[task].get(p)
-            path = Path(rec["_path"]).with_suffix(".trec") if rec and rec.get("_path") else None
+            path = rec.trec_path if rec is not None else None
             if path is not None and path.exists():
                 runs[(task, p)] = read_trec_run(path)
             else:

@@ -7,33 +7,30 @@ true or estimated depth), the same paired test, correction and CI. Shown only wh
 """
 from __future__ import annotations
 
-import copy
+import dataclasses
 from typing import Any
 
+from ..results import ResultRecord
 from ..stats import buckets as bk
 from ..stats.compare import compare
 
 LEXICAL = "bm25"
 
 
-def is_lexical_record(rec: dict) -> bool:
-    return rec.get("pooling") == LEXICAL or isinstance((rec.get("meta") or {}).get("bm25"), dict)
+def is_lexical_record(rec: ResultRecord) -> bool:
+    return rec.pooling == LEXICAL or rec.meta.bm25 is not None
 
 
-def gain_over_bm25(records: list[dict], *, test: str, correction: str, family: str, buckets, depth_buckets,
+def gain_over_bm25(records: list[ResultRecord], *, test: str, correction: str, family: str, buckets, depth_buckets,
                    alpha: float, min_n: int, seed, n_resamples: int) -> dict[str, Any] | None:
     """``{"columns": [bucket labels], "rows": [{task, model, pooling, cells: {label: row}}], "settings"}`` or
     None when no task has both a BM25 cell and a dense cell."""
-    lexical = {rec["task"]: rec for rec in records if is_lexical_record(rec)}
-    dense = [rec for rec in records if not is_lexical_record(rec) and rec["task"] in lexical]
+    lexical = {rec.task: rec for rec in records if is_lexical_record(rec)}
+    dense = [rec for rec in records if not is_lexical_record(rec) and rec.task in lexical]
     if not dense:
         return None
-    lent = []
-    for task, model in sorted({(r["task"], r["model"]) for r in dense}):
-        rec = copy.copy(lexical[task])
-        rec["model"] = model
-        rec["pooling"] = LEXICAL
-        lent.append(rec)
+    lent = [dataclasses.replace(lexical[task], model=model, pooling=LEXICAL)
+            for task, model in sorted({(r.task, r.model) for r in dense})]
     cmp = compare(dense + lent, baseline=LEXICAL, test=test, correction=correction, buckets=buckets,
                   depth_buckets=depth_buckets, alpha=alpha, min_n=min_n, seed=seed, n_resamples=n_resamples,
                   family=family)

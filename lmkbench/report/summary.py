@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Iterable
 
+from ..results import ResultRecord
 from ..stats.compare import canonical_pooling
 from .collect import natural_key
 
@@ -22,11 +23,11 @@ def _shared_timings(timings: dict) -> tuple:
     return tuple(sorted((k, v) for k, v in timings.items() if k != "evaluate_s" and isinstance(v, (int, float))))
 
 
-def wall_time(records: Iterable[dict]) -> float | None:
+def wall_time(records: Iterable[ResultRecord]) -> float | None:
     """Seconds spent on a set of results of one (task, model); None when none recorded timings."""
     shared, total, seen = set(), 0.0, False
     for rec in records:
-        timings = (rec.get("meta") or {}).get("timings") or {}
+        timings = rec.meta.timings
         if not timings:
             continue
         seen = True
@@ -56,40 +57,40 @@ def _flat(d: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def summarise(records: list[dict]) -> dict[str, Any]:
+def summarise(records: list[ResultRecord]) -> dict[str, Any]:
     """Models, poolings, tasks, hardware, versions and wall times of a set of results."""
-    metas = [rec.get("meta") or {} for rec in records]
+    metas = [rec.meta for rec in records]
     models = []
-    for model in sorted({r["model"] for r in records}):
-        recs = [r for r in records if r["model"] == model]
-        ms = [r.get("meta") or {} for r in recs]
+    for model in sorted({r.model for r in records}):
+        recs = [r for r in records if r.model == model]
+        ms = [r.meta for r in recs]
         models.append({
             "name": model,
             "paths": _distinct(m.get("model_path") for m in ms),
-            "poolings": sorted({canonical_pooling(r["pooling"]) for r in recs}),
+            "poolings": sorted({canonical_pooling(r.pooling) for r in recs}),
             "trained_pooling": _distinct(m.get("trained_pooling") for m in ms),
             "settings": {k: _distinct(m.get(k) for m in ms) for k in ("device", "dtype", "max_length", "long_policy")},
         })
     tasks = []
-    by_tm: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    by_tm: dict[tuple[str, str], list[ResultRecord]] = defaultdict(list)
     for r in records:
-        by_tm[(r["task"], r["model"])].append(r)
+        by_tm[(r.task, r.model)].append(r)
     for (task, model), recs in sorted(by_tm.items(), key=lambda kv: (natural_key(kv[0][0]), kv[0][1])):
-        m0 = next((r.get("meta") or {} for r in recs), {})
+        m0 = recs[0].meta
         n_texts = m0.get("n_texts") or {}
         truncated = m0.get("truncated") or {}
         split = m0.get("split") or {}           # absent in results written before cut/split were told apart
-        items = [len(r.get("per_query") or r.get("per_item") or {}) for r in recs]
+        items = [len(r.items) for r in recs]
         trunc = {s: (truncated.get(s, 0), n) for s, n in n_texts.items() if isinstance(n, int) and n > 0}
         splits = {s: (split.get(s, 0) if isinstance(split, dict) else 0, n) for s, n in n_texts.items()
                   if isinstance(n, int) and n > 0}
         tasks.append({
-            "task": task, "model": model, "kind": recs[0].get("task_kind") or "", "split": recs[0].get("split") or "",
-            "group": recs[0].get("task_group") or "", "poolings": sorted(canonical_pooling(r["pooling"]) for r in recs),
+            "task": task, "model": model, "kind": recs[0].task_kind, "split": recs[0].split or "",
+            "group": recs[0].task_group or "", "poolings": sorted(canonical_pooling(r.pooling) for r in recs),
             "n_items": max(items) if items else 0, "n_texts": n_texts,
             "truncated": {s: {"n": t, "of": n, "share": t / n} for s, (t, n) in trunc.items()},
             "windowed": {s: {"n": t, "of": n, "share": t / n} for s, (t, n) in splits.items()},
-            "long_policy": _distinct((r.get("meta") or {}).get("long_policy") for r in recs),
+            "long_policy": _distinct(r.meta.long_policy for r in recs),
             "wall_s": wall_time(recs), "source": m0.get("lmkbench_task_source") or "",
             "license": m0.get("license") or "",
         })
@@ -104,7 +105,7 @@ def summarise(records: list[dict]) -> dict[str, Any]:
     walls = [t["wall_s"] for t in tasks if t["wall_s"] is not None]
     return {
         "n_results": len(records), "models": models, "tasks": tasks,
-        "poolings": sorted({canonical_pooling(r["pooling"]) for r in records}),
+        "poolings": sorted({canonical_pooling(r.pooling) for r in records}),
         "versions": versions, "hardware": [dict(h) for h in hardware if h],
         "git": _distinct(m.get("git_commit") for m in metas),
         "created": (created[0], created[-1]) if created else None,

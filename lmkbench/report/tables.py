@@ -14,9 +14,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import InputError
-from ..results import items_of
+from ..results import ResultRecord
 from ..stats import buckets as bk
-from ..stats.compare import Comparison, NoItemScores, Row, item_metric
+from ..results import NoItemScores
+from ..stats.compare import Comparison, Row
 from ..stats.tests import bootstrap_ci
 from .collect import Section
 
@@ -81,10 +82,10 @@ def comparison_row(cmp: Comparison, task: str, model: str, pooling: str, bucket:
     return found[0] if found else None
 
 
-def per_item_score_name(record: dict) -> str | None:
+def per_item_score_name(record: ResultRecord) -> str | None:
     """The per-item field that the main metric averages (as the Comparison tests it), or None."""
     try:
-        return item_metric(record, where=record.get("_path", "<result>"))
+        return record.item_metric()
     except NoItemScores:
         return None
     except InputError:
@@ -120,7 +121,7 @@ def metric_table(section: Section, cmp: Comparison, *, n_resamples: int = 2000, 
     tested = tested_field(section, cmp)
     metrics: list[str] = [section.main_metric] + ([tested] if tested != section.main_metric else [])
     for p in section.poolings:
-        for name in (recs[p].get("metrics") or {}) if p in recs else ():
+        for name in recs[p].metrics if p in recs else ():
             if name not in metrics:
                 metrics.append(name)
     rows = []
@@ -131,13 +132,11 @@ def metric_table(section: Section, cmp: Comparison, *, n_resamples: int = 2000, 
             if rec is None:
                 cells.append(None)
                 continue
-            items = items_of(rec)
-            values = [it.get(metric) for it in items.values() if isinstance(it, dict) and metric in it]
-            stored = (rec.get("metrics") or {}).get(metric)
+            values = [it.get(metric) for it in rec.items.values() if metric in it]
             if values:
                 cell = mean_ci(values, confidence=confidence, n_resamples=n_resamples, seed=seed)
             else:
-                cell = Cell(mean=float(stored) if isinstance(stored, (int, float)) else None, n=0)
+                cell = Cell(mean=rec.metrics.get(metric), n=0)
             if metric == tested:
                 with_test(cell, comparison_row(cmp, task, section.model, p))
             cells.append(cell)
@@ -154,8 +153,7 @@ def family_table(section: Section, cmp: Comparison, *, n_resamples: int = 2000, 
     the Comparison's test of each task."""
     columns = []
     for task in section.tasks:
-        lengths = {it.get("target_length") for r in section.records[task].values() for it in items_of(r).values()
-                   if isinstance(it, dict)}
+        lengths = {it.get("target_length") for r in section.records[task].values() for it in r.items.values()}
         lengths.discard(None)
         label = bk.format_edge(float(next(iter(lengths)))) if len(lengths) == 1 else task
         columns.append({"label": label, "task": task, "main": True})
@@ -168,7 +166,7 @@ def family_table(section: Section, cmp: Comparison, *, n_resamples: int = 2000, 
                 cells.append(None)
                 continue
             field = per_item_score_name(rec) or section.main_metric
-            values = [it.get(field) for it in items_of(rec).values() if isinstance(it, dict)]
+            values = [it.get(field) for it in rec.items.values()]
             cell = mean_ci(values, confidence=confidence, n_resamples=n_resamples, seed=seed)
             cells.append(with_test(cell, comparison_row(cmp, task, section.model, p)))
         rows.append({"pooling": p, "is_baseline": p == cmp.settings.get("baseline"), "cells": cells})
@@ -274,11 +272,10 @@ def position_limit(section: Section) -> tuple[int | None, str]:
     limits, policies = set(), set()
     for task in section.tasks:
         for rec in section.records[task].values():
-            meta = rec.get("meta") if isinstance(rec.get("meta"), dict) else {}
-            if isinstance(meta.get("max_length"), int):
-                limits.add(meta["max_length"])
-            if meta.get("long_policy"):
-                policies.add(str(meta["long_policy"]))
+            if rec.meta.max_length is not None:
+                limits.add(rec.meta.max_length)
+            if rec.meta.long_policy:
+                policies.add(rec.meta.long_policy)
     return (min(limits) if limits else None), ", ".join(sorted(policies))
 
 

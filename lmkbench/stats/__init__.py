@@ -6,14 +6,14 @@ and significance-aware ranking.
     print(cmp.to_table()); cmp.to_json("comparison.json"); df = cmp.to_dataframe()
 """
 from .buckets import DEFAULT_DEPTH_EDGES, DEFAULT_EDGES, Bucket, bucket_length, parse_edges
-from .compare import SCHEMA, Comparison, Group, Row, compare, item_metric
+from .compare import SCHEMA, Comparison, Group, Row, compare
 from .correction import CORRECTIONS, adjust
 from .ranking import Ranking, RankedSystem, rank_results, rank_systems
 from .tests import TESTS, PairedResult, paired_test
 
 __all__ = [
     "DEFAULT_DEPTH_EDGES", "DEFAULT_EDGES", "Bucket", "bucket_length", "parse_edges",
-    "SCHEMA", "Comparison", "Group", "Row", "compare", "item_metric",
+    "SCHEMA", "Comparison", "Group", "Row", "compare",
     "CORRECTIONS", "adjust",
     "Ranking", "RankedSystem", "rank_results", "rank_systems",
     "TESTS", "PairedResult", "paired_test",

@@ -74,17 +74,17 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from ..errors import InputError, LmkbenchError
 from ..io import atomic_write_json
-from ..results import AUX_FIELDS, items_of, iter_results, json_safe
+from ..results import NoItemScores, ResultRecord, json_safe, load_records  # noqa: F401  (NoItemScores re-exported)
 from . import buckets as bk
 from .correction import adjust, normalise_method
 from .power import DEFAULT_POWER, minimum_detectable_effect
-from .tests import DEFAULT_RESAMPLES, TESTS, is_binary, paired_test
+from .tests import DEFAULT_RESAMPLES, TESTS, paired_test, choose_test
 
 SCHEMA = "lmkbench.comparison/1"
 FAMILIES = ("task", "all", "bucket")
@@ -225,93 +225,9 @@ class Comparison:
 # ---------------------------------------------------------------- loading
 
 
-def load_records(results) -> list[dict]:
-    if isinstance(results, (str, Path)):
-        records = list(iter_results(results))
-        if not records:
-            raise LmkbenchError(f"no lmkbench result files under {results}")
-        return records
-    if isinstance(results, dict):
-        return [results]
-    records = list(results)
-    if not records:
-        raise LmkbenchError("no results to compare")
-    return records
-
-
-def source_of(record: dict, i: int) -> str:
-    return record.get("_path") or f"<result #{i}>"
-
-
-class NoItemScores(InputError):
-    """A result has no per-item scores for its main metric (e.g. a clustering score that exists only for
-    the whole set). :func:`compare` reports such a task as skipped instead of failing the whole run."""
-
-
-#: per-item outcomes tried, in order, when the main metric exists only for the whole set (clustering's
-#: v_measure): the evaluators write ``correct_rate`` (share of runs/experiments that got the item right)
-#: and ``correct`` (0/1 outcome of run 0).
-ITEM_OUTCOME_FIELDS = ("correct_rate", "correct", "acc_at_1", "hit")
-
-
-def item_metric(record: dict, metric: str | None = None, *, where: str = "<result>") -> str:
-    """The per-item score to test.
-
-    In order: ``metric`` if given; the result's ``per_item_metric``; its ``main_metric``; the first of
-    :data:`ITEM_OUTCOME_FIELDS` present (the group notes the substitution). A name asked for explicitly
-    (``metric``, ``per_item_metric``) that is absent is an :class:`InputError`; otherwise a result without
-    any of them raises :class:`NoItemScores`.
-    """
-    items = items_of(record)
-    table = "per_query" if "per_query" in record else "per_item"
-    rows = [r for r in items.values() if isinstance(r, dict)] if isinstance(items, dict) else []
-    present = {k for r in rows for k in r}
-    numeric = sorted(k for k in present - AUX_FIELDS
-                     if any(isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool) for r in rows))
-    fields = ", ".join(numeric) or "none"
-    for name, field_name in ((metric, table), (record.get("per_item_metric"), "per_item_metric")):
-        if name:
-            if name in present:
-                return name
-            raise InputError(f"metric {name!r} is not a per-item score (per-item scores: {fields})",
-                             file=where, field=field_name)
-    main = record.get("main_metric")
-    if main in present:
-        return main
-    for name in ITEM_OUTCOME_FIELDS:
-        if name in present:
-            return name
-    raise NoItemScores(f"main metric {main!r} has no per-item scores (per-item scores: {fields})",
-                       file=where, field="main_metric")
-
-
-def _scores(items: dict[str, dict], ids: Iterable[str], metric: str, where: str, table: str) -> np.ndarray:
-    out = []
-    for i in ids:
-        v = items[i].get(metric)
-        if v is None:
-            out.append(math.nan)
-        elif isinstance(v, (int, float)):
-            out.append(float(v))
-        else:
-            raise InputError(f"expected a number, got {type(v).__name__}", file=where, field=f"{table}.{i}.{metric}")
-    return np.array(out, dtype=float)
-
-
 def _flag(value) -> bool:
     """A ``truncated`` flag: JSON true (or 1); anything else, missing included, counts as not truncated."""
     return isinstance(value, (bool, np.bool_, int)) and bool(value)
-
-
-def _validated_items(record: dict, where: str) -> tuple[dict[str, dict], str]:
-    table = "per_query" if "per_query" in record else "per_item"
-    items = items_of(record)
-    if not isinstance(items, dict):
-        raise InputError("expected an object of item id → scores", file=where, field=table)
-    for key, rec in items.items():
-        if not isinstance(rec, dict):
-            raise InputError(f"expected an object, got {type(rec).__name__}", file=where, field=f"{table}.{key}")
-    return items, table
 
 
 # ---------------------------------------------------------------- the computation
@@ -358,20 +274,14 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
     depth_edges = bk.parse_edges(depth_buckets, default=bk.DEFAULT_DEPTH_EDGES) if depth_buckets is not None else None
     base_key = canonical_pooling(baseline)
 
-    by_group: dict[tuple[str, str], dict[str, tuple[dict, str]]] = {}
-    for i, rec in enumerate(load_records(results)):
-        where = source_of(rec, i)
-        if not isinstance(rec, dict):
-            raise InputError("a result must be a JSON object", file=where)
-        for key in ("task", "model", "pooling"):
-            if not isinstance(rec.get(key), str) or not rec[key]:
-                raise InputError("missing or not a string", file=where, field=key)
-        group = by_group.setdefault((rec["task"], rec["model"]), {})
-        pooling = canonical_pooling(rec["pooling"])
+    by_group: dict[tuple[str, str], dict[str, ResultRecord]] = {}
+    for rec in load_records(results):
+        group = by_group.setdefault((rec.task, rec.model), {})
+        pooling = canonical_pooling(rec.pooling)
         if pooling in group:
-            raise InputError(f"second result for task {rec['task']!r}, model {rec['model']!r}, pooling "
-                             f"{pooling!r} (the first is {group[pooling][1]})", file=where, field="pooling")
-        group[pooling] = (rec, where)
+            raise InputError(f"second result for task {rec.task!r}, model {rec.model!r}, pooling "
+                             f"{pooling!r} (the first is {group[pooling].where})", file=rec.where, field="pooling")
+        group[pooling] = rec
 
     known = {p for group in by_group.values() for p in group}
     if base_key not in known:
@@ -423,21 +333,20 @@ def family_key(family: str, row: Row) -> str:
     return key if family == "task" else f"{key}|{row.bucket}"
 
 
-def trained_poolings(members: dict[str, tuple[dict, str]]) -> tuple[list[str], list[str]]:
+def trained_poolings(members: dict[str, ResultRecord]) -> tuple[list[str], list[str]]:
     """(trained poolings recorded in the results' meta, poolings of the group that are not the trained one).
 
     ``meta.pooling_mismatch`` (written by the runner) decides; a result with ``trained_pooling`` but no flag
     is compared by canonical string."""
     trained: list[str] = []
     untrained: list[str] = []
-    for pooling, (rec, _) in members.items():
-        meta = rec.get("meta") if isinstance(rec.get("meta"), dict) else {}
-        tp = meta.get("trained_pooling")
+    for pooling, rec in members.items():
+        tp = rec.meta.trained_pooling
         if isinstance(tp, str) and tp:
             canon = canonical_pooling(tp)
             if canon not in trained:
                 trained.append(canon)
-        flag = meta.get("pooling_mismatch")
+        flag = rec.meta.pooling_mismatch
         if flag is None and isinstance(tp, str) and tp:
             flag = pooling not in {canonical_pooling(tp), _registry_canonical(tp)}
         if flag is True:
@@ -445,12 +354,9 @@ def trained_poolings(members: dict[str, tuple[dict, str]]) -> tuple[list[str], l
     return trained, untrained
 
 
-def _trec_path(record: dict) -> Path | None:
-    path = record.get("_path")
-    if not path:
-        return None
-    trec = Path(path).with_suffix(".trec")
-    return trec if trec.exists() else None
+def _trec_path(record: ResultRecord) -> Path | None:
+    trec = record.trec_path
+    return trec if trec is not None and trec.exists() else None
 
 
 def tied_topk_queries(trec_path, k: int = TOPK) -> set[str]:
@@ -469,22 +375,19 @@ def tied_topk_queries(trec_path, k: int = TOPK) -> set[str]:
 def _compare_group(task, model, members, base_key, test, binary_test, metric, edges, depth_edges, min_n, opts,
                    reading):
     order = ([base_key] if base_key in members else []) + sorted(p for p in members if p != base_key)
-    first_rec, first_where = members[order[0]]
-    metric_name = item_metric(first_rec, metric, where=first_where)
-    items: dict[str, dict] = {}
-    tables: dict[str, str] = {}
+    first_rec = members[order[0]]
+    metric_name = first_rec.item_metric(metric)
+    items = {p: members[p].items for p in order}
     for pooling in order:
-        rec, where = members[pooling]
-        items[pooling], tables[pooling] = _validated_items(rec, where)
-        item_metric(rec, metric_name, where=where)  # same score present everywhere
+        members[pooling].item_metric(metric_name)  # same score present everywhere
     with_depth = any(bk.has_depth(it) for it in items.values())
     estimated = all(bk.depth_is_estimated(it) for it in items.values() if bk.has_depth(it))
     grid = bk.grid(edges, depth_edges, with_depth=with_depth, estimated=with_depth and estimated,
                    cross=reading.get("cross", False))
     assigned = {p: bk.assign(items[p], grid) for p in order}
     notes: list[str] = []
-    main = first_rec.get("main_metric")
-    if metric_name != main and not metric and not first_rec.get("per_item_metric"):
+    main = first_rec.main_metric
+    if metric_name != main and not metric and not first_rec.per_item_metric:
         notes.append(f"main metric {main!r} has no per-item scores; tested per-item {metric_name!r} instead")
     baseline_found = base_key in members
     if not baseline_found:
@@ -497,25 +400,18 @@ def _compare_group(task, model, members, base_key, test, binary_test, metric, ed
 
     group_test = test
     if baseline_found:
-        all_scores = [_scores(items[p], items[p], metric_name, members[p][1], tables[p]) for p in order]
-        finite = [s[~np.isnan(s)] for s in all_scores]
-        binary = all(f.size for f in finite) and is_binary(*finite)
-        if test == "mcnemar" and not binary:
-            raise LmkbenchError(f"task {task!r}, model {model!r}: McNemar's test needs binary per-item "
-                                f"scores, but {metric_name!r} is not 0/1")
-        if binary and binary_test:
-            group_test = binary_test
+        group_test = choose_test(test, binary_test, *(members[p].scores(items[p], metric_name) for p in order),
+                              what=f"task {task!r}, model {model!r}, per-item {metric_name!r}: ")
 
-    rec0 = first_rec
     trained, untrained = trained_poolings(members)
-    g = Group(task=task, task_kind=str(rec0.get("task_kind", "")), split=rec0.get("split"), model=model,
+    g = Group(task=task, task_kind=first_rec.task_kind, split=first_rec.split, model=model,
               metric=metric_name, baseline=base_key, baseline_found=baseline_found, test=group_test,
               poolings=order, buckets=[], notes=notes, main_metric=str(main or metric_name),
               trained_pooling=trained, untrained=[p for p in order if p in untrained])
     tied: dict[str, set[str] | None] = {}
-    if "per_query" in first_rec:
+    if first_rec.item_table == "per_query":
         for p in order:
-            trec = _trec_path(members[p][0])
+            trec = _trec_path(members[p])
             tied[p] = tied_topk_queries(trec, reading["topk"]) if trec is not None else None
     rows: list[Row] = []
     for bucket in grid:
@@ -527,7 +423,7 @@ def _compare_group(task, model, members, base_key, test, binary_test, metric, ed
         base_ids = assigned[base_key][bucket] if baseline_found else []
         for p in order:
             row = _cell(task, model, p, p == base_key, metric_name, bucket, assigned[p][bucket], items[p],
-                        base_ids, items.get(base_key), members[p][1], tables[p], group_test, min_n, opts,
+                        base_ids, members.get(base_key), members[p], group_test, min_n, opts,
                         baseline_found, reading)
             if tied.get(p) is not None and row.n:
                 row.n_tied_topk = sum(1 for i in assigned[p][bucket] if i in tied[p])
@@ -536,9 +432,9 @@ def _compare_group(task, model, members, base_key, test, binary_test, metric, ed
     return g, rows
 
 
-def _cell(task, model, pooling, is_baseline, metric, bucket, ids, its, base_ids, base_items, where, table,
+def _cell(task, model, pooling, is_baseline, metric, bucket, ids, its, base_ids, base_rec, rec,
           test, min_n, opts, baseline_found, reading) -> Row:
-    scores = _scores(its, ids, metric, where, table)
+    scores = rec.scores(ids, metric)
     finite = scores[~np.isnan(scores)]
     n_trunc = sum(1 for i in ids if _flag(its[i].get("truncated")))
     n_split = sum(1 for i in ids if _flag(its[i].get("split")))
@@ -553,8 +449,8 @@ def _cell(task, model, pooling, is_baseline, metric, bucket, ids, its, base_ids,
     own = set(ids)
     paired = [i for i in base_ids if i in own]
     row.n_unpaired = len(own.symmetric_difference(base_ids))
-    a = _scores(its, paired, metric, where, table)
-    b = _scores(base_items, paired, metric, where, table)
+    a = rec.scores(paired, metric)
+    b = base_rec.scores(paired, metric)
     keep = ~(np.isnan(a) | np.isnan(b))
     row.n_nan = int((~keep).sum())
     row.n_paired = int(keep.sum())

@@ -30,8 +30,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import InputError, LmkbenchError
-from ..results import items_of, json_safe
-from .compare import load_records, canonical_pooling, source_of, item_metric
+from ..results import ResultRecord, json_safe, load_records
+from .compare import canonical_pooling
 from .correction import adjust, normalise_method
 from .tests import DEFAULT_RESAMPLES, TESTS, is_binary, paired_test
 
@@ -125,34 +125,31 @@ def rank_systems(scores: Mapping[str, Mapping[str, float]], *, test: str = "ttes
     return Ranking(ranked, pairs, settings, len(common), len(all_ids) - len(common))
 
 
-def rank_results(results: list[dict] | str | Path, *, task: str | None = None, model: str | None = None,
+def rank_results(results: list[ResultRecord] | str | Path, *, task: str | None = None, model: str | None = None,
                  metric: str | None = None, **kwargs) -> Ranking:
     """Rank the (model, pooling) systems of a results folder on one ``task`` (per-item scores) or, with
     ``task=None``, over tasks (one item per task: the main metric of each result). ``model`` restricts to
     one model. System names are the pooling strings, prefixed by ``model | `` when several models take part."""
-    records = [(r, source_of(r, i)) for i, r in enumerate(load_records(results))]
-    records = [(r, w) for r, w in records if (model is None or r.get("model") == model)
-               and (task is None or r.get("task") == task)]
+    records = [r for r in load_records(results) if (model is None or r.model == model)
+               and (task is None or r.task == task)]
     if not records:
         raise LmkbenchError(f"no results for task {task!r}" + (f", model {model!r}" if model else ""))
-    several_models = len({r.get("model") for r, _ in records}) > 1
+    several_models = len({r.model for r in records}) > 1
 
     def name(r):
-        pooling = canonical_pooling(r.get("pooling", "?"))
-        return f"{r.get('model')} | {pooling}" if several_models else pooling
+        pooling = canonical_pooling(r.pooling)
+        return f"{r.model} | {pooling}" if several_models else pooling
 
     scores: dict[str, dict[str, float]] = {}
-    for r, where in records:
+    for r in records:
         table = scores.setdefault(name(r), {})
         if task is not None:
-            m = item_metric(r, metric, where=where)
-            for item_id, rec in items_of(r).items():
-                v = rec.get(m)
-                table[item_id] = math.nan if v is None else float(v)
+            m = r.item_metric(metric)
+            table.update(zip(r.items, r.scores(r.items, m).tolist()))
         else:
-            main = metric or r.get("main_metric")
-            v = (r.get("metrics") or {}).get(main)
-            if not isinstance(v, (int, float)):
-                raise InputError(f"no numeric value for the main metric {main!r}", file=where, field="metrics")
-            table[str(r.get("task"))] = float(v)
+            main = metric or r.main_metric
+            v = r.metrics.get(main)
+            if v is None:
+                raise InputError(f"no numeric value for the main metric {main!r}", file=r.where, field="metrics")
+            table[r.task] = v
     return rank_systems(scores, **kwargs)

@@ -49,6 +49,7 @@ import numpy as np
 from scipy import stats
 
 from ..errors import LmkbenchError
+from ..results import json_safe
 
 TESTS = ("ttest", "wilcoxon", "randomization", "bootstrap", "mcnemar")
 ZERO_METHODS = ("wilcox", "pratt", "zsplit")
@@ -75,13 +76,7 @@ class PairedResult:
     note: str = ""
 
     def to_dict(self) -> dict:
-        return {k: _finite_or_none(v) for k, v in asdict(self).items()}
-
-
-def _finite_or_none(v):
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
+        return json_safe(asdict(self))
 
 
 # ---------------------------------------------------------------- input handling
@@ -110,6 +105,17 @@ def _zero_variance(d: np.ndarray) -> bool:
 def is_binary(*arrays: np.ndarray) -> bool:
     """Every value is 0 or 1 (hit/miss outcomes such as ``acc_at_1`` or ``correct``)."""
     return all(np.asarray(x).size and np.all((np.asarray(x) == 0) | (np.asarray(x) == 1)) for x in arrays)
+
+
+def choose_test(test: str, binary_test: str | None, *scores: np.ndarray, what: str = "") -> str:
+    """The test to run on per-item ``scores`` (one array per side, NaN = missing): ``binary_test`` (McNemar's)
+    when every side's finite scores are 0/1, else ``test``. ``test="mcnemar"`` on scores that are not 0/1 is
+    an error (``what`` names them in it). Shared by ``compare`` and the CI gate."""
+    finite = [s[~np.isnan(s)] for s in scores]
+    binary = all(f.size for f in finite) and is_binary(*finite)
+    if test == "mcnemar" and not binary:
+        raise LmkbenchError(f"{what}McNemar's test needs binary per-item scores, but they are not 0/1")
+    return binary_test if binary and binary_test else test
 
 
 # ---------------------------------------------------------------- the tests: (statistic, p, note)

@@ -16,12 +16,13 @@ one comparison. Each relabelled record keeps its checkpoint under ``meta.matched
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
 from ..errors import LmkbenchError
 from ..io import atomic_write_json
-from ..results import iter_results, read_trec_run, write_result
+from ..results import ResultRecord, iter_results, read_trec_run
 from .spec import parse_train_poolings
 from .trainer import TrainConfig, train
 
@@ -96,22 +97,17 @@ def write_matched_view(out_dir: Path, record: dict) -> int:
     target = Path(out_dir) / record["matched_results_dir"]
     n = 0
     for rec in iter_results(Path(out_dir) / record["results_dir"]):
-        arm = by_model.get(rec.get("model"))
-        if arm is None or rec.get("pooling") != arm["pooling"]:
+        arm = by_model.get(rec.model)
+        if arm is None or rec.pooling != arm["pooling"]:
             continue
-        src = Path(rec.pop("_path"))
-        rec.pop("schema", None)
-        trec = src.with_suffix(".trec")
-        run = read_trec_run(trec) if trec.exists() else None
-        rec = {**rec, "model": record["matched_label"],
-               "meta": {**rec.get("meta", {}), "matched_checkpoint": arm["name"],
-                        "matched_train_pooling": arm["train_pooling"]}}
-        write_result(target, rec, run)
+        run = read_trec_run(rec.trec_path) if rec.trec_path.exists() else None
+        meta = rec.meta.updated(matched_checkpoint=arm["name"], matched_train_pooling=arm["train_pooling"])
+        dataclasses.replace(rec, model=record["matched_label"], meta=meta, path=None).write(target, run)
         n += 1
     return n
 
 
-def matched_results(matched_json) -> list[dict]:
+def matched_results(matched_json) -> list[ResultRecord]:
     """The relabelled result records of a matched experiment (what ``compare()`` should be given)."""
     import json
 

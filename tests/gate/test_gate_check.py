@@ -46,12 +46,12 @@ def baseline(tmp_path, scores):
 
 def test_baseline_keeps_items_checksums_and_settings(baseline, scores):
     base = load_baseline(baseline)
-    cells = {c["pooling"]: c for c in base["cells"]}
+    cells = {c.pooling: c for c in base.cells}
     assert set(cells) == set(scores)
     c = cells["mean"]
-    assert c["items"] == {f"q{i}": pytest.approx(v) for i, v in enumerate(scores["mean"])}
-    assert c["dataset_checksums"] == CHECKSUMS and c["model_identity"] == "id-1"
-    assert c["settings"] == {"max_length": 128, "long_policy": "truncate"} and c["greater_is_better"] is True
+    assert c.items == {f"q{i}": pytest.approx(v) for i, v in enumerate(scores["mean"])}
+    assert c.dataset_checksums == CHECKSUMS and c.model_identity == "id-1"
+    assert c.settings == {"max_length": 128, "long_policy": "truncate"} and c.greater_is_better is True
 
 
 def test_identical_results_pass(tmp_path, baseline, scores):
@@ -121,7 +121,7 @@ def test_lower_is_better_metric_turns_around(tmp_path, monkeypatch):
     base = np.linspace(10, 20, 30)
     res = _write(tmp_path / "b", [_record("t", "mean", base, metric="latency_ms")])
     write_baseline(res, tmp_path / "b.json")
-    assert load_baseline(tmp_path / "b.json")["cells"][0]["greater_is_better"] is False
+    assert load_baseline(tmp_path / "b.json").cells[0].greater_is_better is False
     slower = _write(tmp_path / "slow", [_record("t", "mean", base + 1.0 + np.linspace(0, 0.1, 30), metric="latency_ms")])
     faster = _write(tmp_path / "fast", [_record("t", "mean", base - 1.0 - np.linspace(0, 0.1, 30), metric="latency_ms")])
     assert check(slower, tmp_path / "b.json").rows[0].verdict == REGRESSION

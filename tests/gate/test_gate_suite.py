@@ -48,10 +48,10 @@ def test_committed_baseline_matches_the_suite(suite):
     mod, first, _ = suite
     base = load_baseline(BASELINE)
     data = load_beir_folder(first)
-    cells = {(c["task"], c["model"], c["pooling"]): c for c in base["cells"]}
+    cells = {c.key: c for c in base.cells}
     assert set(cells) == {(mod.SUITE_NAME, "minilm", p) for p in ("cls", "mean", "lmk:g=32")}
     for cell in cells.values():
-        assert cell["dataset_checksums"] == data.checksums       # else `lmkbench check` exits 2
-        assert set(cell["items"]) == set(data.queries)
-        assert cell["settings"]["max_length"] == 256 and cell["settings"]["device"] == "cpu"
-        assert 0.8 < cell["value"] <= 1.0                       # MiniLM finds most headlines' bodies
+        assert cell.dataset_checksums == data.checksums       # else `lmkbench check` exits 2
+        assert set(cell.items) == set(data.queries)
+        assert cell.settings["max_length"] == 256 and cell.settings["device"] == "cpu"
+        assert 0.8 < cell.value <= 1.0                       # MiniLM finds most headlines' bodies

@@ -34,26 +34,26 @@ def test_grid_runs_resumes_and_writes_outputs(config, tmp_path, capsys):
     assert main(["leaderboard", "--config", str(config), "--quiet"]) == 0
     out = capsys.readouterr().out
     cells = list(iter_results(tmp_path / "cells"))
-    assert sorted((r["task"], r["pooling"]) for r in cells) == [
+    assert sorted((r.task, r.pooling) for r in cells) == [
         ("tinybeir", "cls"), ("tinybeir", "mean"), ("tinybeir_long", "cls"), ("tinybeir_long", "mean")]
-    assert {r["task"]: r["task_group"] for r in cells} == {"tinybeir": "short-retrieval", "tinybeir_long": "long-retrieval"}
+    assert {r.task: r.task_group for r in cells} == {"tinybeir": "short-retrieval", "tinybeir_long": "long-retrieval"}
     board = tmp_path / "board"
     df = pd.read_csv(board / "leaderboard.csv")
     assert set(df.pooling) == {"cls", "mean"} and list(df["rank"]) == sorted(df["rank"])
     assert {"group:short-retrieval", "group:long-retrieval", "tinybeir", "tinybeir_long:rank"} <= set(df.columns)
-    by_pool = {r["pooling"]: r for r in cells if r["task"] == "tinybeir"}
+    by_pool = {r.pooling: r for r in cells if r.task == "tinybeir"}
     for _, row in df.iterrows():
-        assert row["tinybeir"] == pytest.approx(by_pool[row.pooling]["metrics"]["ndcg_at_10"], abs=1e-6)
+        assert row["tinybeir"] == pytest.approx(by_pool[row.pooling].metrics["ndcg_at_10"], abs=1e-6)
     page = (board / "leaderboard.html").read_text()
     assert "tiny leaderboard" in page and "Short retrieval" in page and "Long retrieval" in page
     assert json.loads((board / "leaderboard.json").read_text())["schema"] == "lmkbench.leaderboard/1"
     assert "wrote" in out
 
     # resume: nothing recomputed, result files untouched
-    stamps = {r["_path"]: (tmp_path / r["_path"]).stat().st_mtime_ns for r in cells}
+    stamps = {r.path: r.path.stat().st_mtime_ns for r in cells}
     assert main(["leaderboard", "--config", str(config), "--quiet"]) == 0
     assert "all 4 cells done" in capsys.readouterr().out
-    assert all((tmp_path / p).stat().st_mtime_ns == t for p, t in stamps.items())
+    assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())
 
 
 def test_no_run_ranks_what_exists_and_lists_missing(config, tmp_path, capsys):
@@ -84,10 +84,10 @@ def test_failing_task_stops_or_is_skipped(config, tmp_path, capsys):
 def test_shards_split_the_grid_and_merge(config, tmp_path, capsys):
     assert main(["leaderboard", "--config", str(config), "--quiet", "--shard", "1/2"]) == 0
     assert "shard 1/2: 2 cell(s) computed" in capsys.readouterr().out
-    assert sorted(r["task"] for r in iter_results(tmp_path / "cells")) == ["tinybeir_long", "tinybeir_long"]
+    assert sorted(r.task for r in iter_results(tmp_path / "cells")) == ["tinybeir_long", "tinybeir_long"]
     assert not (tmp_path / "board" / "leaderboard.csv").exists()   # a shard computes, it does not rank
     assert main(["leaderboard", "--config", str(config), "--quiet", "--shard", "0/2"]) == 0
-    assert sorted(r["task"] for r in iter_results(tmp_path / "cells")) == ["tinybeir"] * 2 + ["tinybeir_long"] * 2
+    assert sorted(r.task for r in iter_results(tmp_path / "cells")) == ["tinybeir"] * 2 + ["tinybeir_long"] * 2
     assert main(["leaderboard", "--config", str(config), "--no-run"]) == 0
     assert "missing cells" not in capsys.readouterr().out
 

@@ -96,8 +96,8 @@ def test_metric_table_matches_numpy_scipy_and_the_comparison(cmp_and_sections, f
     assert [c["label"] for c in table["columns"]] == ["ndcg_at_10", "mrr_at_10", "recall_at_100", "acc_at_1"]
     rows = {r["pooling"]: r for r in table["rows"]}
     assert list(rows) == ["mean", "cls", "lmk:g=32"] and rows["mean"]["is_baseline"]
-    rec = next(r for r in records if r["task"] == "longqa" and r["pooling"] == "lmk:g=32")
-    scores = np.array([v["ndcg_at_10"] for v in rec["per_query"].values()])
+    rec = next(r for r in records if r.task == "longqa" and r.pooling == "lmk:g=32")
+    scores = np.array([v["ndcg_at_10"] for v in rec.items.values()])
     cell = rows["lmk:g=32"]["cells"][0]
     assert cell.mean == pytest.approx(scores.mean()) and cell.n == 120
     ref = stats.bootstrap((scores,), np.mean, method="percentile", n_resamples=700, batch=default_batch(scores.size),
@@ -117,12 +117,12 @@ def test_classification_main_metric_uses_its_per_item_score(cmp_and_sections):
     records, cmp, sections = cmp_and_sections
     table = metric_table(sections["topics"], cmp, n_resamples=200)
     rows = {r["pooling"]: r for r in table["rows"]}
-    rec = next(r for r in records if r["task"] == "topics" and r["pooling"] == "cls")
+    rec = next(r for r in records if r.task == "topics" and r.pooling == "cls")
     # every number under its own name: stored accuracy, then the tested per-item 'correct', then f1
     assert [c["label"] for c in table["columns"]] == ["accuracy", "correct", "f1"]
     acc, correct, f1 = rows["cls"]["cells"]
-    assert acc.mean == rec["metrics"]["accuracy"] and acc.lo is None and acc.p_adj is None
-    assert correct.mean == pytest.approx(rec["metrics"]["accuracy"]) and correct.n == 50 and correct.lo is not None
+    assert acc.mean == rec.metrics["accuracy"] and acc.lo is None and acc.p_adj is None
+    assert correct.mean == pytest.approx(rec.metrics["accuracy"]) and correct.n == 50 and correct.lo is not None
     assert f1.mean == 0.5 and f1.lo is None and f1.n == 0           # whole-set value: no interval
     assert correct.p_adj == cmp.cell("topics", "tiny-model", "cls").p_adj
 
@@ -135,8 +135,8 @@ def test_synthetic_family_is_one_section_over_target_lengths(cmp_and_sections):
     assert [c["label"] for c in table["columns"]] == ["256", "512", "1k", "2k"]
     for row in table["rows"]:
         for task, cell in zip(sec.tasks, row["cells"]):
-            rec = next(r for r in records if r["task"] == task and r["pooling"] == row["pooling"])
-            assert cell.mean == pytest.approx(np.mean([v["acc_at_1"] for v in rec["per_query"].values()]))
+            rec = next(r for r in records if r.task == task and r.pooling == row["pooling"])
+            assert cell.mean == pytest.approx(np.mean([v["acc_at_1"] for v in rec.items.values()]))
             assert cell.mark == (None if row["is_baseline"] else cmp.cell(task, "tiny-model", row["pooling"]).mark)
 
 
@@ -145,8 +145,8 @@ def test_depth_heatmap_matches_pandas_pivot(cmp_and_sections):
     depth_bins = bk.depth_buckets(bk.DEFAULT_DEPTH_EDGES)
     lengths, grids, counts = depth_grids(sections["passkey"], depth_bins)
     assert lengths == [256.0, 512.0, 1024.0, 2048.0]
-    rows = [{"pooling": r["pooling"], "L": v["target_length"], "depth": v["depth"], "acc": v["acc_at_1"]}
-            for r in records if r["task"].startswith("passkey") for v in r["per_query"].values()]
+    rows = [{"pooling": r.pooling, "L": v["target_length"], "depth": v["depth"], "acc": v["acc_at_1"]}
+            for r in records if r.task.startswith("passkey") for v in r.items.values()]
     df = pd.DataFrame(rows)
     df["bin"] = pd.cut(df["depth"], [0, 0.2, 0.4, 0.6, 0.8, 1.0], right=False, labels=False, include_lowest=True)
     for pooling in ("mean", "cls", "lmk:g=32"):
@@ -230,12 +230,18 @@ def test_png_figures_and_other_settings(fixture_results):
 
 
 def test_wall_time_counts_shared_encoding_once():
+    from lmkbench.results import ResultRecord
+
+    def rec(meta):
+        return ResultRecord.from_json({"task": "t", "model": "m", "pooling": "p", "main_metric": "x", "metrics": {},
+                                       "meta": meta})
+
     shared = {"load_s": 1.0, "encode_queries_s": 2.0, "encode_corpus_s": 10.0}
-    recs = [{"meta": {"timings": {**shared, "evaluate_s": e}}} for e in (0.5, 0.25, 0.25)]
+    recs = [rec({"timings": {**shared, "evaluate_s": e}}) for e in (0.5, 0.25, 0.25)]
     assert wall_time(recs) == pytest.approx(13.0 + 1.0)
-    later = {"meta": {"timings": {"load_s": 1.0, "encode_queries_s": 3.0, "encode_corpus_s": 4.0, "evaluate_s": 1.0}}}
+    later = rec({"timings": {"load_s": 1.0, "encode_queries_s": 3.0, "encode_corpus_s": 4.0, "evaluate_s": 1.0}})
     assert wall_time(recs + [later]) == pytest.approx(14.0 + 9.0)
-    assert wall_time([{"meta": {}}]) is None
+    assert wall_time([rec({})]) is None
 
 
 def test_summary_shows_meta(fixture_report):

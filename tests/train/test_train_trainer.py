@@ -84,12 +84,12 @@ def test_lmkbench_json_records_the_run_and_steers_lmkbench_run(tiny_cfg, tiny_be
     assert main(["run", "--model", str(res.out), "--task", f"beir:{tiny_beir}", "--out", str(out), "--no-cache",
                  "--quiet"]) == 0
     recs = list(iter_results(out))
-    assert [r["pooling"] for r in recs] == ["lmk:g=16"] and recs[0]["meta"]["pooling_mismatch"] is False
-    assert recs[0]["model"] == "out"
+    assert [r.pooling for r in recs] == ["lmk:g=16"] and recs[0].meta.pooling_mismatch is False
+    assert recs[0].model == "out"
     assert main(["run", "--model", str(res.out), "--pooling", "mean", "--task", f"beir:{tiny_beir}", "--out", str(out),
                  "--no-cache", "--quiet"]) == 0
-    mean = [r for r in iter_results(out) if r["pooling"] == "mean"]
-    assert mean[0]["meta"]["pooling_mismatch"] is True and mean[0]["meta"]["trained_pooling"] == "lmk:g=16"
+    mean = [r for r in iter_results(out) if r.pooling == "mean"]
+    assert mean[0].meta.pooling_mismatch is True and mean[0].meta.trained_pooling == "lmk:g=16"
 
 
 def test_finished_run_is_kept_unless_overwritten(tiny_cfg):
