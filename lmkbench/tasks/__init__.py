@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl
 
 from ..errors import LmkbenchError
 from .catalogue import Catalogue, Suite, load_catalogue, read_task_file, shared_data_root
-from .loaders import LOADERS, loader_class
+from .registry import LOADERS, loader_class
 from .taskdef import GROUPS, KINDS, TaskDef
 
 __all__ = ["TaskDef", "resolve_tasks", "load_catalogue", "Catalogue", "Suite", "adhoc_tasks", "KINDS", "GROUPS",
@@ -95,7 +95,7 @@ def resolve_tasks(spec: str, dirs=None) -> list[TaskDef]:
     if spec.startswith("suite:"):
         return load_catalogue(dirs).suite_tasks(spec[6:].strip())
     head = spec.partition(":")[0]
-    if head in LOADERS or _is_remote_loader(head):
+    if head in LOADERS:
         return adhoc_tasks(spec, dirs)
     cat = load_catalogue(dirs)
     if spec in cat.tasks:
@@ -124,14 +124,5 @@ def resolve_tasks(spec: str, dirs=None) -> list[TaskDef]:
                         f"or SCHEME:ARG with scheme one of {', '.join(e.name for e in _all_loaders())})")
 
 
-def _is_remote_loader(head: str) -> bool:
-    try:
-        loader_class(head)
-        return True
-    except LmkbenchError:
-        return False
-
-
 def _all_loaders():
-    loader_class("beir")  # imports the remote loaders too
     return list(LOADERS)

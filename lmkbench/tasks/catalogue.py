@@ -27,8 +27,8 @@ from pathlib import Path
 
 from ..configs import LineDict, line_of, read_yaml, validate
 from ..errors import InputError, LmkbenchError
-from .loaders import LOADERS, Loader, loader_class
-from .paths import ENV_SHARED, builtin_tasks_dir, package_dir, repo_root, shared_data_root  # noqa: F401  (re-exported)
+from .registry import LOADERS, Loader, loader_class
+from .paths import ENV_SHARED, builtin_tasks_dir, shared_data_root
 from .taskdef import KINDS, TaskDef
 from .taskfile import ForEach, SuiteEntry, TaskEntry, TaskFile
 
