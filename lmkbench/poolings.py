@@ -18,7 +18,7 @@ from .inputs import Family, LandmarkFamily, MultiClsFamily, PlainFamily
 from .params import Param, to_int, to_str
 from .specs import Registry, Spec
 
-POOLINGS: Registry = Registry("pooling")
+POOLINGS: Registry = Registry("pooling", modules=("lmkbench.strategies",))   # chunk, late register there
 
 
 class Pooling:
@@ -135,5 +135,3 @@ def canonical(text) -> str:
     """Canonical string of a pooling spec (``"lmk"`` → ``"lmk:g=32"``; ``lmk:split=sentence`` drops g)."""
     return str(make_pooling(text).spec)
 
-
-from . import strategies as _strategies  # noqa: E402,F401 - registers the chunk strategies (chunk, late)

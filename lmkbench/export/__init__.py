@@ -21,7 +21,7 @@ from typing import Callable, ClassVar
 from ..errors import LmkbenchError
 from ..specs import Registry
 
-EXPORTERS: Registry = Registry("export format")
+EXPORTERS: Registry = Registry("export format", modules=("lmkbench.export.mteb", "lmkbench.export.ranx"))
 
 
 @dataclass
@@ -59,15 +59,10 @@ def register_exporter(cls):
     return cls
 
 
-def _import_formats() -> None:
-    from . import mteb, ranx  # noqa: F401  (register the built-in formats)
-
-
 def export(results, fmt: str, out, **options) -> ExportReport:
     """Export every result under ``results`` (a folder, or a list of result records) as ``fmt`` into ``out``."""
     from ..results import load_records
 
-    _import_formats()
     cls = EXPORTERS.entry(fmt).obj
     records = load_records(results)
     out = Path(out)

@@ -23,7 +23,8 @@ from ..errors import LmkbenchError
 from ..io import atomic_write_text
 from ..stats import buckets as bk
 from ..results import load_records
-from ..stats.compare import FAMILY_TEXT, Comparison, compare
+from ..stats.compare import FAMILY_TEXT, compare
+from ..stats.comparison import Comparison
 from ..format import fmt_diff, fmt_p
 from . import figures
 from .collect import Section, build_sections

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..stats import buckets as bk
-from ..stats.compare import Comparison
+from ..stats.comparison import Comparison
 from .collect import Section
 
 

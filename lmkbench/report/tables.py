@@ -17,7 +17,8 @@ from ..errors import InputError
 from ..results import ResultRecord
 from ..stats import buckets as bk
 from ..results import NoItemScores
-from ..stats.compare import Comparison, Row
+from ..stats.comparison import Comparison
+from ..stats.rows import Row
 from ..stats.tests import bootstrap_ci
 from .collect import Section
 

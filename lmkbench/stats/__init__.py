@@ -6,7 +6,9 @@ and significance-aware ranking.
     print(cmp.to_table()); cmp.to_json("comparison.json"); df = cmp.to_dataframe()
 """
 from .buckets import DEFAULT_DEPTH_EDGES, DEFAULT_EDGES, Bucket, bucket_length, parse_edges
-from .compare import SCHEMA, Comparison, Group, Row, compare
+from .compare import compare
+from .comparison import SCHEMA, Comparison
+from .rows import Group, Row
 from .correction import CORRECTIONS, adjust
 from .ranking import Ranking, RankedSystem, rank_results, rank_systems
 from .tests import TESTS, PairedResult, paired_test

@@ -72,154 +72,25 @@ JSON schema ``lmkbench.comparison/1`` (floats that are NaN/inf are written as ``
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from ..errors import InputError, LmkbenchError
-from ..io import atomic_write_json
-from ..results import NoItemScores, ResultRecord, json_safe, load_records  # noqa: F401  (NoItemScores re-exported)
+from ..results import NoItemScores, ResultRecord, load_records  # noqa: F401  (NoItemScores re-exported)
 from . import buckets as bk
 from .correction import adjust, normalise_method
 from .power import DEFAULT_POWER, minimum_detectable_effect
-from .tests import DEFAULT_RESAMPLES, TESTS, paired_test, choose_test
+from .comparison import Comparison
+from .rows import Group, Row
+from .tests import DEFAULT_RESAMPLES, TESTS, choose_test, paired_test
 
-SCHEMA = "lmkbench.comparison/1"
 FAMILIES = ("task", "all", "bucket")
 FAMILY_TEXT = {"task": "one family per task and model, its poolings × buckets",
                "all": "one family over every task, model, pooling and bucket",
                "bucket": "one family per task, model and bucket, its poolings"}
 TOPK = 10
-
-
-@dataclass
-class Row:
-    task: str
-    model: str
-    pooling: str
-    is_baseline: bool
-    metric: str
-    bucket: str
-    axis: str
-    lo: float | None
-    hi: float | None
-    n: int
-    n_truncated: int
-    share_truncated: float | None
-    mean: float | None
-    n_split: int = 0
-    share_split: float | None = None
-    n_paired: int = 0
-    n_nan: int = 0
-    n_unpaired: int = 0
-    baseline_mean: float | None = None
-    mean_diff: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    ci_method: str | None = None
-    test: str | None = None
-    statistic: float | None = None
-    p: float | None = None
-    p_adj: float | None = None
-    mark: str | None = None
-    note: str = ""
-    family: str = ""
-    family_size: int = 0
-    n_better: int | None = None
-    n_tied: int | None = None
-    n_worse: int | None = None
-    mde: float | None = None
-    n_tied_topk: int | None = None
-    share_tied_topk: float | None = None
-
-
-@dataclass
-class Group:
-    task: str
-    task_kind: str
-    split: str | None
-    model: str
-    metric: str
-    baseline: str
-    baseline_found: bool
-    test: str
-    poolings: list[str]
-    buckets: list[dict[str, Any]]
-    empty_buckets: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    main_metric: str = ""
-    trained_pooling: list[str] = field(default_factory=list)
-    untrained: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Comparison:
-    """Per (task, model, pooling, bucket): n, mean, difference to the baseline with CI, p raw and adjusted."""
-
-    settings: dict[str, Any]
-    groups: list[Group]
-    rows: list[Row]
-    skipped: list[dict[str, str]] = field(default_factory=list)   # (task, model) without per-item scores
-
-    # ------------------------------------------------------------ queries
-    def select(self, *, task: str | None = None, model: str | None = None, pooling: str | None = None,
-               bucket: str | None = None) -> list[Row]:
-        return [r for r in self.rows
-                if (task is None or r.task == task) and (model is None or r.model == model)
-                and (pooling is None or r.pooling == pooling) and (bucket is None or r.bucket == bucket)]
-
-    def cell(self, task: str, model: str, pooling: str, bucket: str = bk.ALL) -> Row:
-        found = self.select(task=task, model=model, pooling=pooling, bucket=bucket)
-        if not found:
-            raise KeyError((task, model, pooling, bucket))
-        return found[0]
-
-    @property
-    def wins(self) -> list[Row]:
-        return [r for r in self.rows if r.mark == "win"]
-
-    @property
-    def losses(self) -> list[Row]:
-        return [r for r in self.rows if r.mark == "loss"]
-
-    def untrained(self) -> dict[str, dict[str, list[str]]]:
-        """model → {"trained": [trained poolings], "untrained": [poolings not trained with]} where any."""
-        out: dict[str, dict[str, list[str]]] = {}
-        for g in self.groups:
-            if not g.untrained:
-                continue
-            entry = out.setdefault(g.model, {"trained": [], "untrained": []})
-            for key, values in (("trained", g.trained_pooling), ("untrained", g.untrained)):
-                entry[key].extend(v for v in values if v not in entry[key])
-        return out
-
-    # ------------------------------------------------------------ renderers
-    def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA,
-                "settings": json_safe(self.settings),
-                "groups": [asdict(g) for g in self.groups],
-                "rows": [json_safe(asdict(r)) for r in self.rows],
-                "skipped": list(self.skipped)}
-
-    def to_json(self, path) -> Path:
-        path = Path(path)
-        atomic_write_json(path, self.to_dict())
-        return path
-
-    def to_dataframe(self):
-        import pandas as pd
-
-        return pd.DataFrame([asdict(r) for r in self.rows], columns=[f for f in Row.__dataclass_fields__])
-
-    def to_table(self, layout: str = "long") -> str:
-        from .table import render_table
-
-        return render_table(self, layout=layout)
-
-    def __str__(self) -> str:
-        return self.to_table()
 
 
 # ---------------------------------------------------------------- loading

@@ -17,12 +17,24 @@ Every layout starts with a warning when a compared pooling is not the one the ch
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from ..format import DASH, MARKS, fmt_diff, fmt_p, fmt_score, fmt_share  # noqa: F401  (re-exported)
+from ..format import DASH, MARKS, fmt_diff, fmt_p, fmt_score, fmt_share
+from .rows import Group, Row
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .compare import Comparison, Group, Row
+
+class Comparison(Protocol):
+    """What the table reads of a :class:`~lmkbench.stats.comparison.Comparison` (which imports this module to
+    render itself, so the type is named by its shape here, not imported)."""
+
+    settings: dict[str, Any]
+    groups: list[Group]
+    skipped: list[dict[str, str]]
+
+    def select(self, *, task: str | None = None, model: str | None = None, pooling: str | None = None,
+               bucket: str | None = None) -> list[Row]: ...
+
+    def untrained(self) -> dict[str, dict[str, list[str]]]: ...
 
 _TECHNICAL = ("zero_method=", "exact over", "random sign patterns", "resamples, shift method", "exact binomial",
               "chi-square")
@@ -43,7 +55,7 @@ def _grid(header: list[str], body: list[list[str]], right: set[int]) -> list[str
     return [line(header), line(["-" * w for w in widths])] + [line(r) for r in body]
 
 
-def family_phrase(cmp: "Comparison", g: "Group") -> str:
+def family_phrase(cmp: Comparison, g: Group) -> str:
     """``holm within this task (12 tests)`` / ``holm over all 114 tests`` / ``holm per bucket``."""
     s = cmp.settings
     fam = s.get("family", "all")
@@ -55,7 +67,7 @@ def family_phrase(cmp: "Comparison", g: "Group") -> str:
     return f"{s['correction']} within this task ({n} tests)"
 
 
-def untrained_warning(cmp: "Comparison") -> list[str]:
+def untrained_warning(cmp: Comparison) -> list[str]:
     """Lines saying which compared poolings the checkpoint was not trained with, and what that means."""
     out = []
     for model, info in cmp.untrained().items():
@@ -67,7 +79,7 @@ def untrained_warning(cmp: "Comparison") -> list[str]:
     return out
 
 
-def _heading(cmp: "Comparison", g: "Group") -> str:
+def _heading(cmp: Comparison, g: Group) -> str:
     s = cmp.settings
     kind = ", ".join(x for x in (g.task_kind, g.split) if x)
     test = g.test + (f" (zero_method={s['zero_method']})" if g.test == "wilcoxon" else "")
@@ -77,11 +89,11 @@ def _heading(cmp: "Comparison", g: "Group") -> str:
             f"{g.baseline} | {test}, {family_phrase(cmp, g)}, alpha {s['alpha']} ==")
 
 
-def fmt_wtl(r: "Row") -> str:
+def fmt_wtl(r: Row) -> str:
     return DASH if r.n_better is None else f"{r.n_better}/{r.n_tied}/{r.n_worse}"
 
 
-def _long(cmp: "Comparison", g: "Group", rows: list["Row"]) -> list[str]:
+def _long(cmp: Comparison, g: Group, rows: list[Row]) -> list[str]:
     level = f"{100 * cmp.settings['confidence']:g}% CI"
     power = f"MDE{100 * cmp.settings.get('power', 0.8):.0f}"
     header = ["pooling", "bucket", "n", "cut", "split", "mean", "diff", level, "W/T/L", power,
@@ -102,7 +114,7 @@ def _long(cmp: "Comparison", g: "Group", rows: list["Row"]) -> list[str]:
     return _grid(header, body, right={2, 3, 4, 5, 6, 8, 9, 10, 11, 12})
 
 
-def _matrix(cmp: "Comparison", g: "Group", rows: list["Row"]) -> list[str]:
+def _matrix(cmp: Comparison, g: Group, rows: list[Row]) -> list[str]:
     labels = [b["label"] for b in g.buckets]
     cells = {(r.pooling, r.bucket): r for r in rows}
     header = ["pooling"] + labels
@@ -117,7 +129,7 @@ def _matrix(cmp: "Comparison", g: "Group", rows: list["Row"]) -> list[str]:
     return _grid(header, body, right=set(range(1, len(header))))
 
 
-def _summary(cmp: "Comparison") -> list[str]:
+def _summary(cmp: Comparison) -> list[str]:
     """Task × pooling: the baseline's mean, every other pooling's difference with its mark (bucket all)."""
     base = cmp.settings["baseline"]
     pools = [p for p in dict.fromkeys(p for g in cmp.groups for p in g.poolings) if p != base]
@@ -135,7 +147,7 @@ def _summary(cmp: "Comparison") -> list[str]:
     return _grid(header, body, right=set(range(3, len(header))))
 
 
-def render_table(cmp: "Comparison", layout: str = "long") -> str:
+def render_table(cmp: Comparison, layout: str = "long") -> str:
     if layout not in ("long", "matrix", "summary"):
         raise ValueError(f"layout must be 'long', 'matrix' or 'summary', got {layout!r}")
     out: list[str] = untrained_warning(cmp)

@@ -8,7 +8,7 @@ from statsmodels.stats.multitest import multipletests
 
 from lmkbench.errors import InputError, LmkbenchError
 from lmkbench.stats import compare
-from lmkbench.stats.compare import SCHEMA
+from lmkbench.stats.comparison import SCHEMA
 
 
 def _scores(rec, ids):

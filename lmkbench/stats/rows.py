@@ -1,0 +1,70 @@
+"""The rows and groups of a :class:`~lmkbench.stats.comparison.Comparison`: plain data, no behaviour.
+
+A leaf module: the comparison, its computation (:mod:`.compare`) and its console renderer (:mod:`.table`)
+all read these shapes, and none of them imports another to get them. Field meanings: the JSON schema in
+:mod:`lmkbench.stats.compare`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Row:
+    task: str
+    model: str
+    pooling: str
+    is_baseline: bool
+    metric: str
+    bucket: str
+    axis: str
+    lo: float | None
+    hi: float | None
+    n: int
+    n_truncated: int
+    share_truncated: float | None
+    mean: float | None
+    n_split: int = 0
+    share_split: float | None = None
+    n_paired: int = 0
+    n_nan: int = 0
+    n_unpaired: int = 0
+    baseline_mean: float | None = None
+    mean_diff: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_method: str | None = None
+    test: str | None = None
+    statistic: float | None = None
+    p: float | None = None
+    p_adj: float | None = None
+    mark: str | None = None
+    note: str = ""
+    family: str = ""
+    family_size: int = 0
+    n_better: int | None = None
+    n_tied: int | None = None
+    n_worse: int | None = None
+    mde: float | None = None
+    n_tied_topk: int | None = None
+    share_tied_topk: float | None = None
+
+
+@dataclass
+class Group:
+    task: str
+    task_kind: str
+    split: str | None
+    model: str
+    metric: str
+    baseline: str
+    baseline_found: bool
+    test: str
+    poolings: list[str]
+    buckets: list[dict[str, Any]]
+    empty_buckets: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    main_metric: str = ""
+    trained_pooling: list[str] = field(default_factory=list)
+    untrained: list[str] = field(default_factory=list)
