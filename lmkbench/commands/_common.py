@@ -58,3 +58,40 @@ def encoder_settings(args) -> EncoderSettings:
     """The encoder settings the command line gives (``--no-cache``: no persistent store)."""
     values = {name: getattr(args, name) for name in EncoderSettings.names() if hasattr(args, name)}
     return EncoderSettings.of(**{**values, "cache_dir": False if args.no_cache else args.cache_dir})
+
+
+# -- the commands that compare results (compare, report) ------------------------------------------------------
+def add_comparison_arguments(parser: argparse.ArgumentParser, *, resamples_help: str) -> None:
+    """The results folder and the comparison's settings (baseline, test, correction, family, buckets, alpha,
+    min n, resamples, seed), declared once for ``compare`` and ``report``. Choices are checked again, with the
+    same names, by :func:`lmkbench.stats.compare.compare`."""
+    parser.add_argument("results_dir", metavar="RESULTS_DIR", help="folder of result files (searched recursively)")
+    parser.add_argument("--baseline", default="mean", metavar="POOLING",
+                        help="pooling every other pooling is tested against, its canonical string (default: mean)")
+    parser.add_argument("--test", default="ttest", choices=["ttest", "wilcoxon", "randomization", "bootstrap"],
+                        help="paired test (default: ttest; binary 0/1 scores always use McNemar's test)")
+    parser.add_argument("--correction", default="holm", choices=["holm", "bh", "none"],
+                        help="multiple-comparison correction within each family (default: holm)")
+    parser.add_argument("--family", default="task", choices=["task", "all", "bucket"],
+                        help="tests corrected together: task (default: one family per task and model), all, bucket")
+    parser.add_argument("--buckets", default=None, metavar="EDGES",
+                        help="length bucket edges in tokens (default: 0,512,1k,2k,4k,8k,16k,32k,inf)")
+    parser.add_argument("--depth-buckets", default=None, metavar="EDGES",
+                        help="needle depth bin edges (default: 0,0.2,0.4,0.6,0.8,1)")
+    parser.add_argument("--alpha", type=float, default=0.05, help="significance level (default: 0.05)")
+    parser.add_argument("--min-n", type=positive_int, default=10, metavar="N",
+                        help="test only buckets with at least N pairs (default: 10)")
+    parser.add_argument("--resamples", type=positive_int, default=10_000, metavar="R", help=resamples_help)
+    parser.add_argument("--seed", type=int, default=0, help="seed of all resampling (default: 0)")
+
+
+def results_folder(args):
+    """``RESULTS_DIR`` as a folder that exists (else one clear error)."""
+    from pathlib import Path
+
+    from ..errors import LmkbenchError
+
+    root = Path(args.results_dir)
+    if not root.is_dir():
+        raise LmkbenchError(f"results folder not found: {root}")
+    return root

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import LmkbenchError
+from ._common import add_comparison_arguments, results_folder
 
 NAME = "compare"
 HELP = "test poolings against a baseline per task and length bucket (paired tests, corrected p-values)"
@@ -42,27 +42,10 @@ Example:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("results_dir", metavar="RESULTS_DIR", help="folder of result files (searched recursively)")
-    parser.add_argument("--baseline", default="mean", metavar="POOLING",
-                        help="pooling to compare against, its canonical string (default: mean)")
-    parser.add_argument("--test", default="ttest", choices=["ttest", "wilcoxon", "randomization", "bootstrap"],
-                        help="paired test (default: ttest)")
-    parser.add_argument("--correction", default="holm", choices=["holm", "bh", "none"],
-                        help="multiple-comparison correction within each family (default: holm)")
-    parser.add_argument("--family", default="task", choices=["task", "all", "bucket"],
-                        help="tests corrected together: task (default: one family per task and model), all, bucket")
-    parser.add_argument("--buckets", default=None, metavar="EDGES",
-                        help="length bucket edges in tokens (default: 0,512,1k,2k,4k,8k,16k,32k,inf)")
-    parser.add_argument("--depth-buckets", default=None, metavar="EDGES",
-                        help="needle depth bin edges (default: 0,0.2,0.4,0.6,0.8,1)")
+    add_comparison_arguments(parser, resamples_help="resamples for randomization/bootstrap tests and CIs "
+                                                    "(default: 10000)")
     parser.add_argument("--cross", action="store_true",
                         help="also test each length × depth cell (true or estimated depth)")
-    parser.add_argument("--alpha", type=float, default=0.05, help="significance level (default: 0.05)")
-    parser.add_argument("--min-n", type=int, default=10, metavar="N",
-                        help="test only buckets with at least N pairs (default: 10)")
-    parser.add_argument("--resamples", type=int, default=10_000, metavar="R",
-                        help="resamples for randomization/bootstrap tests and CIs (default: 10000)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the resampling tests (default: 0)")
     parser.add_argument("--metric", default=None, help="per-item score to test (default: each task's main metric)")
     parser.add_argument("--layout", default="long", choices=["long", "matrix", "summary"],
                         help="long: one line per pooling x bucket; matrix: poolings x buckets of means; "
@@ -76,10 +59,7 @@ def run(args) -> int:
     from ..stats.buckets import DEFAULT_DEPTH_EDGES, DEFAULT_EDGES
     from ..stats.compare import compare
 
-    root = Path(args.results_dir)
-    if not root.is_dir():
-        raise LmkbenchError(f"results folder not found: {root}")
-    cmp = compare(root, baseline=args.baseline, test=args.test, correction=args.correction,
+    cmp = compare(results_folder(args), baseline=args.baseline, test=args.test, correction=args.correction,
                   buckets=args.buckets or DEFAULT_EDGES, alpha=args.alpha, min_n=args.min_n, seed=args.seed,
                   n_resamples=args.resamples, depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES,
                   metric=args.metric, family=args.family, cross=args.cross)

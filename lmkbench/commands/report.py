@@ -1,9 +1,8 @@
 """``lmkbench report``: one self-contained HTML file with tables, tests, length figures and drill-downs."""
 from __future__ import annotations
 
-from pathlib import Path
 
-from ..errors import LmkbenchError
+from ._common import add_comparison_arguments, positive_int, results_folder
 
 NAME = "report"
 HELP = "write a self-contained HTML report of a results folder (tables with CIs, tests, length figures)"
@@ -30,29 +29,12 @@ Example:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("results_dir", metavar="RESULTS_DIR", help="folder of result files (searched recursively)")
+    add_comparison_arguments(parser, resamples_help="resamples of the randomization/bootstrap tests (default: 10000)")
     parser.add_argument("-o", "--output", default="reports/report.html", metavar="OUT.html",
                         help="HTML file to write (default: reports/report.html)")
-    parser.add_argument("--baseline", default="mean", metavar="POOLING",
-                        help="pooling every other pooling is tested against (default: mean)")
-    parser.add_argument("--test", default="ttest", choices=["ttest", "wilcoxon", "randomization", "bootstrap"],
-                        help="paired test (default: ttest; binary 0/1 scores always use McNemar's test)")
-    parser.add_argument("--correction", default="holm", choices=["holm", "bh", "none"],
-                        help="multiple-comparison correction within each family (default: holm)")
-    parser.add_argument("--family", default="task", choices=["task", "all", "bucket"],
-                        help="tests corrected together: task (default: one family per task and model), all, bucket")
-    parser.add_argument("--buckets", default=None, metavar="EDGES",
-                        help="length bucket edges in tokens (default: 0,512,1k,2k,4k,8k,16k,32k,inf)")
-    parser.add_argument("--depth-buckets", default=None, metavar="EDGES",
-                        help="needle depth bin edges (default: 0,0.2,0.4,0.6,0.8,1)")
     parser.add_argument("--title", default=None, help="report title (default: 'lmkbench report: <folder>')")
-    parser.add_argument("--alpha", type=float, default=0.05, help="significance level (default: 0.05)")
-    parser.add_argument("--min-n", type=int, default=10, metavar="N", help="test only buckets with >= N pairs (default: 10)")
-    parser.add_argument("--resamples", type=int, default=10_000, metavar="R",
-                        help="resamples of the randomization/bootstrap tests (default: 10000)")
-    parser.add_argument("--ci-resamples", type=int, default=2_000, metavar="R",
+    parser.add_argument("--ci-resamples", type=positive_int, default=2_000, metavar="R",
                         help="bootstrap resamples for the CIs of the means (default: 2000)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of all resampling (default: 0)")
     parser.add_argument("--top-queries", type=int, default=10, metavar="N",
                         help="queries listed per retrieval task in the disagreement table (default: 10; 0 = none)")
     parser.add_argument("--no-task-data", action="store_true",
@@ -66,12 +48,7 @@ def run(args) -> int:
     from ..report import ReportOptions, build_report
     from ..stats.buckets import DEFAULT_DEPTH_EDGES, DEFAULT_EDGES
 
-    root = Path(args.results_dir)
-    if not root.is_dir():
-        raise LmkbenchError(f"results folder not found: {root}")
-    for name in ("ci_resamples", "resamples"):
-        if getattr(args, name) < 1:
-            raise LmkbenchError(f"--{name.replace('_', '-')} must be >= 1")
+    root = results_folder(args)
     opts = ReportOptions(baseline=args.baseline, test=args.test, correction=args.correction, family=args.family,
                          buckets=args.buckets or DEFAULT_EDGES, depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES,
                          alpha=args.alpha, min_n=args.min_n, n_resamples=args.resamples,
