@@ -40,7 +40,8 @@ from .format import fmt_diff, fmt_p, fmt_score
 from .io import atomic_write_json, read_json_document
 from .results import NoItemScores, ResultRecord, iter_results
 from .settings import EncoderSettings
-from .stats.correction import adjust, normalise_method
+from .stats.correction import adjust
+from .stats.settings import check_settings
 from .stats.tests import choose_test, paired_test
 from .configs.errors import input_error
 
@@ -279,13 +280,9 @@ REGRESSION = "REGRESSION"
 def check(results_dir, baseline, *, alpha: float = 0.05, min_delta: float = 0.01, test: str = "ttest",
           correction: str = "holm", n_resamples: int = 10_000, seed: int = 0) -> GateReport:
     """Compare the results under ``results_dir`` with ``baseline`` (a path or a loaded baseline)."""
-    if test not in GATE_TESTS:
-        raise LmkbenchError(f"unknown test {test!r} (known: {', '.join(GATE_TESTS)})")
-    correction = normalise_method(correction)
-    if not 0 < alpha < 1:
-        raise LmkbenchError(f"alpha must be in (0, 1), got {alpha}")
-    if min_delta < 0:
-        raise LmkbenchError(f"min-delta must be >= 0, got {min_delta}")
+    checked = check_settings("gate", tests=GATE_TESTS, test=test, correction=correction, alpha=alpha,
+                             min_delta=min_delta)
+    test, correction, alpha, min_delta = (checked[k] for k in ("test", "correction", "alpha", "min_delta"))
     base = baseline if isinstance(baseline, Baseline) else load_baseline(baseline)
     where = base.path or "<baseline>"
     now_cells = collect_cells(results_dir)

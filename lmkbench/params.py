@@ -105,6 +105,7 @@ class Param:
     ge: float | None = None
     gt: float | None = None
     le: float | None = None
+    lt: float | None = None
     nullable: bool = False
 
     @property
@@ -124,6 +125,8 @@ class Param:
             raise ValueError(f"must be > {self.gt}, got {v!r}")
         if self.le is not None and not v <= self.le:
             raise ValueError(f"must be <= {self.le}, got {v!r}")
+        if self.lt is not None and not v < self.lt:
+            raise ValueError(f"must be < {self.lt}, got {v!r}")
         return v
 
 

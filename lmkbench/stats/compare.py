@@ -77,16 +77,16 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import InputError, LmkbenchError
+from ..errors import InputError
 from ..results import NoItemScores, ResultRecord, load_records  # noqa: F401  (NoItemScores re-exported)
 from . import buckets as bk
-from .correction import adjust, normalise_method
+from .correction import adjust
+from .settings import check_settings
 from .power import DEFAULT_POWER, minimum_detectable_effect
 from .comparison import Comparison
 from .rows import Group, Row
-from .tests import DEFAULT_RESAMPLES, TESTS, choose_test, paired_test
+from .tests import DEFAULT_RESAMPLES, choose_test, paired_test
 
-FAMILIES = ("task", "all", "bucket")
 FAMILY_TEXT = {"task": "one family per task and model, its poolings × buckets",
                "all": "one family over every task, model, pooling and bucket",
                "bucket": "one family per task, model and bucket, its poolings"}
@@ -130,17 +130,10 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
             ci: str = "auto", zero_method: str = "wilcox", family: str = "task", power: float = DEFAULT_POWER,
             topk: int = TOPK, cross: bool = False) -> Comparison:
     """Compare every pooling with ``baseline`` per task, model and bucket; see the module docstring."""
-    if family not in FAMILIES:
-        raise LmkbenchError(f"unknown family {family!r} (known: {', '.join(FAMILIES)})")
-    if test not in TESTS:
-        raise LmkbenchError(f"unknown test {test!r} (known: {', '.join(TESTS)})")
-    if binary_test not in (None, "mcnemar"):
-        raise LmkbenchError(f"binary_test must be 'mcnemar' or None, got {binary_test!r}")
-    correction = normalise_method(correction)
-    if not 0 < alpha < 1:
-        raise LmkbenchError(f"alpha must be in (0, 1), got {alpha}")
-    if min_n < 1:
-        raise LmkbenchError(f"min_n must be >= 1, got {min_n}")
+    checked = check_settings("compare", family=family, test=test, binary_test=binary_test, correction=correction,
+                             alpha=alpha, min_n=min_n)
+    family, test, binary_test, correction, alpha, min_n = (checked[k] for k in (
+        "family", "test", "binary_test", "correction", "alpha", "min_n"))
     edges = bk.parse_edges(buckets)
     depth_edges = bk.parse_edges(depth_buckets, default=bk.DEFAULT_DEPTH_EDGES) if depth_buckets is not None else None
     base_key = canonical_pooling(baseline)

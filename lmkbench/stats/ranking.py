@@ -32,8 +32,9 @@ import numpy as np
 from ..errors import InputError, LmkbenchError
 from ..results import ResultRecord, json_safe, load_records
 from .compare import canonical_pooling
-from .correction import adjust, normalise_method
-from .tests import DEFAULT_RESAMPLES, TESTS, is_binary, paired_test
+from .correction import adjust
+from .settings import check_settings
+from .tests import DEFAULT_RESAMPLES, choose_test, paired_test
 
 
 @dataclass
@@ -83,9 +84,10 @@ def rank_systems(scores: Mapping[str, Mapping[str, float]], *, test: str = "ttes
                  alpha: float = 0.05, seed: int | None = 0, n_resamples: int = DEFAULT_RESAMPLES, min_n: int = 2,
                  binary_test: str | None = "mcnemar") -> Ranking:
     """Rank systems given ``{system: {item_id: score}}`` (greater is better); see the module docstring."""
-    if test not in TESTS:
-        raise LmkbenchError(f"unknown test {test!r} (known: {', '.join(TESTS)})")
-    correction = normalise_method(correction)
+    checked = check_settings("rank", test=test, correction=correction, alpha=alpha, min_n=min_n,
+                             binary_test=binary_test)
+    test, correction, alpha, min_n, binary_test = (checked[k] for k in (
+        "test", "correction", "alpha", "min_n", "binary_test"))
     if not scores:
         raise LmkbenchError("no systems to rank")
     names = sorted(scores)
@@ -95,7 +97,7 @@ def rank_systems(scores: Mapping[str, Mapping[str, float]], *, test: str = "ttes
                            for s in names))
     mat = {s: np.array([float(scores[s][i]) for i in common]) for s in names}
     means = {s: float(mat[s].mean()) if common else math.nan for s in names}
-    used_test = binary_test if binary_test and common and is_binary(*mat.values()) else test
+    used_test = choose_test(test, binary_test, *mat.values(), what="rank: ")
     pairs: list[PairResult] = []
     for a, b in combinations(names, 2):
         if len(common) < min_n:

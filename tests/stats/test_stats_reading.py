@@ -56,8 +56,35 @@ def test_family_p_adj_is_holm_within_each_family(records, make_retrieval, family
 def test_unknown_family_is_an_error(records):
     from lmkbench.errors import LmkbenchError
 
-    with pytest.raises(LmkbenchError, match="unknown family"):
+    with pytest.raises(LmkbenchError, match="'family': must be one of task, all, bucket, got 'everything'"):
         compare(records, family="everything")
+
+
+@pytest.mark.parametrize("call,needle", [
+    (lambda r: compare(r, alpha=1.0), "compare: bad value for 'alpha': must be < 1"),
+    (lambda r: compare(r, min_n=0), "compare: bad value for 'min_n': must be >= 1"),
+    (lambda r: compare(r, correction="bonferonni"), "unknown correction 'bonferonni'"),
+    (lambda r: compare(r, test="t-test"), "'test': must be one of ttest, wilcoxon"),
+])
+def test_comparison_settings_are_checked_by_the_one_schema(records, call, needle):
+    from lmkbench.errors import LmkbenchError
+
+    with pytest.raises(LmkbenchError) as info:
+        call(records)
+    assert needle in str(info.value)
+
+
+def test_gate_and_ranking_check_their_settings_with_the_same_schema(tmp_path):
+    from lmkbench.errors import LmkbenchError
+    from lmkbench.gate import check
+    from lmkbench.stats.ranking import rank_systems
+
+    with pytest.raises(LmkbenchError, match="gate: bad value for 'test': must be one of ttest, wilcoxon, randomization"):
+        check(tmp_path, tmp_path / "b.json", test="bootstrap")
+    with pytest.raises(LmkbenchError, match="gate: bad value for 'min_delta': must be >= 0"):
+        check(tmp_path, tmp_path / "b.json", min_delta=-0.1)
+    with pytest.raises(LmkbenchError, match="rank: bad value for 'alpha'"):
+        rank_systems({"a": {"q": 1.0}, "b": {"q": 0.0}}, alpha=0)
 
 
 @pytest.mark.parametrize("n", [2, 5, 12, 40, 120, 1000])
