@@ -12,25 +12,30 @@ from typing import Any
 
 @dataclass
 class Row:
+    """One pooling in one bucket of one (task, model): its own numbers, then its paired test against the
+    baseline (empty for the baseline itself and for buckets too small to test), then reading aids."""
+
     task: str
     model: str
     pooling: str
     is_baseline: bool
     metric: str
     bucket: str
-    axis: str
+    axis: str                                 # "all" | "length" | "depth" | "length×depth"
     lo: float | None
     hi: float | None
     n: int
-    n_truncated: int
+    n_truncated: int                          # texts cut to fit the model (content lost)
     share_truncated: float | None
     mean: float | None
-    n_split: int = 0
+    n_split: int = 0                          # texts encoded as several windows (nothing lost)
     share_split: float | None = None
+    # pairing with the baseline
     n_paired: int = 0
     n_nan: int = 0
     n_unpaired: int = 0
     baseline_mean: float | None = None
+    # the paired test (a PairedResult's fields), corrected within its family
     mean_diff: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
@@ -39,20 +44,23 @@ class Row:
     statistic: float | None = None
     p: float | None = None
     p_adj: float | None = None
-    mark: str | None = None
+    mark: str | None = None                   # "win" | "loss" | None
     note: str = ""
     family: str = ""
     family_size: int = 0
+    # reading aids
     n_better: int | None = None
     n_tied: int | None = None
     n_worse: int | None = None
-    mde: float | None = None
+    mde: float | None = None                  # minimum detectable effect at the set power
     n_tied_topk: int | None = None
     share_tied_topk: float | None = None
 
 
 @dataclass
 class Group:
+    """One (task, model) of a comparison: what was tested, in which buckets, and what the reader must know."""
+
     task: str
     task_kind: str
     split: str | None
