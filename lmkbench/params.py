@@ -77,10 +77,11 @@ def int_list(text: str) -> tuple[int, ...]:
 
 
 # -- "did you mean" ---------------------------------------------------------------------------------------------
-def did_you_mean(name: str, known: Iterable[str]) -> str:
-    """`` (did you mean X?)`` for the closest known name, or nothing."""
-    close = difflib.get_close_matches(str(name), list(known), n=1)
-    return f" (did you mean {close[0]}?)" if close else ""
+def did_you_mean(name: str, known: Iterable[str], n: int = 1) -> str:
+    """`` (did you mean 'x'?)`` for the closest known name (up to ``n`` of them), or nothing: the one wording
+    of every "did you mean" in lmkbench (specs, options, config keys, settings, task names)."""
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=n)
+    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
 
 
 def unknown_name(kind: str, name: str, known: Iterable[str], *, shown: str | None = None, suffix: str = "") -> str:

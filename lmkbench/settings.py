@@ -16,7 +16,6 @@ constructing it validates nothing and raises nothing new; the annotations (types
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -24,6 +23,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from annotated_types import Ge, Gt
 
 from .errors import LmkbenchError
+from .params import did_you_mean
 
 Positive = Annotated[int, Gt(0)]
 LongPolicy = Literal["truncate", "windows"]
@@ -75,9 +75,8 @@ class EncoderSettings:
         """``base`` (default: all defaults) with ``changes``; an unknown name is an error that says the known ones."""
         unknown = sorted(set(changes) - set(cls.names()))
         if unknown:
-            close = difflib.get_close_matches(unknown[0], cls.names(), n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            raise LmkbenchError(f"unknown setting(s) {', '.join(unknown)}{hint} (known: {', '.join(cls.names())})")
+            raise LmkbenchError(f"unknown setting(s) {', '.join(unknown)}{did_you_mean(unknown[0], cls.names())} "
+                                f"(known: {', '.join(cls.names())})")
         return dataclasses.replace(base or cls(), **changes)
 
     def as_dict(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ TASK = "{name: a, loader: beir, group: short-retrieval, params: {path: x}"
 
 
 @pytest.mark.parametrize("text,where,message", [
-    (f"tasks:\n  - {TASK}, licence: MIT}}\n", ":2: field 'licence'", "unknown key; did you mean 'license'?"),
+    (f"tasks:\n  - {TASK}, licence: MIT}}\n", ":2: field 'licence'", "unknown key (did you mean 'license'?)"),
     (f"tasks:\n  - {TASK}}}\nsuite:\n  name: s\n  tasks: [a]\n  descripton: x\n", ":6: field 'descripton'",
      "did you mean 'description'?"),
     (f"task:\n  - {TASK}}}\n", ":1: field 'task'", "did you mean 'tasks'?"),
@@ -103,9 +103,26 @@ def test_bad_config_on_the_command_line_is_exit_2_without_traceback(tmp_path, ca
     lb = _write(tmp_path, "lb.yaml", LB + "settings: {max_lenght: 3}\n")
     assert main(["leaderboard", "--config", str(lb), "--no-run"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "lb.yaml:4: field 'settings.max_lenght': unknown key; did you mean 'max_length'?" in err[0]
+    assert len(err) == 1 and "lb.yaml:4: field 'settings.max_lenght': unknown key (did you mean 'max_length'?)" in err[0]
     (tmp_path / "tasks").mkdir()
     tasks = _write(tmp_path, "tasks/bad.yaml", f"tasks:\n  - {TASK}, colour: red}}\n")
     assert main(["tasks", "--tasks-dir", str(tasks.parent)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bad.yaml:2: field 'colour': unknown key" in err[0] and "Traceback" not in err[0]
+
+
+def test_a_misspelled_loader_parameter_in_a_task_file_names_file_line_and_field(tmp_path):
+    path = _write(tmp_path, "t.yaml", """\
+        tasks:
+          - name: a
+            loader: beir
+            group: short-retrieval
+            params:
+              path: x
+              splitt: test
+        """)
+    with pytest.raises(InputError) as info:
+        read_task_file(path)
+    err = info.value
+    assert (err.file, err.line, err.field) == (path, 5, "params.splitt")
+    assert "did you mean 'split'?" in str(err) and f"{path}:5: field 'params.splitt'" in str(err)

@@ -157,5 +157,5 @@ def test_misspelled_evaluator_options_are_errors_everywhere(kind, bad, hint):
     from lmkbench.errors import LmkbenchError
     from lmkbench.evaluate import evaluator_for
 
-    with pytest.raises(LmkbenchError, match=rf"evaluator '{kind}' has no option '{bad}' \(did you mean {hint}\?\)"):
+    with pytest.raises(LmkbenchError, match=rf"evaluator '{kind}' has no option '{bad}' \(did you mean '{hint}'\?\)"):
         evaluator_for(kind, **{bad: 10})

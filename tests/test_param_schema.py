@@ -30,8 +30,8 @@ def test_schema_fills_defaults_and_converts_yaml_values_and_spec_strings():
 
 
 @pytest.mark.parametrize("given, message", [
-    ({"name": "z", "nn": 2}, r"thing 'x' has no parameter 'nn' \(did you mean n\?\) \(known: n, name, frac, mode, flag\)"),
-    ({"name": "z", "fleg": 1, "zzz": 2}, r"has no parameters 'fleg' \(did you mean flag\?\), 'zzz' \(known"),
+    ({"name": "z", "nn": 2}, r"thing 'x' has no parameter 'nn' \(did you mean 'n'\?\) \(known: n, name, frac, mode, flag\)"),
+    ({"name": "z", "fleg": 1, "zzz": 2}, r"has no parameters 'fleg' \(did you mean 'flag'\?\), 'zzz' \(known"),
     ({}, r"thing 'x' needs parameter 'name' \(a name\)"),
     ({"name": "z", "n": 0}, r"bad value for 'n': must be >= 1, got 0"),
     ({"name": "z", "n": True}, r"bad value for 'n': expected an integer"),
@@ -50,7 +50,7 @@ def test_a_location_makes_the_error_an_input_error_with_file_line_and_field():
     with pytest.raises(InputError) as info:
         SCHEMA.check({"name": "z", "nn": 1}, Location("t.yaml", 7, "params"))
     assert (info.value.file, info.value.line, info.value.field) == ("t.yaml", 7, "params.nn")
-    assert str(info.value).startswith("t.yaml:7: field 'params.nn': thing 'x' has no parameter 'nn' (did you mean n?)")
+    assert str(info.value).startswith("t.yaml:7: field 'params.nn': thing 'x' has no parameter 'nn' (did you mean 'n'?)")
 
 
 def test_every_registered_thing_declares_its_params_through_the_same_schema():
@@ -71,23 +71,23 @@ def test_every_registered_thing_declares_its_params_through_the_same_schema():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: parse_pooling("lmk:gg=4"), r"pooling 'lmk' has no parameter 'gg' \(did you mean g\?\) \(known: g, split\)"),
-    (lambda: parse_pooling("lmkk"), r"unknown pooling 'lmkk' \(did you mean lmk\?\)"),
+    (lambda: parse_pooling("lmk:gg=4"), r"pooling 'lmk' has no parameter 'gg' \(did you mean 'g'\?\) \(known: g, split\)"),
+    (lambda: parse_pooling("lmkk"), r"unknown pooling 'lmkk' \(did you mean 'lmk'\?\)"),
     (lambda: parse_pooling("chunk:agregate=max"), r"pooling 'chunk' has no parameter 'agregate'"),
-    (lambda: parse_system("bm25:k=1"), r"lexical system 'bm25' has no parameter 'k' \(did you mean k1\?\)"),
+    (lambda: parse_system("bm25:k=1"), r"lexical system 'bm25' has no parameter 'k' \(did you mean 'k1'\?\)"),
     # declared bounds replace the hand checks
     (lambda: parse_pooling("lmk:g=0"), r"pooling 'lmk': bad value for 'g': must be >= 1"),
     (lambda: parse_pooling("mean_every:k=0"), r"'k': must be >= 1"),
     (lambda: parse_pooling("chunk:size=1"), r"'size': must be >= 2"),
     # metric names are declared, with a positive k
-    (lambda: parse_metric("ndcgg@10"), r"unknown metric 'ndcgg@10' \(did you mean ndcg\?\) \(known: .*ndcg@k"),
+    (lambda: parse_metric("ndcgg@10"), r"unknown metric 'ndcgg@10' \(did you mean 'ndcg'\?\) \(known: .*ndcg@k"),
     (lambda: parse_metric("recall@0"), r"metric 'recall': bad value for 'k': must be >= 1, got 0"),
     (lambda: parse_metric("mrr"), r"metric 'mrr' needs parameter 'k'"),
     # evaluators declare their options
-    (lambda: evaluator_for("retrieval", kk=10), r"evaluator 'retrieval' has no option 'kk' \(did you mean k\?\)"),
+    (lambda: evaluator_for("retrieval", kk=10), r"evaluator 'retrieval' has no option 'kk' \(did you mean 'k'\?\)"),
     (lambda: evaluator_for("retrieval", k=0), r"evaluator 'retrieval': bad value for 'k': must be >= 1"),
-    (lambda: evaluator_for("retrieval", metrics=["ndcgg@10"]), r"unknown metric 'ndcgg@10' \(did you mean ndcg\?\)"),
-    (lambda: evaluator_for("retreival"), r"unknown evaluator 'retreival' \(did you mean retrieval\?\)"),
+    (lambda: evaluator_for("retrieval", metrics=["ndcgg@10"]), r"unknown metric 'ndcgg@10' \(did you mean 'ndcg'\?\)"),
+    (lambda: evaluator_for("retreival"), r"unknown evaluator 'retreival' \(did you mean 'retrieval'\?\)"),
     (lambda: evaluator_for("clustering", bootstrap_fraction=0), r"'bootstrap_fraction': must be > 0"),
 ])
 def test_misspellings_and_bad_values_name_what_is_known(call, message):
@@ -119,10 +119,10 @@ def test_misspelled_loader_param_in_a_task_file_names_file_line_and_field(tmp_pa
         read_task_file(path)
     text = str(info.value)
     assert f"{path}:2" in text and "field 'params.splitt'" in text and info.value.field == "params.splitt"
-    assert "loader 'beir' has no parameter 'splitt' (did you mean split?) (known: path, split)" in text
+    assert "loader 'beir' has no parameter 'splitt' (did you mean 'split'?) (known: path, split)" in text
     with pytest.raises(InputError) as info:
         BbcLoader.validate({"veiw": "clustering"}, Location(path, 4, "params"))
-    assert (info.value.line, info.value.field) == (4, "params.veiw") and "did you mean view?" in str(info.value)
+    assert (info.value.line, info.value.field) == (4, "params.veiw") and "did you mean 'view'?" in str(info.value)
 
 
 def test_loaders_module_does_not_import_remote_and_the_registry_is_complete():

@@ -54,7 +54,7 @@ def test_run_settings_take_encoder_settings_by_name():
     rs = RunSettings("m", max_length=32, device="cpu", encoder=EncoderSettings(dtype="fp32"))
     assert rs.encoder == EncoderSettings(max_length=32, device="cpu", dtype="fp32")
     assert RunSettings("m").encoder == EncoderSettings()
-    with pytest.raises(LmkbenchError, match="unknown setting.*max_len; did you mean max_length"):
+    with pytest.raises(LmkbenchError, match="unknown setting.*max_len \\(did you mean 'max_length'\\?\\)"):
         RunSettings("m", max_len=32)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import typing
 from typing import Annotated, Any, Callable, TypeVar
 
@@ -13,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from ..errors import LmkbenchError
 from .errors import UnknownKey, input_error
 from .yamlfile import line_of
+from ..params import did_you_mean
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -43,9 +43,8 @@ class StrictModel(BaseModel):
             unknown = sorted((k for k in data if k not in cls.model_fields),
                              key=lambda k: (line_of(data, k) or 0, str(k)))
             if unknown:
-                close = difflib.get_close_matches(str(unknown[0]), known, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise UnknownKey(unknown[0], f"unknown key{hint} (known: {', '.join(sorted(known))})")
+                raise UnknownKey(unknown[0], f"unknown key{did_you_mean(unknown[0], known)} "
+                                             f"(known: {', '.join(sorted(known))})")
         return data
 
 

@@ -29,6 +29,7 @@ from ..errors import LmkbenchError
 from .catalogue import Catalogue, Suite, load_catalogue, read_task_file, shared_data_root
 from .registry import LOADERS, loader_class
 from .taskdef import GROUPS, KINDS, TaskDef
+from ..params import did_you_mean
 
 __all__ = ["TaskDef", "resolve_tasks", "load_catalogue", "Catalogue", "Suite", "adhoc_tasks", "KINDS", "GROUPS",
            "shared_data_root", "LOADERS", "data_identity"]
@@ -116,11 +117,7 @@ def resolve_tasks(spec: str, dirs=None) -> list[TaskDef]:
         if not found:
             raise LmkbenchError(f"no catalogue task matches {spec!r} (see 'lmkbench tasks')")
         return found
-    import difflib
-
-    close = difflib.get_close_matches(spec, list(cat.tasks), n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise LmkbenchError(f"unknown task {spec!r}{hint} (a catalogue name from 'lmkbench tasks', suite:NAME, "
+    raise LmkbenchError(f"unknown task {spec!r}{did_you_mean(spec, cat.tasks, n=3)} (a catalogue name from 'lmkbench tasks', suite:NAME, "
                         f"or SCHEME:ARG with scheme one of {', '.join(e.name for e in _all_loaders())})")
 
 

@@ -27,10 +27,12 @@ from pathlib import Path
 
 from ..configs import LineDict, line_of, read_yaml, validate
 from ..errors import InputError, LmkbenchError
+from ..params import Location
 from .registry import LOADERS, Loader, loader_class
 from .paths import ENV_SHARED, builtin_tasks_dir, shared_data_root
 from .taskdef import KINDS, TaskDef
 from .taskfile import ForEach, SuiteEntry, TaskEntry, TaskFile
+from ..params import did_you_mean
 
 ENV_TASKS = "LMKBENCH_TASKS"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -126,11 +128,7 @@ class Catalogue:
 
 
 def _unknown(what: str, name: str, known) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, list(known), n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return f"unknown {what} {name!r}{hint} (see 'lmkbench tasks')"
+    return f"unknown {what} {name!r}{did_you_mean(name, known, n=3)} (see 'lmkbench tasks')"
 
 
 _CACHE: dict[tuple, Catalogue] = {}
@@ -240,7 +238,7 @@ def build_task(entry: dict, path: Path) -> TaskDef:
     for key in cls.path_params:
         if params.get(key) is not None:
             params[key] = expand_path(params[key], path, line_of(entry, "params"), f"params.{key}")
-    loader = cls(**cls.validate(params, f"{path}:{line_of(entry)} (task {t.name})"))
+    loader = cls(**cls.validate(params, Location(path, line_of(entry, "params") or line_of(entry), "params")))
     kind = t.kind or loader.kind()
     if kind not in KINDS or kind not in cls.kinds:
         raise InputError(f"kind {kind!r} is not one the {cls.name} loader feeds ({', '.join(cls.kinds)})",

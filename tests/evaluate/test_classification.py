@@ -145,7 +145,7 @@ def test_length_of_items():
     ({"samples_per_label": -1}, "samples_per_label"),
     ({"samples_per_label": 2.5}, "samples_per_label"),
     ({"max_iter": True}, "max_iter"),
-    ({"n_experiment": 3}, r"evaluator 'classification' has no option 'n_experiment' \(did you mean n_experiments\?\)"),
+    ({"n_experiment": 3}, r"evaluator 'classification' has no option 'n_experiment' \(did you mean 'n_experiments'\?\)"),
 ])
 def test_bad_options(options, message):
     with pytest.raises(LmkbenchError, match=message):

@@ -76,7 +76,7 @@ def test_paper_suite_names_real_mteb_tasks_splits_and_subsets():
 def test_resolve_names_globs_and_errors():
     assert [t.name for t in resolve_tasks("passkey_10*")] == ["passkey_1024"]
     assert resolve_tasks("scifact")[0].params["path"].endswith("scifact")
-    with pytest.raises(LmkbenchError, match="did you mean scifact"):
+    with pytest.raises(LmkbenchError, match="did you mean 'scifact'"):
         resolve_tasks("scifakt")
     with pytest.raises(LmkbenchError, match="unknown suite 'nope'"):
         resolve_tasks("suite:nope")
