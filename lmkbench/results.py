@@ -148,6 +148,7 @@ class ResultRecord:
     meta: ResultMeta = field(default_factory=ResultMeta)
     extra: dict[str, Any] = field(default_factory=dict)   # other top-level keys, kept as written
     path: Optional[Path] = None                  # the file it was read from
+    source: Optional[str] = None                 # what errors name when not from a file ("<result #3>")
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -156,7 +157,7 @@ class ResultRecord:
     @property
     def where(self) -> str:
         """What an error about this record names: its file, else ``<result>``."""
-        return str(self.path) if self.path is not None else "<result>"
+        return str(self.path) if self.path is not None else (self.source or "<result>")
 
     @property
     def label(self) -> str:
@@ -260,7 +261,7 @@ class ResultRecord:
                    task_kind=data.get("task_kind") or "", task_group=data.get("task_group"),
                    split=data.get("split"), items=dict(items), item_table=table,
                    per_item_metric=data.get("per_item_metric"), greater_is_better=data.get("greater_is_better"),
-                   meta=meta, extra=extra, path=path)
+                   meta=meta, extra=extra, path=path, source=None if path is not None else str(where))
 
     @classmethod
     def read(cls, path) -> "ResultRecord":

@@ -1,0 +1,100 @@
+"""The typed result record: a result file read into a ResultRecord and written back is the same file; bad
+fields are one InputError naming file and field; every consumer reads records, never raw dicts."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+
+from lmkbench.errors import InputError
+from lmkbench.results import NoItemScores, ResultMeta, ResultRecord, iter_results, load_records, read_result
+
+
+def _file(**over):
+    rec = {"schema": "lmkbench.result/1", "task": "t", "task_kind": "retrieval", "task_group": "short-retrieval",
+           "split": "test", "model": "m", "pooling": "lmk:g=32", "main_metric": "ndcg_at_10",
+           "metrics": {"ndcg_at_10": 0.5, "recall_at_100": None},
+           "per_query": {"q1": {"ndcg_at_10": 1.0, "length": 12, "truncated": False},
+                         "q2": {"ndcg_at_10": None, "length": 700, "truncated": True}},
+           "meta": {"max_length": 512, "long_policy": "truncate", "dataset_checksums": {"corpus.jsonl": "ab"},
+                    "trained_pooling": "mean", "pooling_mismatch": True, "prompts": {"queries": "q: "},
+                    "my_note": [1, 2]},
+           "extra_key": {"kept": True}}
+    rec.update(over)
+    return rec
+
+
+def test_a_file_round_trips_through_the_record(tmp_path):
+    raw = _file()
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(raw))
+    rec = read_result(path)
+    assert rec.path == path and rec.key == ("t", "m", "lmk:g=32") and rec.item_table == "per_query"
+    assert rec.value == 0.5 and rec.metrics["recall_at_100"] is None
+    assert rec.meta.max_length == 512 and rec.meta.trained_pooling == "mean" and rec.meta.pooling_mismatch is True
+    assert rec.meta.get("prompts") == {"queries": "q: "} and rec.meta.get("absent", 3) == 3
+    assert rec.meta.has("my_note") and not rec.meta.has("device")     # absent keys stay absent when written
+    assert rec.to_json() == raw
+    out = rec.write(tmp_path / "out")
+    assert json.loads(out.read_text()) == raw and out.name == "lmk_g=32.json"
+
+
+def test_one_nan_policy_and_numpy_numbers_on_write(tmp_path):
+    rec = ResultRecord(task="t", model="m", pooling="mean", main_metric="acc", metrics={"acc": np.float32(0.25),
+                       "f1": math.nan}, items={"a": {"correct": np.int64(1), "score": math.inf}})
+    got = json.loads(rec.write(tmp_path).read_text())
+    assert got["metrics"] == {"acc": 0.25, "f1": None} and got["per_item"] == {"a": {"correct": 1, "score": None}}
+    assert ResultRecord.read(rec.path).metrics == {"acc": 0.25, "f1": None}
+
+
+@pytest.mark.parametrize("over,field", [
+    ({"task": ""}, "task"),
+    ({"pooling": 3}, "pooling"),
+    ({"metrics": {"ndcg_at_10": "high"}}, "metrics.ndcg_at_10"),
+    ({"metrics": [1]}, "metrics"),
+    ({"per_query": {"q1": 3}}, "per_query.q1"),
+    ({"greater_is_better": "yes"}, "greater_is_better"),
+    ({"meta": {"max_length": "long"}}, "meta.max_length"),
+    ({"meta": {"dataset_checksums": {"a": 1}}}, "meta.dataset_checksums.a"),
+])
+def test_bad_fields_are_one_input_error_naming_the_field(tmp_path, over, field):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(_file(**over)))
+    with pytest.raises(InputError) as info:
+        read_result(path)
+    assert info.value.field == field and str(path) in str(info.value)
+
+
+def test_per_item_scores_and_their_errors():
+    rec = ResultRecord.from_json(_file())
+    assert rec.item_metric() == "ndcg_at_10"
+    assert np.array_equal(rec.scores(["q1", "q2"], "ndcg_at_10"), [1.0, np.nan], equal_nan=True)
+    with pytest.raises(InputError, match="per_query.q1.length|not a per-item score"):
+        rec.item_metric("mrr_at_10")
+    clustering = ResultRecord.from_json(_file(main_metric="v_measure", per_query={"a": {"length": 3}}))
+    with pytest.raises(NoItemScores):
+        clustering.item_metric()
+    bad = dataclasses.replace(rec, items={"q1": {"ndcg_at_10": "x"}})
+    with pytest.raises(InputError) as info:
+        bad.scores(["q1"], "ndcg_at_10")
+    assert info.value.field == "per_query.q1.ndcg_at_10"
+
+
+def test_mappings_are_read_as_records_and_meta_updates_keep_other_keys(tmp_path):
+    (rec,) = load_records([_file()])
+    assert isinstance(rec, ResultRecord) and rec.where == "<result #0>"
+    meta = rec.meta.updated(matched_checkpoint="ckpt", max_length=128)
+    assert isinstance(meta, ResultMeta) and meta.max_length == 128 and meta.get("matched_checkpoint") == "ckpt"
+    assert meta.get("my_note") == [1, 2]
+
+
+def test_other_lmkbench_documents_in_a_results_folder_are_passed_over_quietly(tmp_path, caplog):
+    (tmp_path / "a.json").write_text(json.dumps(_file()))
+    (tmp_path / "baseline.json").write_text(json.dumps({"schema": "lmkbench.baseline/1", "cells": []}))
+    (tmp_path / "broken.json").write_text('{"schema": "lmkbench.result/1", "task": ')
+    recs = list(iter_results(tmp_path))
+    assert [r.path.name for r in recs] == ["a.json"]
+    assert "broken.json" in caplog.text and "baseline.json" not in caplog.text
