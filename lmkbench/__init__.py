@@ -3,10 +3,12 @@
 The public API (see the README, "Python API"); names load on first use, so ``import lmkbench`` stays light:
 
 * :func:`evaluate` — run tasks × poolings for a model and return the :class:`Comparison` ``compare`` prints;
-* :func:`load_results` — the result files of a folder; :func:`compare` — a :class:`Comparison` from them;
+* :func:`load_results` — the result files of a folder, as :class:`ResultRecord`; :func:`compare` — a
+  :class:`Comparison` from them;
 * :func:`export_results` — results in mteb's or ranx's format;
 * :class:`PooledEncoder` — embed texts with several poolings at once (``encode(texts, poolings)``);
-* :class:`Runner` / :class:`RunSettings` — the runner behind ``lmkbench run``; :func:`resolve_tasks`.
+* :class:`Runner` / :class:`RunSettings` — the runner behind ``lmkbench run`` (its encoder settings are an
+  :class:`EncoderSettings`); :func:`resolve_tasks`.
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ __version__ = "0.1.0"
 
 _PUBLIC = {
     "load_results": "lmkbench.api",
-    "compare": "lmkbench.stats.compare", "Comparison": "lmkbench.stats.compare",
+    "compare": "lmkbench.stats.compare", "Comparison": "lmkbench.stats.comparison",
+    "ResultRecord": "lmkbench.results", "EncoderSettings": "lmkbench.settings",
     "export_results": "lmkbench.export",
     "PooledEncoder": "lmkbench.encoder", "Encoded": "lmkbench.encoder",
     "Runner": "lmkbench.runner", "RunSettings": "lmkbench.runner",

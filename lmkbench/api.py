@@ -10,10 +10,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from .errors import LmkbenchError
-from .results import ResultRecord
+
+if TYPE_CHECKING:  # pragma: no cover  (import lmkbench stays light)
+    from .results import ResultRecord
 
 
 def evaluate(model: str, poolings: Iterable[str] | None = None, tasks: Iterable[str] = ("suite:default",),
