@@ -26,7 +26,6 @@ or settings are reported as warnings: they are the kind of change a gate exists 
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictStr, 
 from .errors import InputError, LmkbenchError
 from .format import fmt_diff, fmt_p, fmt_score
 from .io import atomic_write_json, read_json_document
-from .results import NoItemScores, ResultRecord, iter_results
+from .results import NoItemScores, ResultRecord, iter_results, json_safe
 from .settings import EncoderSettings
 from .stats.correction import adjust
 from .stats.settings import check_settings
@@ -132,7 +131,7 @@ def cell_of(record: ResultRecord) -> BaselineCell:
     try:
         name = record.item_metric()
         scores = record.scores(record.items, name)
-        items = {str(i): (None if math.isnan(v) else v) for i, v in zip(record.items, scores.tolist())}
+        items = json_safe({str(i): v for i, v in zip(record.items, scores.tolist())})   # NaN -> None
     except NoItemScores:
         name, items = None, None
     meta = record.meta
