@@ -15,7 +15,11 @@ import numpy as np
 
 from ..errors import LmkbenchError
 from ..inputs import ChunkedFamily, Family
+from ..params import Param, int_list
 from ..poolings import POOLINGS, Pooling, make_pooling
+
+#: the one training-only parameter, declared as every other parameter is (lmkbench.params)
+TRAIN_G = Param(int_list, (), "landmark intervals drawn per text in training, integers joined by '+'")
 
 
 @dataclass(frozen=True)
@@ -73,10 +77,10 @@ def parse_train_pooling(text: str) -> TrainPooling:
             current = key.strip()
         if key.strip() == "train_g":
             try:
-                train_g.extend(int(v) for v in value.replace("/", "+").split("+") if v.strip())
-            except ValueError:
-                raise LmkbenchError(f"pooling spec {text!r}: train_g must be integers joined by '+', "
-                                    f"got {value!r}") from None
+                train_g.extend(TRAIN_G.check(value.strip()))
+            except ValueError as exc:
+                raise LmkbenchError(f"pooling spec {text!r}: bad value for 'train_g' ({TRAIN_G.help}): "
+                                    f"{exc}") from None
         else:
             kept.append(item)
     eval_text = name + (":" + ",".join(kept) if kept else "")
