@@ -18,8 +18,7 @@ def _runner(ctx, poolings, out: Path, cache_dir=False, max_length=None):
 
     s = RunSettings(model=ctx.model_path, poolings=poolings, out_dir=out, max_length=max_length or ctx.max_length,
                     device=ctx.device, dtype=ctx.dtype, cache_dir=cache_dir, overwrite=True, progress=False)
-    enc = PooledEncoder(ctx.loaded, device=ctx.device, dtype=ctx.dtype, max_length=s.max_length, cache_dir=cache_dir,
-                        progress=False)
+    enc = PooledEncoder(ctx.loaded, s.encoder, progress=False)
     return Runner(s, encoder=enc, log=lambda *a: None)
 
 

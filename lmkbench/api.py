@@ -4,7 +4,7 @@
     cmp = lmkbench.evaluate(model="minilm", poolings=["cls", "mean", "lmk"], tasks=["bbc_retrieval"],
                             out="results", max_length=256, device="cpu")
     print(cmp)                                    # the table `lmkbench compare` prints
-    records = lmkbench.load_results("results")    # the result files, as dicts (schema lmkbench.result/1)
+    records = lmkbench.load_results("results")    # the result files, as ResultRecords (schema lmkbench.result/1)
     lmkbench.export_results("results", "mteb", "mteb-results")
 """
 from __future__ import annotations

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from .errors import InputError, LmkbenchError
 from .io import atomic_write_json, atomic_write_text, read_json_document
@@ -112,6 +112,21 @@ class ResultMeta(BaseModel):
     git_commit: Optional[str] = None
     created: Optional[str] = None
 
+    _order: list[str] = PrivateAttr(default_factory=list)   # the keys in the order they were given
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> "ResultMeta":
+        """A meta from a mapping (checked), remembering its key order so that it is written back as given."""
+        meta = cls.model_validate(data)
+        meta._order = list(data)
+        return meta
+
+    def to_json(self) -> dict[str, Any]:
+        """The keys the meta holds, in the order given (declared fields first for one built field by field)."""
+        out = self.model_dump(exclude_unset=True)
+        order = [k for k in self._order if k in out] + [k for k in out if k not in self._order]
+        return {k: out[k] for k in order}
+
     def has(self, key: str) -> bool:
         """Whether the file holds ``key`` (a declared field that was written, or any other key)."""
         return key in self.model_fields_set or key in (self.model_extra or {})
@@ -122,7 +137,7 @@ class ResultMeta(BaseModel):
 
     def updated(self, **values) -> "ResultMeta":
         """A copy with ``values`` set (declared fields are checked; other keys are kept as given)."""
-        return ResultMeta.model_validate({**self.model_dump(exclude_unset=True), **values})
+        return ResultMeta.of({**self.to_json(), **values})
 
 
 _TOP_LEVEL = ("task", "task_kind", "task_group", "split", "model", "pooling", "main_metric", "per_item_metric",
@@ -251,7 +266,7 @@ class ResultRecord:
                                  field=f"{table}.{item_id}")
         meta = data.get("meta") or {}
         try:
-            meta = ResultMeta.model_validate(meta)
+            meta = ResultMeta.of(meta)
         except ValidationError as exc:
             raise input_error(exc, data.get("meta"), file=where, prefix="meta") from None
         extra = {k: v for k, v in data.items()
@@ -283,7 +298,7 @@ class ResultRecord:
             out["greater_is_better"] = self.greater_is_better
         out["metrics"] = self.metrics
         out[self.item_table] = self.items
-        out["meta"] = self.meta.model_dump(exclude_unset=True)
+        out["meta"] = self.meta.to_json()
         out.update(self.extra)
         return json_safe(out)
 

@@ -54,6 +54,20 @@ class RunSettings:
         self.encoder = EncoderSettings.of(encoder, **encoder_changes)
         self.overwrite, self.progress, self.tokenizer = overwrite, progress, tokenizer
         self.extra_meta = dict(extra_meta or {})
+        _check_extra_meta(self.extra_meta)
+
+
+def _check_extra_meta(extra: dict) -> None:
+    """Keys a caller adds to every result's meta are checked before any work (a declared field's type)."""
+    from pydantic import ValidationError
+
+    from .configs.errors import input_error
+    from .results import ResultMeta
+
+    try:
+        ResultMeta.of(extra)
+    except ValidationError as exc:
+        raise input_error(exc, extra, file="<extra_meta>") from None
 
 
 DEFAULT_POOLINGS = ["cls", "mean", "lmk"]

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from lmkbench.errors import InputError
+from lmkbench.io import atomic_write_json
 from lmkbench.results import NoItemScores, ResultMeta, ResultRecord, iter_results, load_records, read_result
 
 
@@ -40,6 +41,9 @@ def test_a_file_round_trips_through_the_record(tmp_path):
     assert rec.to_json() == raw
     out = rec.write(tmp_path / "out")
     assert json.loads(out.read_text()) == raw and out.name == "lmk_g=32.json"
+    assert list(json.loads(out.read_text())["meta"]) == list(raw["meta"])    # key order kept: same bytes
+    atomic_write_json(tmp_path / "direct.json", raw)
+    assert out.read_bytes() == (tmp_path / "direct.json").read_bytes()
 
 
 def test_one_nan_policy_and_numpy_numbers_on_write(tmp_path):
@@ -81,6 +85,14 @@ def test_per_item_scores_and_their_errors():
     with pytest.raises(InputError) as info:
         bad.scores(["q1"], "ndcg_at_10")
     assert info.value.field == "per_query.q1.ndcg_at_10"
+
+
+def test_extra_meta_is_checked_before_any_work():
+    from lmkbench.runner import RunSettings
+
+    with pytest.raises(InputError, match="field 'device'"):
+        RunSettings("m", extra_meta={"device": 0})
+    assert RunSettings("m", extra_meta={"study": "x"}).extra_meta == {"study": "x"}
 
 
 def test_mappings_are_read_as_records_and_meta_updates_keep_other_keys(tmp_path):
