@@ -279,9 +279,8 @@ REGRESSION = "REGRESSION"
 def check(results_dir, baseline, *, alpha: float = 0.05, min_delta: float = 0.01, test: str = "ttest",
           correction: str = "holm", n_resamples: int = 10_000, seed: int = 0) -> GateReport:
     """Compare the results under ``results_dir`` with ``baseline`` (a path or a loaded baseline)."""
-    checked = check_settings("gate", tests=GATE_TESTS, test=test, correction=correction, alpha=alpha,
-                             min_delta=min_delta)
-    test, correction, alpha, min_delta = (checked[k] for k in ("test", "correction", "alpha", "min_delta"))
+    test, correction, alpha, min_delta = check_settings("gate", tests=GATE_TESTS, test=test, correction=correction,
+                                                        alpha=alpha, min_delta=min_delta).values()
     base = baseline if isinstance(baseline, Baseline) else load_baseline(baseline)
     where = base.path or "<baseline>"
     now_cells = collect_cells(results_dir)

@@ -216,9 +216,7 @@ class Runner:
             }
             # per set: the spec that encoded it, rows stored, chunks pooled, tokens its family fed (0 if reused)
             record["meta"]["text_sets"] = used[p]
-            rec = ResultRecord.from_json(record, where=f"<result of {task.name} / {label} / {p}>")
-            paths.append(rec.write(self.s.out_dir, out.run))
-            self._summarise(rec, cached=False)
+            paths.append(self._save(record, out.run))
         return paths
 
     def run_lexical(self, task: TaskDef) -> list[Path]:
@@ -272,10 +270,7 @@ class Runner:
                      "versions": versions(), "hardware": hardware("cpu"), "git_commit": git_commit(),
                      "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **self.s.extra_meta},
         }
-        rec = ResultRecord.from_json(record, where=f"<result of {task.name} / {label} / {pooling}>")
-        path = rec.write(self.s.out_dir, out.run)
-        self._summarise(rec, cached=False)
-        return [path]
+        return [self._save(record, out.run)]
 
     def length_tokenizer(self):
         """The Hugging Face tokenizer a lexical system counts lengths with (``--tokenizer``, default minilm)."""
@@ -303,6 +298,14 @@ class Runner:
             "versions": versions(), "hardware": hardware(enc.device), "git_commit": git_commit(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **self.s.extra_meta,
         }
+
+    def _save(self, record: dict, run) -> Path:
+        """Check a new result as a record, write it (and its TREC run) and add it to the summary."""
+        rec = ResultRecord.from_json(record, where=f"<result of {record['task']} / {record['model']} / "
+                                                   f"{record['pooling']}>")
+        path = rec.write(self.s.out_dir, run)
+        self._summarise(rec, cached=False)
+        return path
 
     def _summarise(self, rec: ResultRecord, cached: bool) -> None:
         self.rows.append({"task": rec.task, "pooling": rec.pooling, "metric": rec.main_metric, "score": rec.value,

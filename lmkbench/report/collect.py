@@ -70,13 +70,6 @@ class Section:
             return task, inner
         return self.tasks[0], item_id
 
-    def first_record(self) -> ResultRecord:
-        for task in self.tasks:
-            for pooling in self.poolings:
-                if pooling in self.records[task]:
-                    return self.records[task][pooling]
-        raise ValueError("empty section")
-
 
 def is_synthetic(record: ResultRecord) -> bool:
     return any(it.get("target_length") is not None for it in record.items.values())

@@ -130,10 +130,9 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
             ci: str = "auto", zero_method: str = "wilcox", family: str = "task", power: float = DEFAULT_POWER,
             topk: int = TOPK, cross: bool = False) -> Comparison:
     """Compare every pooling with ``baseline`` per task, model and bucket; see the module docstring."""
-    checked = check_settings("compare", family=family, test=test, binary_test=binary_test, correction=correction,
-                             alpha=alpha, min_n=min_n)
-    family, test, binary_test, correction, alpha, min_n = (checked[k] for k in (
-        "family", "test", "binary_test", "correction", "alpha", "min_n"))
+    family, test, binary_test, correction, alpha, min_n = check_settings(
+        "compare", family=family, test=test, binary_test=binary_test, correction=correction, alpha=alpha,
+        min_n=min_n).values()
     edges = bk.parse_edges(buckets)
     depth_edges = bk.parse_edges(depth_buckets, default=bk.DEFAULT_DEPTH_EDGES) if depth_buckets is not None else None
     base_key = canonical_pooling(baseline)

@@ -84,10 +84,8 @@ def rank_systems(scores: Mapping[str, Mapping[str, float]], *, test: str = "ttes
                  alpha: float = 0.05, seed: int | None = 0, n_resamples: int = DEFAULT_RESAMPLES, min_n: int = 2,
                  binary_test: str | None = "mcnemar") -> Ranking:
     """Rank systems given ``{system: {item_id: score}}`` (greater is better); see the module docstring."""
-    checked = check_settings("rank", test=test, correction=correction, alpha=alpha, min_n=min_n,
-                             binary_test=binary_test)
-    test, correction, alpha, min_n, binary_test = (checked[k] for k in (
-        "test", "correction", "alpha", "min_n", "binary_test"))
+    test, correction, alpha, min_n, binary_test = check_settings(
+        "rank", test=test, correction=correction, alpha=alpha, min_n=min_n, binary_test=binary_test).values()
     if not scores:
         raise LmkbenchError("no systems to rank")
     names = sorted(scores)

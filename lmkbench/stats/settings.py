@@ -33,9 +33,10 @@ STATS_PARAMS: dict[str, Param] = {
 
 
 def check_settings(owner: str, *, tests: tuple[str, ...] = TESTS, **given) -> dict[str, Any]:
-    """``given`` (a subset of :data:`STATS_PARAMS`) checked and converted; ``tests`` narrows the tests allowed.
-    A bad value is an :class:`~lmkbench.errors.LmkbenchError` naming ``owner`` and the setting."""
+    """``given`` (a subset of :data:`STATS_PARAMS`) checked and converted, in the order given (so a caller may
+    unpack ``.values()``); ``tests`` narrows the tests allowed. A bad value is an
+    :class:`~lmkbench.errors.LmkbenchError` naming ``owner`` and the setting."""
     params = {k: STATS_PARAMS[k] for k in given}
     if "test" in params:
         params["test"] = Param(to_str, "ttest", "paired test", choices=tests)
-    return Schema(params, owner=owner, noun="setting").check({k: v for k, v in given.items()})
+    return Schema(params, owner=owner, noun="setting").check(given)
