@@ -10,10 +10,16 @@ trained here is therefore evaluated with exactly the pooling it was trained with
 
 Training always uses the ``truncate`` policy (one sequence per text). With a variable landmark interval
 each text gets its own family, drawn by :class:`~lmkbench.train.spec.TrainPooling`.
+
+Precision: the model runs under :func:`lmkbench.encoder.autocast_for` (bf16 autocast on CPU and CUDA, fp16 on
+CUDA, nothing for fp32), the context inference uses, so a "bf16" run computes its matrix products in bf16 on
+a CPU too; pooling, normalisation and the loss stay in fp32.
+
+Tokenisation stops at the sequence length: a text's content tokens past ``max_length`` can never reach the
+model (every family frames at least one token), so they are not produced (long documents otherwise cost
+more tokenizer time than the model does at short training lengths).
 """
 from __future__ import annotations
-
-import contextlib
 
 import torch
 import torch.nn.functional as F
@@ -23,18 +29,24 @@ from ..poolings import Pooling
 
 
 class PooledForward:
-    def __init__(self, model, tokenizer, pooling: Pooling, *, device: str = "cpu", autocast_dtype=None):
+    def __init__(self, model, tokenizer, pooling: Pooling, *, device: str = "cpu", dtype: str = "fp32"):
+        """``dtype``: "fp32", "bf16" or "fp16", already resolved (:func:`lmkbench.encoder.resolve_dtype`)."""
+        from ..encoder import DTYPES
+
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         self.model, self.tokenizer, self.pooling = model, tokenizer, pooling
-        self.device = device
-        self.autocast_dtype = autocast_dtype
+        self.device, self.dtype = device, dtype
         self.special = SpecialTokens.from_tokenizer(tokenizer)
 
-    def tokenize(self, texts: list[str], sentences: bool = False) -> list[Content]:
-        """Content tokens, as :meth:`lmkbench.encoder.PooledEncoder.tokenize` makes them."""
+    def tokenize(self, texts: list[str], sentences: bool = False, max_tokens: int | None = None) -> list[Content]:
+        """Content tokens, as :meth:`lmkbench.encoder.PooledEncoder.tokenize` makes them; at most
+        ``max_tokens`` per text when given (the tail that truncation would drop is never tokenised)."""
         stripped = [t.strip() for t in texts]
+        cut = {"truncation": True, "max_length": max_tokens} if max_tokens else {"truncation": False}
         enc = self.tokenizer(stripped, add_special_tokens=False, split_special_tokens=True,
                              return_attention_mask=False, return_token_type_ids=False,
-                             return_offsets_mapping=sentences, truncation=False, verbose=False)
+                             return_offsets_mapping=sentences, verbose=False, **cut)
         out = []
         for j, ids in enumerate(enc["input_ids"]):
             spans = token_sentence_spans(stripped[j], enc["offset_mapping"][j]) if sentences else None
@@ -58,11 +70,11 @@ class PooledForward:
     def embed(self, texts: list[str], families: list[Family], max_length: int) -> torch.Tensor:
         """L2-normalised pooled embeddings ``[n, hidden]`` (float32), differentiable w.r.t. the model."""
         sentences = any(f.needs_sentences for f in families)
-        contents = self.tokenize(texts, sentences=sentences)
+        from ..encoder import autocast_for
+
+        contents = self.tokenize(texts, sentences=sentences, max_tokens=max_length)
         ids, attn, marks = self.batch_tensors(contents, families, max_length)
-        ctx = (torch.autocast(device_type="cuda", dtype=self.autocast_dtype)
-               if self.autocast_dtype is not None and str(self.device).startswith("cuda") else contextlib.nullcontext())
-        with ctx:
+        with autocast_for(str(self.device), self.dtype):
             hidden = self.model(input_ids=ids, attention_mask=attn.long()).last_hidden_state
         hidden = hidden.float()
         w = self.pooling.weights(attn, marks)

@@ -7,8 +7,11 @@ same seed and data see the same batches in the same order whatever their pooling
 a matched experiment), and a resumed run needs only the step number, the model, optimizer and
 scheduler states and the torch RNG state (dropout) to continue exactly as an uninterrupted run would.
 
-Precision: fp32 on CPU; bf16 autocast (fp16 where bf16 is unsupported) with gradient checkpointing on
-CUDA. Gradients are clipped to norm 1; AdamW with linear warm-up and linear decay.
+Precision: ``--dtype auto`` is fp32 on CPU and bf16 autocast (fp16 where bf16 is unsupported) with gradient
+checkpointing on CUDA; ``--dtype bf16`` on a CPU with native bf16 (AVX-512 BF16 / AMX) trains under CPU bf16
+autocast, and is refused where the CPU lacks it (:func:`lmkbench.encoder.resolve_dtype`, the check ``run``
+makes). Weights, optimizer state and the loss stay fp32. Gradients are clipped to norm 1; AdamW with linear
+warm-up and linear decay.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ import torch
 from ..errors import LmkbenchError
 from .data import TrainExample, TrainingData, load_training_data
 from .forward import PooledForward
+from .hyper import check_config
 from .loss import build_candidates, contrastive_loss
 from .spec import TrainPooling, parse_train_pooling
 from .state import (META_FILE, list_checkpoints, load_trainer_state, read_meta, rng_state, save_checkpoint,
@@ -154,12 +158,11 @@ def train(cfg: TrainConfig, *, on_step: Callable[[int, float], None] | None = No
 
     ``on_step(step, loss)`` is called after every optimizer step (1-based step); tests use it to interrupt.
     """
-    from ..encoder import DTYPES, resolve_device, resolve_dtype
+    from ..encoder import resolve_device, resolve_dtype
     from ..models import load_model
     from ..provenance import git_commit, versions
 
-    if cfg.steps < 1:
-        raise LmkbenchError("--steps must be at least 1")
+    check_config(cfg)
     tp: TrainPooling = parse_train_pooling(cfg.pooling)
     device = resolve_device(cfg.device)
     dtype = resolve_dtype(cfg.dtype, device)
@@ -188,8 +191,7 @@ def train(cfg: TrainConfig, *, on_step: Callable[[int, float], None] | None = No
             model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
         else:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
-    autocast = DTYPES[dtype] if dtype != "fp32" else None
-    fwd = PooledForward(model, tokenizer, tp.pooling, device=device, autocast_dtype=autocast)
+    fwd = PooledForward(model, tokenizer, tp.pooling, device=device, dtype=dtype)
 
     from transformers import get_linear_schedule_with_warmup
 
