@@ -18,8 +18,13 @@ Pooling: cls | mean | lmk[:g=N] | lmk:train_g=32+64+128+256 (a landmark interval
 set during training, seeded; evaluated with the fixed g, default 32, as in the paper's best setting).
 
 Data: beir:PATH[#split] (default split train; one pair per relevant document), a .jsonl file of
-{"query", "positive", "negatives": [...], "scores": [...]} rows, or hf:NAME[@CONFIG][#SPLIT]
-(datasets.load_dataset; needs a network).
+{"query", "positive", "negatives": [...], "scores": [...]} rows, hf:NAME[@CONFIG][#SPLIT]
+(datasets.load_dataset; needs a network), or unsupervised pairs from any local corpus (a BEIR folder, a
+.jsonl of {"text"} rows or a folder of .txt files), offline and seeded:
+  crop:PATH[?ratio_min=0.1&ratio_max=0.5&min_words=8&max_words=256&per_doc=1&seed=0&max_docs=N]
+      Contriever's independent cropping: two random word spans of one document;
+  ict:PATH[?min_sentences=2&min_words=4&context=0&keep=0&per_doc=1&seed=0&max_docs=N]
+      inverse cloze: a sentence as the query, its document without it as the positive.
 
 Output: OUT is a normal Hugging Face folder (config, weights, tokenizer) plus lmkbench.json (base,
 evaluation pooling, training pooling, data, steps, seed, hyperparameters, loss curve). 'lmkbench run
@@ -36,7 +41,7 @@ examples:
 def add_arguments(p):
     p.add_argument("--model", required=True, help="base model: HF folder, hub name or alias (minilm)")
     p.add_argument("--pooling", required=True, help="training pooling, e.g. cls, mean, lmk, lmk:train_g=32+64+128+256")
-    p.add_argument("--data", required=True, help="beir:PATH[#split] | FILE.jsonl | hf:NAME[@CONFIG][#SPLIT]")
+    p.add_argument("--data", required=True, help="beir:PATH[#split] | FILE.jsonl | crop:PATH[?…] | ict:PATH[?…] | hf:NAME[@CONFIG][#SPLIT]")
     p.add_argument("--out", required=True, help="output model folder")
     add_training_arguments(p)
     p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in OUT")

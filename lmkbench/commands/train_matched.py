@@ -31,7 +31,7 @@ def add_arguments(p):
     p.add_argument("--model", required=True, help="base model: HF folder, hub name or alias (minilm)")
     p.add_argument("--poolings", default="cls,mean,lmk:train_g=32+64+128+256",
                    help="training poolings, comma-separated (default cls,mean,lmk:train_g=32+64+128+256)")
-    p.add_argument("--data", required=True, help="beir:PATH[#split] | FILE.jsonl | hf:NAME[@CONFIG][#SPLIT]")
+    p.add_argument("--data", required=True, help="beir:PATH[#split] | FILE.jsonl | crop:PATH[?…] | ict:PATH[?…] | hf:NAME[@CONFIG][#SPLIT]")
     p.add_argument("--out", required=True, help="experiment folder")
     add_training_arguments(p)
     p.add_argument("--eval-task", action="append", default=[], metavar="TASK", help="task to evaluate on (repeatable)")

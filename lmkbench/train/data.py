@@ -8,6 +8,8 @@ Sources (``--data``):
 * ``PATH.jsonl[.gz]`` (or ``jsonl:PATH``) — one object per line: ``query`` and ``positive`` (strings),
   optional ``negatives`` (list of strings) and ``scores`` (teacher scores, one per candidate in the order
   ``[positive, *negatives]``, distilled with a KL term).
+* ``crop:PATH[?…]`` / ``ict:PATH[?…]`` — unsupervised pairs from a local corpus (BEIR folder, jsonl file or
+  folder of .txt): independent cropping or the inverse cloze task, see :mod:`lmkbench.train.unsupervised`.
 * ``hf:NAME[@CONFIG][#SPLIT]`` — a Hugging Face dataset through ``datasets.load_dataset`` (needs a network,
   e.g. ``hf:sentence-transformers/msmarco-bm25@triplet``). Columns are found by name: query ∈ {query,
   anchor, question}, positive ∈ {positive, pos, document, passage}, negatives ∈ {negatives, neg, negative,
@@ -21,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ..errors import InputError, LmkbenchError
@@ -42,9 +45,21 @@ class TrainingData:
     examples: list[TrainExample]
     checksums: dict[str, str] = field(default_factory=dict)
     info: dict = field(default_factory=dict)
+    #: the documents training draws from, streamed (crop/ict: the source corpus); None: the examples' texts
+    documents: Callable[[], Iterable[str]] | None = field(default=None, repr=False, compare=False)
 
     def describe(self) -> dict:
         return {"source": self.source, "n_examples": len(self.examples), "checksums": self.checksums, **self.info}
+
+    def document_texts(self) -> Iterator[str]:
+        """Every document text the model is trained on (positives and negatives, or the corpus that unsupervised
+        pairs are cut from): what must not appear in an evaluation corpus."""
+        if self.documents is not None:
+            yield from self.documents()
+            return
+        for ex in self.examples:
+            yield ex.positive
+            yield from ex.negatives
 
 
 def load_training_data(source: str, *, hard_negatives: int | None = None, max_examples: int | None = None,
@@ -57,13 +72,17 @@ def load_training_data(source: str, *, hard_negatives: int | None = None, max_ex
     source = str(source).strip()
     if source.startswith("beir:"):
         data = _load_beir(source, hard_negatives)
+    elif source.startswith(("crop:", "ict:")):
+        from .unsupervised import load_unsupervised
+
+        data = load_unsupervised(source, max_examples=max_examples)
     elif source.startswith("hf:"):
         data = _load_hf(source)
     else:
         path = source[len("jsonl:"):] if source.startswith("jsonl:") else source
         p = Path(path).expanduser()
         if not p.exists():
-            raise InputError("training data not found (use beir:PATH[#split], a .jsonl file or hf:NAME)", file=p)
+            raise InputError("training data not found (use beir:PATH[#split], a .jsonl file, crop:PATH, ict:PATH or hf:NAME)", file=p)
         if p.is_dir():
             raise InputError("is a folder: for a BEIR folder write beir:PATH#train", file=p)
         data = _load_jsonl(p)
