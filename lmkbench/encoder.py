@@ -37,6 +37,8 @@ from .errors import LmkbenchError
 from .inputs import IDS, LONG_POLICIES, Content, Sequence, SpecialTokens, token_sentence_spans
 from .models import LoadedModel, load_model
 from .poolings import Pooling, make_pooling
+from .positions import parse_positions
+from .specs import slug
 from .search import doc_blocks
 from .settings import EncoderSettings
 from .strategies import add_unit_sums, aggregate, is_strategy, text_layout
@@ -340,9 +342,7 @@ class PooledEncoder:
             self.loaded.model.to(self.device)
         limit = self.loaded.max_positions
         max_length = s.max_length
-        if max_length is not None and max_length > limit:
-            raise LmkbenchError(f"--max-length {max_length} exceeds the model's limit of {limit} positions; "
-                                "use --long windows to cover longer texts")
+        self.positions = parse_positions(s.positions)
         default = getattr(self.loaded, "default_max_length", None)
         if max_length is not None:
             self.max_length, self.max_length_source = int(max_length), "--max-length"
@@ -353,6 +353,8 @@ class PooledEncoder:
             self.max_length, self.max_length_source = int(limit), "model position limit"
         if self.max_length < 4:
             raise LmkbenchError(f"--max-length must be at least 4, got {self.max_length}")
+        self.positions.check(self.loaded.model, limit, self.max_length)
+        self.positions.install(self.loaded.model, limit, self.max_length)
         kind = "cuda" if self.device.startswith("cuda") else "cpu"
         budget, cost = BATCHING[kind]
         self.token_budget = max(int(s.token_budget or budget), self.max_length)
@@ -377,12 +379,31 @@ class PooledEncoder:
         return {"model": self.loaded.name, "model_path": self.loaded.path, "model_identity": self.loaded.identity,
                 "device": self.device, "dtype": self.dtype, "max_length": self.max_length,
                 "max_length_source": self.max_length_source, "position_limit": self.loaded.max_positions,
-                "long_policy": self.long_policy, "token_budget": self.token_budget, "batch_cost": self.batch_cost,
+                "positions": str(self.positions), "long_policy": self.long_policy, "token_budget": self.token_budget, "batch_cost": self.batch_cost,
                 "shard_texts": self.shard_texts, "shard_chars": self.shard_chars}
+
+    @property
+    def variant(self) -> str:
+        """The settings that set this encoder apart from the checkpoint as shipped, as a label suffix: a positions
+        method with its max length, a max length other than the checkpoint's default, ``windows``; '' if none."""
+        parts = []
+        if not self.positions.native:
+            parts += [slug(str(self.positions.spec).replace(":factor=", "")), str(self.max_length)]
+        elif self.max_length != (getattr(self.loaded, "default_max_length", None) or self.loaded.max_positions):
+            parts.append(str(self.max_length))
+        if self.long_policy != "truncate":
+            parts.append(self.long_policy)
+        return "-".join(parts)
+
+    @property
+    def label(self) -> str:
+        """The model label results are filed under: the checkpoint's label, ``~variant`` when settings differ
+        (``minilm``, ``minilm~pi-4096``, ``minilm~512-windows``), so settings side by side never collide."""
+        return self.loaded.label + (f"~{self.variant}" if self.variant else "")
 
     def _slot(self, pooling: Pooling):
         return self.store.slot(model=self.loaded.identity, pooling=str(pooling.spec), max_length=self.max_length,
-                               long_policy=self.long_policy, dtype=self.dtype)
+                               long_policy=self.long_policy, dtype=self.dtype, positions=str(self.positions))
 
     # -- tokenization ---------------------------------------------------------------------------------
     def tokenize(self, texts: list[str], sentences: bool = False) -> list[Content]:
@@ -531,10 +552,11 @@ class PooledEncoder:
             ids_t = torch.from_numpy(ids).to(self.device)
             attn_t = torch.from_numpy(attn).to(self.device)
             marks_t = torch.from_numpy(marks).to(self.device)
+            extra = self._position_inputs([lengths[i] for i in batch], width)
             with torch.inference_mode():
                 with autocast_for(self.device, self.dtype):
                     # no mask at all when nothing is padded: SDPA may then take its flash kernel
-                    out = model(input_ids=ids_t, attention_mask=attn_t.long() if padded else None)
+                    out = model(input_ids=ids_t, attention_mask=attn_t.long() if padded else None, **extra)
                 h = out.last_hidden_state.float()
                 if not sums:
                     sums = {k: torch.zeros((len(lay.unit_owner), h.shape[-1]), dtype=torch.float64,
@@ -585,6 +607,16 @@ class PooledEncoder:
                 stats.chunks[name] = stats.chunks.get(name, 0) + len(lay.unit_owner)
             results[name] = (rows_out, cut, split, row_owner)
         return results
+
+    def _position_inputs(self, lengths: list[int], width: int) -> dict:
+        """Position ids (per sequence, from its own length) and zero token types for the positions method."""
+        pos = self.positions.position_ids(np.asarray(lengths), width, self.loaded.max_positions)
+        if pos is None:
+            return {}
+        extra = {"position_ids": torch.from_numpy(pos).to(self.device)}
+        if self.positions.zero_token_types:
+            extra["token_type_ids"] = torch.zeros((len(lengths), width), dtype=torch.long, device=self.device)
+        return extra
 
 
 _MEAN = "mean"  # the masked mean, kept alongside poolings that fall back to it

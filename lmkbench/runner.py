@@ -25,6 +25,7 @@ from .bm25 import is_lexical, parse_system, system_label
 from .strategies import is_strategy
 from .provenance import git_commit, hardware, versions
 from .results import Cell, ResultRecord, read_result
+from .reuse import differences, producing
 from .settings import EncoderSettings
 from .store import open_store, writable_dir
 from .tasks import TaskDef, resolve_tasks
@@ -96,11 +97,10 @@ class Runner:
         return is_lexical(self.s.model)
 
     def model_label(self) -> str:
-        from .models import model_label
-
+        """The label results are filed under (:attr:`PooledEncoder.label`: checkpoint and settings variant)."""
         if self.lexical:
             return system_label(parse_system(self.s.model))
-        return self._encoder.loaded.label if self._encoder else model_label(self.s.model)
+        return self.encoder.label
 
     def poolings(self) -> list[str]:
         if self.lexical:
@@ -143,16 +143,6 @@ class Runner:
     def run_task(self, task: TaskDef) -> list[Path]:
         if self.lexical:
             return self.run_lexical(task)
-        label = self.model_label()
-        poolings = self.poolings()
-        todo = [p for p in poolings if self.s.overwrite or not Cell(task.name, label, p).done(self.s.out_dir)]
-        for p in poolings:
-            if p not in todo:
-                rec = read_result(Cell(task.name, label, p).path(self.s.out_dir))
-                self._summarise(rec, cached=True)
-        if not todo:
-            self.log(f"{task.name}: all {len(poolings)} cells done (use --overwrite to recompute)")
-            return []
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         if task.needs_tokenizer:  # synthetic tasks are sized in the evaluated model's tokens
@@ -161,6 +151,13 @@ class Runner:
             data = task.load()
         timings["load_s"] = time.perf_counter() - t0
         enc = self.encoder
+        label = self.model_label()
+        poolings = self.poolings()
+        expected = producing(enc.describe(), data.checksums, task.evaluator_options)
+        todo = self._cells_to_compute(task, label, poolings, expected)
+        if not todo:
+            self.log(f"{task.name}: all {len(poolings)} cells done (use --overwrite to recompute)")
+            return []
         evaluator = evaluator_for(task.kind, **task.evaluator_options)
         sets = evaluator.text_sets(data)
         embeddings: dict[str, dict] = {p: {} for p in todo}
@@ -232,16 +229,16 @@ class Runner:
         if task.kind != "retrieval":
             self.log(f"{task.name}: skipped, {pooling} is a retrieval system (task kind {task.kind})")
             return []
-        cell = Cell(task.name, label, pooling)
-        if not self.s.overwrite and cell.done(self.s.out_dir):
-            self._summarise(read_result(cell.path(self.s.out_dir)), cached=True)
-            self.log(f"{task.name}: cell done (use --overwrite to recompute)")
-            return []
         tok, tok_name = self.length_tokenizer()
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         data = task.load(tokenizer=tok) if task.needs_tokenizer else task.load()
         timings["load_s"] = time.perf_counter() - t0
+        expected = {"length_tokenizer": tok_name, "dataset_checksums": dict(data.checksums or {}),
+                    "evaluator_options": dict(task.evaluator_options or {})}
+        if not self._cells_to_compute(task, label, [pooling], expected):
+            self.log(f"{task.name}: cell done (use --overwrite to recompute)")
+            return []
         evaluator = evaluator_for(task.kind, **task.evaluator_options)
         sets = evaluator.text_sets(data)
         t1 = time.perf_counter()
@@ -263,7 +260,8 @@ class Runner:
             evaluator.per_item_key: per_item,
             "meta": {"lmkbench_task_source": task.source, "license": task.license,
                      "dataset_checksums": data.checksums, "dataset_info": data.info, "model": label,
-                     "bm25": index.describe(), "length_tokenizer": tok_name, "long_policy": "none",
+                     "bm25": index.describe(), "length_tokenizer": tok_name,
+                     "evaluator_options": dict(task.evaluator_options or {}), "long_policy": "none",
                      "truncated": {s: 0 for s in sets}, "split": {s: 0 for s in sets},
                      "n_texts": {s: len(ids) for s, (ids, _) in sets.items()},
                      "timings": {k: round(v, 3) for k, v in timings.items()}, "evaluator": out.info,
@@ -271,6 +269,24 @@ class Runner:
                      "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **self.s.extra_meta},
         }
         return [self._save(record, out.run)]
+
+    def _cells_to_compute(self, task: TaskDef, label: str, poolings: list[str], expected: dict) -> list[str]:
+        """The poolings whose cell must be computed: absent, unreadable, ``overwrite``, or produced by another
+        model, setting, data or evaluator than ``expected`` (said in the log); the others are reused."""
+        todo = []
+        for p in poolings:
+            path = Cell(task.name, label, p).path(self.s.out_dir)
+            if self.s.overwrite or not Cell(task.name, label, p).done(self.s.out_dir):
+                todo.append(p)
+                continue
+            rec = read_result(path)
+            why = differences(rec, expected)
+            if why:
+                self.log(f"{task.name}/{p}: recomputing {path}, it was produced differently ({'; '.join(why)})")
+                todo.append(p)
+            else:
+                self._summarise(rec, cached=True)
+        return todo
 
     def length_tokenizer(self):
         """The Hugging Face tokenizer a lexical system counts lengths with (``--tokenizer``, default minilm)."""
@@ -288,7 +304,7 @@ class Runner:
         trained = enc.loaded.trained_pooling
         return {
             "lmkbench_task_source": task.source, "license": task.license, "dataset_checksums": data.checksums,
-            "dataset_info": data.info, **enc.describe(),
+            "dataset_info": data.info, **enc.describe(), "evaluator_options": dict(task.evaluator_options or {}),
             "truncated": {s: int(v.values.sum()) for s, v in cut.items()},      # content cut (lost)
             "split": {s: int(v.values.sum()) for s, v in split.items()},        # windows: nothing lost
             "n_texts": {s: len(v) for s, v in cut.items()}, "prompts": prompts,

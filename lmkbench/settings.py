@@ -45,6 +45,10 @@ class EncoderSettings:
     long_policy: LongPolicy = _setting(
         "truncate", "texts longer than --max-length: right-truncate (default), or encode consecutive max-length "
                     "windows and pool across all of them", "--long", gated=True)
+    positions: str = _setting(
+        "native", "how positions past the model's limit are read: native (refuse), gp, rp, pi (learned absolute "
+                  "positions, LongEmbed's grouped / recurrent / interpolated), ntk:F, linear:F, yarn:F (RoPE models, "
+                  "extension factor F); see lmkbench.positions", "--positions", gated=True, metavar="METHOD")
     dtype: Dtype = _setting("auto", "auto = bf16 (or fp16) autocast on CUDA, fp32 on CPU", "--dtype", gated=True)
     device: str = _setting("auto", "auto|cpu|cuda|cuda:N (default auto)", "--device", gated=True)
     token_budget: Positive | None = _setting(

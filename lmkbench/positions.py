@@ -1,0 +1,325 @@
+"""Position methods: how an encoder reads texts longer than its position table (``--positions``).
+
+Training-free context extensions as LongEmbed (Zhu et al. 2024, dwzhu-pku/LongEmbed) defines them, one small
+registered class each. ``P`` is the model's position limit, ``L`` a sequence's length in tokens (special tokens
+included), ``t`` a token's index in its sequence:
+
+* ``native`` (default): positions ``t``; a max length past ``P`` is refused.
+* absolute learned positions (BERT, RoBERTa, ...):
+
+  - ``gp`` (grouped positions): ``t // ceil(L / P)``, per sequence (never per batch, so a result does not depend
+    on batch composition);
+  - ``rp`` (recurrent positions): ``t mod P``;
+  - ``pi`` (linear position interpolation): with ``s = max_length / P`` the table is widened to ``P·s`` rows,
+    row ``j = (1−w)·E[⌊j/s⌋] + w·E[min(⌊j/s⌋+1, P−1)]``, ``w = j/s − ⌊j/s⌋``; sequences with ``L > P`` use rows
+    ``t``, sequences with ``L ≤ P`` their native rows ``E[t]`` (LongEmbed's ``t·s``, exact even where ``s`` is
+    not an integer).
+
+* rotary positions (ModernBERT, RoPE encoders), through the model's rope parameters (transformers'
+  ``rope_parameters``): ``ntk:factor=F`` (NTK-aware: the rotary base ``θ`` becomes ``θ·F^(d/(d−2))``, static,
+  so a vector never depends on the longest text of its batch, unlike transformers' dynamic NTK), ``linear:factor=F``
+  (position interpolation, transformers' ``linear``), ``yarn:factor=F`` (transformers' ``yarn``). Each allows
+  max lengths up to ``P·F``. Only global layers are rescaled: a sliding-window layer (ModernBERT's local
+  attention) only sees distances inside its window, which it was trained on.
+
+A sequence with ``L ≤ P`` is encoded exactly as under ``native`` by every absolute method (the rope methods
+change the rotary frequencies of every sequence: that is their definition). BERT's ``token_type_ids`` buffer
+stops at ``P``: non-native methods pass zeros. A method that does not fit the architecture (``gp`` on a RoPE
+model, ``ntk`` on BERT) is an error, never a silent no-op.
+
+``--long windows`` (consecutive max-length windows pooled together) is lmkbench's counterpart of LongEmbed's
+parallel context windows (PCW); they differ in that PCW cuts 510-token pieces whose last piece is the *last*
+510 tokens (overlapping the one before) and averages the piece embeddings, while ``windows`` cuts
+non-overlapping windows and pools over every token / landmark of all windows together (``cls``: the mean of the
+windows' CLS states).
+"""
+from __future__ import annotations
+
+import copy
+import math
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from .errors import LmkbenchError
+from .params import to_float
+from .specs import Param, Registry, Spec
+
+POSITIONS: Registry = Registry("positions method")
+
+#: model types whose learned position ids start after the padding index (RoBERTa-style)
+_OFFSET_TYPES = ("roberta", "xlm-roberta", "camembert", "xlm-roberta-xl", "data2vec-text")
+
+
+def architecture(model) -> str:
+    """``absolute`` (a learned position table), ``rope`` (rotary positions) or ``other``."""
+    emb = getattr(model, "embeddings", None)
+    table = getattr(emb, "position_embeddings", None)
+    cfg = model.config
+    if isinstance(table, torch.nn.Embedding) and getattr(cfg, "position_embedding_type", "absolute") in (None, "absolute"):
+        return "absolute"
+    if getattr(cfg, "rope_parameters", None) or getattr(cfg, "rope_theta", None):
+        return "rope"
+    return "other"
+
+
+def position_offset(model) -> int:
+    """Index of position 0 in the table: ``padding_idx + 1`` for RoBERTa-style models, else 0."""
+    if getattr(model.config, "model_type", "") in _OFFSET_TYPES:
+        return int(getattr(model.config, "pad_token_id", 1)) + 1
+    return 0
+
+
+class PositionMethod:
+    """One way of assigning positions; ``install`` adapts the model, ``position_ids`` gives ids per batch."""
+
+    #: architecture the method fits: ``any``, ``absolute`` or ``rope``
+    fits: ClassVar[str] = "any"
+
+    def __init__(self, spec: Spec):
+        self.spec = spec
+        self.offset = 0
+
+    def __str__(self) -> str:
+        return str(self.spec)
+
+    @property
+    def native(self) -> bool:
+        return self.spec.name == "native"
+
+    def max_positions(self, limit: int) -> int | None:
+        """Longest sequence this method reads (None: no limit)."""
+        return limit
+
+    def check(self, model, limit: int, max_length: int) -> None:
+        """One clear error where the method does not fit the model or the length."""
+        arch = architecture(model)
+        if self.fits != "any" and arch != self.fits:
+            fitting = ", ".join(e.name for e in POSITIONS if e.obj.fits in (arch, "any"))
+            raise LmkbenchError(f"--positions {self.spec.name} is for {self.fits} position models; "
+                                f"{getattr(model.config, 'model_type', '?')} uses {arch} positions "
+                                f"(methods that fit: {fitting})")
+        most = self.max_positions(limit)
+        if most is not None and max_length > most:
+            if self.native:
+                raise LmkbenchError(
+                    f"--max-length {max_length} exceeds the model's limit of {limit} positions; use --long windows, "
+                    f"or a positions method: {', '.join(_methods_for(arch))}")
+            raise LmkbenchError(f"--max-length {max_length} exceeds what --positions {self.spec} reaches "
+                                f"({most} positions); raise its factor")
+        if self.fits == "absolute" and max_length <= limit:
+            raise LmkbenchError(f"--positions {self.spec.name} changes nothing at --max-length {max_length} "
+                                f"(the model has {limit} positions): give a --max-length above {limit}")
+
+    def install(self, model, limit: int, max_length: int) -> None:
+        """Adapt ``model`` (restoring what another method changed first)."""
+        restore_native(model)
+
+    def position_ids(self, lengths: np.ndarray, width: int, limit: int) -> np.ndarray | None:
+        """``[rows, width]`` int64 position ids (indices into the position table), or None for the default."""
+        return None
+
+    @property
+    def zero_token_types(self) -> bool:
+        """Pass explicit zero ``token_type_ids`` (BERT's buffer stops at the position limit)."""
+        return False
+
+    def describe(self) -> dict:
+        return {"positions": str(self.spec)}
+
+
+def _methods_for(arch: str) -> list[str]:
+    return [e.name for e in POSITIONS if e.obj.fits == arch] or ["none fits this architecture"]
+
+
+@POSITIONS.register("native")
+class Native(PositionMethod):
+    """positions 0 … L−1, as the model was trained; a max length past the limit is refused"""
+
+
+class _Absolute(PositionMethod):
+    fits = "absolute"
+
+    def max_positions(self, limit):
+        return None
+
+    def install(self, model, limit, max_length):
+        restore_native(model)
+        self.offset = position_offset(model)
+
+    @property
+    def zero_token_types(self):
+        return True
+
+    def position_ids(self, lengths, width, limit):
+        t = np.arange(width, dtype=np.int64)[None, :]
+        lengths = np.asarray(lengths, np.int64)[:, None]
+        ids = self._ids(t, lengths, limit)
+        return np.where(t < lengths, ids, 0) + self.offset
+
+    def _ids(self, t: np.ndarray, lengths: np.ndarray, limit: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+@POSITIONS.register("gp")
+class Grouped(_Absolute):
+    """grouped positions (LongEmbed GP): token t gets position t // ceil(L / P), per sequence"""
+
+    def _ids(self, t, lengths, limit):
+        return t // np.maximum(1, -(-lengths // limit))
+
+
+@POSITIONS.register("rp")
+class Recurrent(_Absolute):
+    """recurrent positions (LongEmbed RP): token t gets position t mod P"""
+
+    def _ids(self, t, lengths, limit):
+        return t % limit
+
+
+@POSITIONS.register("pi")
+class Interpolated(_Absolute):
+    """linear position interpolation (LongEmbed PI): the table widened to max_length rows, native rows for L ≤ P"""
+
+    rows = 0
+
+    def install(self, model, limit, max_length):
+        super().install(model, limit, max_length)
+        emb = model.embeddings
+        native = emb.position_embeddings
+        weight = native.weight.detach()
+        table = weight[self.offset:self.offset + limit].double()
+        self.rows = int(max_length)
+        widened = interpolate_table(table, self.rows / limit, self.rows)
+        new = torch.cat([weight[:self.offset], widened.to(weight.dtype), weight[self.offset:self.offset + limit]])
+        module = torch.nn.Embedding(new.shape[0], new.shape[1], device=weight.device, dtype=weight.dtype)
+        with torch.no_grad():
+            module.weight.copy_(new)
+        module.weight.requires_grad_(False)
+        emb._lmkbench_native_positions = native
+        emb.position_embeddings = module
+
+    def _ids(self, t, lengths, limit):
+        # rows 0..max_length-1 hold the widened table; rows max_length.. the native table (exact for L ≤ P)
+        return np.where(lengths > limit, t, self.rows + t)
+
+
+def interpolate_table(table: torch.Tensor, s: float, rows: int) -> torch.Tensor:
+    """Row ``j`` of ``rows``: ``(1−w)·E[⌊j/s⌋] + w·E[min(⌊j/s⌋+1, P−1)]``, ``w = j/s − ⌊j/s⌋`` (float64 in, out)."""
+    limit = table.shape[0]
+    j = torch.arange(rows, dtype=torch.float64)
+    x = j / s
+    lo = torch.clamp(torch.floor(x).long(), max=limit - 1)
+    hi = torch.clamp(lo + 1, max=limit - 1)
+    w = (x - torch.floor(x)).unsqueeze(1)
+    return (1 - w) * table[lo] + w * table[hi]
+
+
+class _Rope(PositionMethod):
+    """Rotary methods: new rope parameters, the model's rotary-embedding modules rebuilt from them."""
+
+    fits = "rope"
+
+    @property
+    def factor(self) -> float:
+        return float(self.spec.get("factor"))
+
+    def max_positions(self, limit):
+        return int(math.floor(limit * self.factor))
+
+    def check(self, model, limit, max_length):
+        super().check(model, limit, max_length)
+        if not _rotary_modules(model):
+            raise LmkbenchError(f"--positions {self.spec}: found no rotary-embedding module in "
+                                f"{type(model).__name__} to rescale")
+
+    def install(self, model, limit, max_length):
+        restore_native(model)
+        cfg = model.config
+        model._lmkbench_native_rope = copy.deepcopy(cfg.rope_parameters)
+        params = cfg.rope_parameters
+        nested = all(isinstance(v, dict) for v in params.values()) and params
+        # local (sliding-window) layers only ever see distances inside their window: left as trained
+        for kind, p in (params.items() if nested else [("", params)]):
+            if p is not None and kind != "sliding_attention":
+                self.rescale(p, cfg, limit)
+        _rebuild_rotary(model)
+
+    def rescale(self, params: dict, cfg, limit: int) -> None:
+        raise NotImplementedError
+
+
+@POSITIONS.register("ntk", params={"factor": Param(to_float, 2.0, "context extension factor", gt=1)})
+class NTK(_Rope):
+    """NTK-aware RoPE scaling (static): rotary base θ·F^(d/(d−2)), lengths up to P·F"""
+
+    def rescale(self, params, cfg, limit):
+        dim = _rotary_dim(cfg)
+        params["rope_theta"] = float(params["rope_theta"]) * self.factor ** (dim / (dim - 2))
+
+
+@POSITIONS.register("linear", params={"factor": Param(to_float, 2.0, "context extension factor", gt=1)})
+class LinearRope(_Rope):
+    """linear RoPE interpolation (transformers rope_type linear): positions divided by F"""
+
+    def rescale(self, params, cfg, limit):
+        params.update(rope_type="linear", factor=self.factor)
+
+
+@POSITIONS.register("yarn", params={"factor": Param(to_float, 2.0, "context extension factor", gt=1)})
+class Yarn(_Rope):
+    """YaRN RoPE scaling (transformers rope_type yarn), original length P"""
+
+    def rescale(self, params, cfg, limit):
+        params.update(rope_type="yarn", factor=self.factor, original_max_position_embeddings=limit)
+
+
+def _rotary_dim(cfg) -> int:
+    head = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+    return int(head * float(getattr(cfg, "partial_rotary_factor", 1.0) or 1.0))
+
+
+def _rotary_modules(model) -> list[tuple[torch.nn.Module, str, torch.nn.Module]]:
+    out = []
+    for parent in model.modules():
+        for name, child in parent.named_children():
+            if type(child).__name__.endswith("RotaryEmbedding"):
+                out.append((parent, name, child))
+    return out
+
+
+def _rebuild_rotary(model) -> None:
+    for parent, name, child in _rotary_modules(model):
+        device = next((b.device for b in child.buffers()), None)
+        setattr(parent, name, type(child)(model.config, device=device))
+
+
+def restore_native(model) -> None:
+    """Undo what a method installed (a model shared by encoders with other methods)."""
+    emb = getattr(model, "embeddings", None)
+    native = getattr(emb, "_lmkbench_native_positions", None) if emb is not None else None
+    if native is not None:
+        emb.position_embeddings = native
+        del emb._lmkbench_native_positions
+    rope = getattr(model, "_lmkbench_native_rope", None)
+    if rope is not None:
+        model.config.rope_parameters = rope
+        del model._lmkbench_native_rope
+        _rebuild_rotary(model)
+
+
+def parse_positions(text: str | Spec | PositionMethod) -> PositionMethod:
+    """``native``, ``gp``, ``rp``, ``pi``, ``ntk:4`` (= ``ntk:factor=4``), ``linear:factor=8``, ``yarn:2`` → a method."""
+    if isinstance(text, PositionMethod):
+        return text
+    text = str(text).strip()
+    name, colon, rest = text.partition(":")
+    if colon and rest.strip() and "=" not in rest:
+        text = f"{name}:factor={rest.strip()}"
+    spec = POSITIONS.parse(text)
+    return POSITIONS.entry(spec.name).obj(spec)
+
+
+def canonical_positions(text: str) -> str:
+    return str(parse_positions(text).spec)
