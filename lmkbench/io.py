@@ -1,16 +1,17 @@
-"""File helpers: atomic writes, checksums, line-numbered jsonl reading."""
+"""File helpers: atomic writes, output-path checks, safe paths from data, checksums, line-numbered jsonl and TREC reading."""
 from __future__ import annotations
 
 import gzip
 import hashlib
 import json
+import math
 import os
 import tempfile
 import zlib
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import InputError
+from .errors import InputError, LmkbenchError
 
 
 def _umask() -> int:
@@ -19,26 +20,46 @@ def _umask() -> int:
     return mask
 
 
+class WriteError(LmkbenchError, OSError):
+    """A file lmkbench could not write (disk full, a folder in its place, no permission): one clear message
+    (the CLI exits 2), and still an :class:`OSError` for callers that fall back (the store keeps shards in
+    memory when the disk is full)."""
+
+    def __init__(self, path, exc: OSError):
+        super().__init__(exc.errno, exc.strerror)
+        self.filename = str(path)
+        self.message = f"cannot write {path}: {exc.strerror or exc}"
+
+    def __str__(self) -> str:
+        return self.message
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write via a temp file in the same folder and rename, so readers never see half a file.
 
     The file gets the permissions a plain ``open(path, "w")`` would (0666 less the umask), not mkstemp's 0600.
+    A write the system refuses (ENOSPC, a folder at ``path``...) removes the temp file and raises
+    :class:`WriteError` naming ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+    except BaseException as exc:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+        if isinstance(exc, OSError) and not isinstance(exc, WriteError):
+            raise WriteError(path, exc) from None
         raise
 
 
@@ -48,6 +69,55 @@ def atomic_write_text(path, text: str) -> None:
 
 def atomic_write_json(path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=1, ensure_ascii=False, sort_keys=False, allow_nan=True) + "\n")
+
+
+def check_output_file(path, what: str = "output") -> Path:
+    """``path`` as a file lmkbench may write, checked before any work is done: not a folder, and no file where
+    one of its folders should be. ``what`` names the option in the error (``--json``, ``-o``)."""
+    path = Path(path)
+    if path.is_dir():
+        raise LmkbenchError(f"{what} {path} is a folder; give a file name")
+    _check_parents(path, what)
+    return path
+
+
+def check_output_dir(path, what: str = "output folder") -> Path:
+    """``path`` as a folder lmkbench may write into (created later): not an existing file, nor under one."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise LmkbenchError(f"{what} {path} is not a folder (a file of that name exists)")
+    _check_parents(path, what)
+    return path
+
+
+def _check_parents(path: Path, what: str) -> None:
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise LmkbenchError(f"{what} {path}: {parent} is not a folder")
+            return
+
+
+def safe_name(text, empty: str = "_") -> str:
+    """One path component from data (a task, model or pooling name): :func:`lmkbench.specs.slug`, and never
+    ``.`` or ``..`` (a slug keeps dots)."""
+    from .specs import slug
+
+    name = slug(text, empty=empty)
+    return name if name.strip(".") else empty
+
+
+def safe_child(root, *parts) -> Path:
+    """``root / part / ...`` with every part from data made one safe component (:func:`safe_name`); the path,
+    resolved (symbolic links followed), must lie inside ``root``, else an :class:`LmkbenchError`. Every writer
+    that builds a path from data builds it with this."""
+    root = Path(root)
+    path = root.joinpath(*(safe_name(p) for p in parts))
+    real_root = root.resolve()
+    real = path.resolve()
+    if real != real_root and real_root not in real.parents:
+        raise LmkbenchError(f"refusing to write {path}: it resolves to {real}, outside {root}")
+    return path
 
 
 def file_digest(path, new=hashlib.sha256, chunk: int = 1 << 22) -> str:
@@ -80,6 +150,8 @@ def read_lines(path) -> Iterator[tuple[int, str]]:
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", file=path)
+    if path.is_dir():
+        raise InputError("is a folder, not a file", file=path)
     lineno = 0
     try:
         with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as fh:
@@ -92,6 +164,8 @@ def read_lines(path) -> Iterator[tuple[int, str]]:
                 yield lineno, line
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise InputError(f"truncated or corrupt gzip data ({exc})", file=path, line=lineno + 1) from None
+    except OSError as exc:   # no permission, an I/O error
+        raise InputError(f"cannot read ({exc.strerror or exc})", file=path) from None
 
 
 def read_jsonl(path) -> Iterator[tuple[int, dict]]:
@@ -102,9 +176,32 @@ def read_jsonl(path) -> Iterator[tuple[int, dict]]:
         yield lineno, parse_json_line(line, path, lineno)
 
 
+def read_trec_run(path) -> dict[str, list[tuple[str, float]]]:
+    """A TREC run file (``qid Q0 docid rank score tag``) as ``{qid: [(docid, score), ...]}`` in file order;
+    a wrong column count, a score that is not a finite number, a folder or bad bytes in its place raise
+    :class:`InputError` naming file, line and field."""
+    run: dict[str, list[tuple[str, float]]] = {}
+    for lineno, line in read_lines(path):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 6:
+            raise InputError(f"expected 6 columns, got {len(parts)}", file=path, line=lineno)
+        try:
+            score = float(parts[4])
+        except ValueError:
+            raise InputError(f"not a number: {parts[4][:40]!r}", file=path, line=lineno, field="score") from None
+        if not math.isfinite(score):
+            raise InputError(f"not a finite number: {parts[4]!r}", file=path, line=lineno, field="score")
+        run.setdefault(parts[0], []).append((parts[2], score))
+    return run
+
+
 def parse_json_line(line: str, path, lineno: int) -> dict:
     try:
         obj = json.loads(line)
+    except RecursionError:
+        raise InputError("JSON nested too deeply", file=path, line=lineno) from None
     except json.JSONDecodeError as exc:  # some messages end in "at" already ("Unterminated string starting at")
         where = "" if exc.msg.endswith(" at") else " at"
         raise InputError(f"malformed JSON ({exc.msg}{where} column {exc.colno})", file=path, line=lineno) from None
@@ -121,10 +218,16 @@ def read_json_document(path, what: str, schema: str) -> dict:
             data = json.load(fh)
     except FileNotFoundError:
         raise InputError(f"{what} file not found", file=path) from None
+    except IsADirectoryError:
+        raise InputError(f"is a folder, not a {what} file", file=path) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason})", file=path) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"malformed JSON ({exc.msg})", file=path, line=exc.lineno) from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply", file=path) from None
+    except OSError as exc:   # no permission, an I/O error
+        raise InputError(f"cannot read ({exc.strerror or exc})", file=path) from None
     if not isinstance(data, dict) or data.get("schema") != schema:
         raise InputError(f"not an lmkbench {what} (schema != {schema})", file=path, field="schema")
     return data
