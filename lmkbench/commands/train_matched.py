@@ -15,6 +15,10 @@ model, trained on the same data with the same seed, so every arm sees the same e
 at every step (as in the LMK paper, where each pooling is a separately fine-tuned model). Each checkpoint is
 then evaluated with its own pooling on the --eval-task / --suite tasks.
 
+No training on the test: before training, every training document (the corpus that crop:/ict: pairs are cut
+from) is looked up in every evaluation task's corpus by normalised text hash; a shared document stops the
+run unless --allow-overlap, which is then recorded in matched.json, each lmkbench.json and each result.
+
 Writes DIR/models/<base>-<pooling>/ (model folders, resumable: re-running continues or reuses them),
 DIR/results/ (one model label per checkpoint), DIR/results_matched/ (the same results under one model
 label '<base>-matched', which 'lmkbench compare' and the report pair item by item) and DIR/matched.json.
@@ -44,6 +48,8 @@ def add_arguments(p):
     p.add_argument("--cache-dir", default=None, help="embedding cache folder")
     p.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")
     p.add_argument("--overwrite", action="store_true", help="recompute result files that exist (training is reused)")
+    p.add_argument("--allow-overlap", action="store_true",
+                   help="train even where a training document is also in an evaluation task's corpus (recorded)")
 
 
 def run(args) -> int:
@@ -58,7 +64,7 @@ def run(args) -> int:
                          cache_dir=False if args.no_cache else args.cache_dir, progress=not args.quiet,
                          overwrite=args.overwrite)
     rec = run_matched(args.model, args.poolings, args.data, Path(args.out), train_settings=train_settings,
-                      tasks=tasks, eval_settings=eval_settings)
+                      tasks=tasks, eval_settings=eval_settings, allow_overlap=args.allow_overlap)
     for arm in rec["arms"]:
         print(f"{arm['name']}: trained {arm['train_pooling']} {arm['steps']} steps in {arm['train_wall_s']} s"
               f"{' (reused)' if arm['reused'] else ''}; loss {arm['loss_first10']} -> {arm['loss_last10']}"

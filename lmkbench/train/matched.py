@@ -8,7 +8,12 @@ pooling through :class:`lmkbench.runner.Runner`. Layout under ``DIR``::
     DIR/results/                      # the runner's result files; model label = checkpoint folder name
     DIR/results_matched/              # the same results relabelled as ONE model, "<base>-matched", so that
                                       # `lmkbench compare` / the report pair poolings item by item as usual
-    DIR/matched.json                  # what was matched: base, data, seed, settings, arms, tasks, summary
+    DIR/matched.json                  # what was matched: base, data, seed, settings, arms, tasks, overlap, summary
+
+No training on the test: before any training, the training documents are checked against every evaluation
+task's corpus (:mod:`lmkbench.train.overlap`, normalised text hash) and a shared document stops the run
+unless ``allow_overlap``; then the overlap is recorded in ``matched.json``, every arm's ``lmkbench.json``
+(``eval_overlap``) and every result's meta (``training_overlap``).
 
 ``results_matched`` exists because the comparison tools pair poolings only within one model label; a
 matched experiment's poolings live in different checkpoints, and this view states that they belong to
@@ -36,12 +41,13 @@ def arm_name(base_label: str, train_spec: str) -> str:
 
 
 def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings: dict, tasks: list[str],
-                eval_settings: dict | None = None, log=print) -> dict:
+                eval_settings: dict | None = None, allow_overlap: bool = False, log=print) -> dict:
     """Train every pooling, evaluate each checkpoint with its own pooling, write the matched view and json.
 
     ``train_settings`` are :class:`TrainConfig` keyword arguments (steps, batch_size, lr, seed, …) shared by
     every arm; ``eval_settings`` are :class:`lmkbench.runner.RunSettings` keyword arguments (max_length,
-    long_policy, device, dtype, cache_dir, progress, overwrite).
+    long_policy, device, dtype, cache_dir, progress, overwrite). A training document found in an evaluation
+    task's corpus raises :class:`LmkbenchError` unless ``allow_overlap``.
     """
     from ..models import model_label
     from ..runner import Runner, RunSettings
@@ -59,10 +65,13 @@ def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings:
                     "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in train_settings.items()},
                     "tasks": list(tasks), "results_dir": "results", "matched_results_dir": "results_matched",
                     "arms": [], "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    record["overlap"] = check_overlap(base, data, tasks, train_settings, allow_overlap=allow_overlap, log=log)
+    shared = bool(record["overlap"] and record["overlap"]["shared"])
+    extra_train = {"eval_overlap": record["overlap"]} if shared else {}
     for arm in arms:
         name = arm_name(base_label, arm.spec)
         cfg = TrainConfig(model=base, pooling=arm.spec, data=data, out=out_dir / "models" / name, resume=True,
-                          **train_settings)
+                          extra_meta=extra_train, **train_settings)
         log(f"== training {name} ({arm.spec}) ==")
         res = train(cfg, log=log)
         record["arms"].append({"name": name, "pooling": res.pooling, "train_pooling": res.train_pooling,
@@ -76,8 +85,11 @@ def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings:
         for arm in record["arms"]:
             log(f"== evaluating {arm['name']} with {arm['pooling']} ==")
             t0 = time.perf_counter()
+            extra = {"matched_experiment": str(out_dir / "matched.json")}
+            if shared:
+                extra["training_overlap"] = {t: r["shared"] for t, r in record["overlap"]["tasks"].items()}
             rs = RunSettings(model=str(out_dir / arm["checkpoint"]), poolings=None, out_dir=out_dir / "results",
-                             extra_meta={"matched_experiment": str(out_dir / "matched.json")}, **settings)
+                             extra_meta=extra, **settings)
             runner = Runner(rs, log=log)
             got = runner.run(tasks)
             if runner.poolings() != [arm["pooling"]]:  # lmkbench.json must have steered the runner
@@ -89,6 +101,43 @@ def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings:
     atomic_write_json(out_dir / "matched.json", record)
     record["_rows"] = rows
     return record
+
+
+def check_overlap(base: str, data: str, tasks: list[str], train_settings: dict, *, allow_overlap: bool,
+                  log=print) -> dict | None:
+    """Hash the training documents and look them up in every evaluation task's corpus (None: no tasks).
+
+    Refuses (:class:`LmkbenchError`) on a shared document unless ``allow_overlap``."""
+    if not tasks:
+        return None
+    from ..tasks import resolve_tasks
+    from .data import load_training_data
+    from .overlap import describe_overlap, find_overlap, hash_texts
+
+    resolved = [t for spec in tasks for t in resolve_tasks(spec)]
+    tokenizer = None
+    if any(t.needs_tokenizer for t in resolved):   # synthetic tasks are built in the model's tokens
+        from transformers import AutoTokenizer
+
+        from ..models import resolve_model_path
+
+        tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(base))
+    t0 = time.perf_counter()
+    train_data = load_training_data(data, hard_negatives=train_settings.get("hard_negatives"),
+                                    max_examples=train_settings.get("max_examples"))
+    hashes = hash_texts(train_data.document_texts())
+    found = find_overlap(hashes, resolved, tokenizer)
+    shared = sum(r["shared"] for r in found.values())
+    report = {"method": "normalised text hash (NFKC, case-folded, words joined by one space), exact documents",
+              "training_documents": len(hashes), "shared": shared, "allowed": bool(allow_overlap),
+              "tasks": found, "seconds": round(time.perf_counter() - t0, 2)}
+    if shared and not allow_overlap:
+        raise LmkbenchError(f"the training data ({data}) shares documents with the evaluation: {describe_overlap(found)}; "
+                            "train on other data, or pass --allow-overlap to train anyway (it is then recorded in "
+                            "matched.json, each model's lmkbench.json and each result)")
+    log(f"overlap check: {len(hashes)} training documents against {len(resolved)} tasks: "
+        + (f"shared, allowed: {describe_overlap(found)}" if shared else "none shared"))
+    return report
 
 
 def write_matched_view(out_dir: Path, record: dict) -> int:
@@ -122,4 +171,4 @@ def _mean(xs):
     return round(sum(xs) / len(xs), 6) if xs else None
 
 
-__all__ = ["arm_name", "matched_results", "run_matched", "write_matched_view"]
+__all__ = ["arm_name", "check_overlap", "matched_results", "run_matched", "write_matched_view"]

@@ -67,13 +67,14 @@ class TrainConfig:
     resume: bool = False
     overwrite: bool = False
     progress: bool = True
+    extra_meta: dict = field(default_factory=dict)   # recorded in lmkbench.json (e.g. an allowed overlap)
 
     def identity(self) -> dict:
         return {k: getattr(self, k) for k in IDENTITY_FIELDS}
 
     def hyperparameters(self) -> dict:
         d = asdict(self)
-        for k in ("model", "pooling", "data", "out", "resume", "overwrite", "progress", "steps", "seed"):
+        for k in ("model", "pooling", "data", "out", "resume", "overwrite", "progress", "steps", "seed", "extra_meta"):
             d.pop(k)
         return d
 
@@ -224,7 +225,8 @@ def train(cfg: TrainConfig, *, on_step: Callable[[int, float], None] | None = No
                 "wall_s": round(wall, 2), "device": device, "dtype": dtype,
                 "gradient_checkpointing": bool(use_ckpt), "examples_seen": step * cfg.batch_size,
                 "epochs": round(step * cfg.batch_size / len(data.examples), 3),
-                "versions": versions(), "git_commit": git_commit(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+                "versions": versions(), "git_commit": git_commit(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                **_jsonable(cfg.extra_meta)}
 
     from tqdm.auto import tqdm
 
