@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import LmkbenchError
-from .params import Param, to_float, to_str
+from .params import Param, to_finite_float, to_str
 from .specs import Registry, Spec
 
 SYSTEMS: Registry = Registry("lexical system")
@@ -27,8 +27,8 @@ def _stopwords(text) -> str:
 BM25_PARAMS = {
     "method": Param(to_str, "lucene", "bm25s scoring variant",
                     choices=("lucene", "robertson", "atire", "bm25l", "bm25+")),
-    "k1": Param(to_float, 1.2, "term-frequency saturation"),
-    "b": Param(to_float, 0.75, "document-length normalisation"),
+    "k1": Param(to_finite_float, 1.2, "term-frequency saturation", ge=0),
+    "b": Param(to_finite_float, 0.75, "document-length normalisation", ge=0, le=1),
     "stopwords": Param(_stopwords, "en", "stop-word list (bm25s: en, or none)", choices=("en", "none")),
     "stemmer": Param(to_str, "english", "Snowball stemmer language (PyStemmer), or none"),
 }
@@ -60,6 +60,7 @@ class BM25:
         self.retriever = bm25s.BM25(method=self.spec.get("method"), k1=float(self.spec.get("k1")),
                                     b=float(self.spec.get("b")))
         self.n_docs = 0
+        self.indexed = False   # False while no document holds a token (bm25s cannot index an empty vocabulary)
 
     def describe(self) -> dict:
         return {"system": "bm25s", "version": self.bm25s.__version__, **dict(self.spec.params),
@@ -72,12 +73,19 @@ class BM25:
 
     def index(self, texts: list[str]) -> "BM25":
         self.n_docs = len(texts)
-        self.retriever.index(self.tokenize(texts), show_progress=False)
+        tokens = self.tokenize(texts)
+        self.indexed = any(tokens)
+        if self.indexed:
+            self.retriever.index(tokens, show_progress=False)
         return self
 
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every indexed text for one query (0 where no query term occurs)."""
-        return np.asarray(self.retriever.get_scores(self.tokenize([query])[0]), np.float64)
+        """BM25 score of every indexed text for one query (0 where no query term occurs; all 0 for a query with
+        no tokens, e.g. empty, punctuation or stop words only, which bm25s cannot take)."""
+        tokens = self.tokenize([query])[0]
+        if not tokens or not self.indexed:
+            return np.zeros(self.n_docs, np.float64)
+        return np.asarray(self.retriever.get_scores(tokens), np.float64)
 
     def top_k(self, queries: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """``(scores, indices)`` ``[n_queries, min(k, n_docs)]``, best first (ties: lower index first)."""

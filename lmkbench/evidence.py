@@ -4,7 +4,8 @@ Synthetic tasks know the needle's depth. For real retrieval tasks, :func:`eviden
 document into consecutive passages of ``PASSAGE_WORDS`` whitespace words, scores them against the query with
 BM25 over that document's passages alone (:mod:`lmkbench.bm25`, defaults), and returns the centre of the best
 passage as a fraction of the document's characters (0 = start, 1 = end). ``None`` when no query term occurs in
-the document. Recorded per query as ``evidence_depth`` with ``evidence_depth_estimated: true``; ``compare``
+the document, including a query or document with no BM25 token at all (empty, punctuation or stop words only):
+such a query still counts in the scores, and depth buckets pass it over (``stats.buckets.item_depth``). Recorded per query as ``evidence_depth`` with ``evidence_depth_estimated: true``; ``compare``
 and the report bucket by it (and by length × depth) where no true ``depth`` exists.
 """
 from __future__ import annotations

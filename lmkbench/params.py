@@ -11,6 +11,7 @@ accept both.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -41,6 +42,14 @@ def to_float(v) -> float:
     if isinstance(v, bool):
         raise ValueError(f"expected a number, got {v!r}")
     return float(v)
+
+
+def to_finite_float(v) -> float:
+    """:func:`to_float` without nan and ±inf (which would pass or slip past any bound as a parameter)."""
+    out = to_float(v)
+    if not math.isfinite(out):
+        raise ValueError(f"expected a finite number, got {v!r}")
+    return out
 
 
 def to_str(v) -> str:

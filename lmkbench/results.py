@@ -35,8 +35,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from .errors import InputError, LmkbenchError
-from .io import atomic_write_json, atomic_write_text, read_json_document
+from .io import atomic_write_json, atomic_write_text
 from .configs.errors import input_error
+from .data.files import read_json_file
 from .specs import slug  # noqa: F401  (re-exported: results name their files with it)
 
 SCHEMA = "lmkbench.result/1"
@@ -79,6 +80,20 @@ class NoItemScores(InputError):
 #: v_measure): the evaluators write ``correct_rate`` (share of runs/experiments that got the item right)
 #: and ``correct`` (0/1 outcome of run 0).
 ITEM_OUTCOME_FIELDS = ("correct_rate", "correct", "acc_at_1", "hit")
+
+_INF = "not a finite number (±inf); a value that was not computed is written as null"
+
+
+def _infinite(v) -> bool:
+    """±inf anywhere in a value (a JSON ``Infinity`` or ``1e999``). NaN is not: it reads as null, "not scored"
+    (:func:`json_safe`), so only infinities, which would pass as scores, are refused."""
+    if isinstance(v, float):
+        return math.isinf(v)
+    if isinstance(v, (list, tuple)):
+        return any(_infinite(x) for x in v)
+    if isinstance(v, Mapping):
+        return any(_infinite(x) for x in v.values())
+    return False
 
 
 class ResultMeta(BaseModel):
@@ -256,6 +271,8 @@ class ResultRecord:
             if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
                 raise InputError(f"expected a number or null, got {type(v).__name__}", file=where,
                                  field=f"metrics.{name}")
+            if _infinite(v):
+                raise InputError(_INF, file=where, field=f"metrics.{name}")
         table = ITEM_TABLES[0] if ITEM_TABLES[0] in data else ITEM_TABLES[1]
         items = data.get(table) or {}
         if not isinstance(items, Mapping):
@@ -264,6 +281,9 @@ class ResultRecord:
             if not isinstance(row, Mapping):
                 raise InputError(f"expected an object, got {type(row).__name__}", file=where,
                                  field=f"{table}.{item_id}")
+            for k, v in row.items():
+                if _infinite(v):
+                    raise InputError(_INF, file=where, field=f"{table}.{item_id}.{k}")
         meta = data.get("meta") or {}
         try:
             meta = ResultMeta.of(meta)
@@ -280,8 +300,13 @@ class ResultRecord:
 
     @classmethod
     def read(cls, path) -> "ResultRecord":
-        """Read and check one result file (an :class:`InputError` naming file, line or field otherwise)."""
-        data = read_json_document(path, "result", SCHEMA)
+        """Read and check one result file (an :class:`InputError` naming file, line or field otherwise), in any
+        key order and any JSON encoding (:func:`lmkbench.data.files.read_json_file`)."""
+        data = read_json_file(path, "result file")
+        if not isinstance(data, Mapping) or data.get("schema") != SCHEMA:
+            found = data.get("schema") if isinstance(data, Mapping) else None
+            what = f"schema {found!r}" if found is not None else f"a JSON {type(data).__name__} without a schema"
+            raise InputError(f"not an lmkbench result ({what}; expected {SCHEMA!r})", file=path, field="schema")
         return cls.from_json(data, path)
 
     # ------------------------------------------------------------ writing
@@ -349,32 +374,48 @@ def read_result(path) -> ResultRecord:
     return ResultRecord.read(path)
 
 
-def iter_results(root, *, on_bad: str = "warn") -> Iterator[ResultRecord]:
-    """Every result file under ``root`` (recursively), sorted by path.
+def iter_results(root, *, on_bad: str = "error") -> Iterator[ResultRecord]:
+    """Every result under ``root`` (recursively), sorted by path.
 
-    A file that starts like a result but cannot be read (truncated, malformed) is never passed over in silence:
-    ``on_bad="warn"`` logs a warning naming it and goes on (compare, report), ``"error"`` raises its
-    :class:`InputError` (baseline and check: a gate must not stop checking a cell it lost).
+    Every ``*.json`` file is read whole, whatever its key order or JSON encoding; hidden paths (``.name``: a
+    store's temporary folder, an atomic write's temp file) and folders are passed over. Then:
+
+    * schema ``lmkbench.result/1``: a result (checked by :meth:`ResultRecord.from_json`);
+    * another ``lmkbench.*`` schema (comparison, baseline, matched, ranking...): ignored;
+    * any other JSON (an mteb or ranx export...): skipped, with one warning listing them;
+    * a file that cannot be a result — empty, unreadable, not JSON, not a regular file, a result of another
+      schema version or one that fails its checks: ``on_bad="error"`` (the default, which compare, report,
+      baseline, check, the leaderboard and export share) raises its :class:`InputError`; ``"warn"`` logs it
+      and goes on.
     """
     if on_bad not in ("warn", "error"):
         raise ValueError(f"on_bad must be 'warn' or 'error', not {on_bad!r}")
     root = Path(root)
     if not root.exists():
         raise InputError("results folder not found", file=root)
+    others: list[Path] = []
     for path in sorted(root.rglob("*.json")):
-        try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                head = fh.read(64)
-        except OSError:
+        if any(part.startswith(".") for part in path.relative_to(root).parts) or path.is_dir():
             continue
-        other = re.search(r"lmkbench\.(?!result/)[a-z_]+/\d", head)   # a baseline, comparison, benchmark...
-        if SCHEMA in head or ('"schema"' in head and not other):
-            try:
-                yield read_result(path)
-            except InputError as exc:
-                if on_bad == "error":
-                    raise
-                log.warning("skipping an unreadable result file: %s", exc)
+        try:
+            data = read_json_file(path, "result file")
+            schema = data.get("schema") if isinstance(data, Mapping) else None
+            if isinstance(schema, str) and schema.startswith("lmkbench.") and not schema.startswith("lmkbench.result/"):
+                continue
+            if schema is None or not isinstance(schema, str) or not schema.startswith("lmkbench."):
+                others.append(path)
+                continue
+            if schema != SCHEMA:
+                raise InputError(f"result schema {schema!r} is not one this lmkbench reads ({SCHEMA!r})",
+                                 file=path, field="schema")
+            yield ResultRecord.from_json(data, path)
+        except InputError as exc:
+            if on_bad == "error":
+                raise
+            log.warning("skipping an unreadable result file: %s", exc)
+    if others:
+        shown = ", ".join(str(p.relative_to(root)) for p in others[:5]) + (", ..." if len(others) > 5 else "")
+        log.warning("%d JSON file(s) under %s are not lmkbench results and were skipped: %s", len(others), root, shown)
 
 
 def load_records(results) -> list[ResultRecord]:

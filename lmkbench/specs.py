@@ -144,7 +144,10 @@ class Registry(Generic[T]):
             key, eq, value = item.partition("=")
             if not eq:
                 raise LmkbenchError(f"{self.kind} spec {text!r}: expected key=value, got {item!r}")
-            given[key.strip()] = value.strip()
+            key = key.strip()
+            if key in given:   # one of the two would silently win
+                raise LmkbenchError(f"{self.kind} spec {text!r}: {self.noun} {key!r} given twice")
+            given[key] = value.strip()
         values = entry.schema.check(given)
         return Spec(entry.name, tuple((k, v) for k, v in values.items() if v is not None))
 

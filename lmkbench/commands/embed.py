@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, LmkbenchError
-from ..io import atomic_write_bytes, atomic_write_text, read_jsonl, require_str
+from ..io import atomic_write_bytes, atomic_write_text, require_str
 from ._common import add_encoder_arguments, encoder_settings, parse_pooling_arg
 
 NAME = "embed"
@@ -18,7 +18,9 @@ Embed texts with one or more poolings (one forward pass shared by all) and write
 
   OUT.npy                 float32 [n, dim], L2-normalised (one pooling), or
   OUT.<pooling>.npy       one array per pooling when --pooling names several (e.g. docs.lmk_g=32.npy)
-  OUT.ids.txt             the row ids, one per line: jsonl '_id' (or 'id'), else the line number
+  OUT.ids.txt             the row ids, one per line: jsonl '_id' (or 'id'), else the line number; an id
+                          must be a non-empty string or integer without a line break (which would put
+                          the ids file out of step with the rows)
 
 A .jsonl[.gz] row gives --field (default text); a BEIR corpus row's 'title' is prepended as `lmkbench run`
 does ("title text"; --no-title to skip it). A .txt file gives one text per line.
@@ -40,28 +42,48 @@ def add_arguments(p):
 
 
 def read_rows(path: Path, field: str = "text", title: bool = True) -> tuple[list[str], list[str]]:
-    """``(ids, texts)`` of a .jsonl[.gz] or .txt file, joining a BEIR title as ``lmkbench run`` does."""
+    """``(ids, texts)`` of a .jsonl[.gz] or .txt file, joining a BEIR title as ``lmkbench run`` does.
+
+    Every problem is one :class:`InputError` naming file and line: not a regular file, bytes that are not UTF-8,
+    a lone surrogate, an id that is empty, not a string/integer, repeated or holds a line break."""
+    from ..data.files import jsonl_rows, text_lines
     from ..data.types import join_title
 
-    if not path.exists():
-        raise InputError("input file not found", file=path)
     ids, texts = [], []
+    seen: dict[str, int] = {}
     if path.name.endswith((".jsonl", ".jsonl.gz")):
-        for line, obj in read_jsonl(path):
+        for line, obj in jsonl_rows(path, "input file"):
             text = require_str(obj, field, path=path, line=line)
             if title and "title" in obj:
                 text = join_title(require_str(obj, "title", path=path, line=line), text)
-            ids.append(str(obj.get("_id", obj.get("id", line))))
+            key = "_id" if "_id" in obj else "id" if "id" in obj else None
+            row_id = _row_id(obj[key], path, line, key) if key else str(line)
+            if row_id in seen:
+                raise InputError(f"duplicate id {row_id!r} (first on line {seen[row_id]})", file=path, line=line,
+                                 field=key)
+            seen[row_id] = line
+            ids.append(row_id)
             texts.append(text)
     else:
-        with open(path, encoding="utf-8") as fh:
-            for line, text in enumerate(fh, 1):
-                ids.append(str(line))
-                texts.append(text.rstrip("\n"))
-    if len(set(ids)) != len(ids):
-        dup = next(i for i in ids if ids.count(i) > 1)
-        raise InputError(f"duplicate id {dup!r}", file=path, field="_id")
+        for line, text in text_lines(path, "input file"):
+            ids.append(str(line))
+            texts.append(text[:-2] if text.endswith("\r\n") else text.rstrip("\n"))
     return ids, texts
+
+
+def _row_id(value, path: Path, line: int, key: str) -> str:
+    """An id for the ids file: one line of it, so no line break of any kind (``str.splitlines`` splits on
+    \\r, \\v, \\x85, \\u2028... too), and not empty (a blank line reads as a missing id)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InputError(f"expected a string or integer id, got {type(value).__name__}", file=path, line=line,
+                         field=key)
+    value = str(value)
+    if not value:
+        raise InputError("empty id", file=path, line=line, field=key)
+    if value.splitlines() != [value]:
+        raise InputError(f"id {value!r} holds a line break (the ids file has one id per line)", file=path,
+                         line=line, field=key)
+    return value
 
 
 def output_paths(out: Path, poolings: list[str]) -> dict[str, Path]:

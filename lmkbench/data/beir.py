@@ -2,7 +2,9 @@
 
 Reads the files itself (BEIR's ``GenericDataLoader`` reads neither ``.gz`` nor reports line numbers) and
 checks them as it goes: every problem stops with one :class:`~lmkbench.errors.InputError` naming file,
-line and field. Empty document texts are allowed and counted (``info["empty_docs"]``). The corpus is a
+line and field (a folder or FIFO in a file's place, a BOM, lone surrogates: :mod:`lmkbench.data.files`). Empty
+document texts are allowed and counted (``info["empty_docs"]``). A task with nothing to evaluate (empty or
+header-only qrels, or no grade above 0) is an error naming the qrels file, never a score of 0. The corpus is a
 :class:`JsonlCorpus`: ids stay in memory, texts are streamed from the file when they are encoded.
 """
 from __future__ import annotations
@@ -16,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..io import open_text, parse_json_line, read_jsonl, read_lines, require_id, require_str, sha256_file
+from ..io import read_lines, require_id, require_str, sha256_file
+from .files import jsonl_rows, parse_row, regular_file, text_lines
 from .ids import IdList, IdListBuilder
 from .types import RetrievalData
 
@@ -24,7 +27,7 @@ from .types import RetrievalData
 def _find(folder: Path, stem: str) -> Path:
     for name in (f"{stem}.jsonl", f"{stem}.jsonl.gz"):
         if (folder / name).exists():
-            return folder / name
+            return regular_file(folder / name, f"{stem} file")
     raise InputError(f"missing {stem}.jsonl (or {stem}.jsonl.gz)", file=folder)
 
 
@@ -38,7 +41,7 @@ class JsonlCorpus(Mapping):
     """
 
     def __init__(self, path: Path):
-        self.path = Path(path)
+        self.path = regular_file(path, "corpus file")
         ids = IdListBuilder()
         offsets = array("q") if self.path.suffix != ".gz" else None
         self.empty = 0
@@ -72,7 +75,7 @@ class JsonlCorpus(Mapping):
         return 0
 
     def _row(self, raw: str, line: int) -> tuple[str, str, str]:
-        obj = parse_json_line(raw, self.path, line)
+        obj = parse_row(raw, self.path, line)
         doc_id = require_id(obj, "_id", path=self.path, line=line)
         text = require_str(obj, "text", path=self.path, line=line)
         title = require_str(obj, "title", path=self.path, line=line, null_is_empty=True) if "title" in obj else ""
@@ -118,7 +121,7 @@ def read_corpus(path: Path) -> tuple[JsonlCorpus, int]:
 
 def read_queries(path: Path) -> dict[str, str]:
     queries: dict[str, str] = {}
-    for line, obj in read_jsonl(path):
+    for line, obj in jsonl_rows(path, "queries file"):
         qid = require_id(obj, "_id", path=path, line=line)
         if qid in queries:
             raise InputError(f"duplicate query id {qid!r}", file=path, line=line, field="_id")
@@ -126,11 +129,10 @@ def read_queries(path: Path) -> dict[str, str]:
     return queries
 
 
-def read_qrels(path: Path) -> dict[str, dict[str, int]]:
-    if not path.exists():
-        raise InputError("qrels file not found", file=path)
-    qrels: dict[str, dict[str, int]] = {}
-    lines = (line for _, line in read_lines(path))  # read_lines: gzip / UTF-8 damage → file:line errors
+def qrels_rows(path: Path):
+    """``(line, query_id, doc_id, grade)`` of a qrels file (BEIR ``query-id corpus-id score`` with an optional
+    header, or TREC ``qid iter docid rel``); a bad line is an :class:`InputError` naming file, line and field."""
+    lines = (line for _, line in text_lines(path, "qrels file"))  # gzip / UTF-8 damage → file:line errors
     reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
     for lineno, row in enumerate(reader, 1):
         if not row or not "".join(row).strip():
@@ -153,10 +155,31 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
             raise InputError(f"not a number: {score!r}", file=path, line=lineno, field="score") from None
         if not math.isfinite(value):
             raise InputError(f"not a finite number: {score!r}", file=path, line=lineno, field="score")
-        grade = int(value)
-        qrels.setdefault(qid, {})[did] = grade
-        _ = lineno
+        yield lineno, qid, did, int(value)
+
+
+def read_qrels(path: Path) -> dict[str, dict[str, int]]:
+    """``{query_id: {doc_id: grade}}``. A pair judged twice with the same grade is read once; with different
+    grades it is an error naming both lines (which one wins would be an accident of file order)."""
+    qrels: dict[str, dict[str, int]] = {}
+    for lineno, qid, did, grade in qrels_rows(path):
+        judged = qrels.setdefault(qid, {})
+        if judged.get(did, grade) != grade:
+            first = next(n for n, q, d, _ in qrels_rows(path) if (q, d) == (qid, did))
+            raise InputError(f"query {qid!r}, document {did!r} has grade {grade} here and grade {judged[did]} on "
+                             f"line {first}", file=path, line=lineno, field="score")
+        judged[did] = grade
     return qrels
+
+
+def _check_evaluable(qrels: dict[str, dict[str, int]], path: Path) -> None:
+    """A task must have a query with a relevant document: with none, every metric is 0 by construction."""
+    if not qrels:
+        raise InputError("no judgements (the qrels file is empty or holds only its header): nothing to evaluate",
+                         file=path)
+    if not any(g > 0 for docs in qrels.values() for g in docs.values()):
+        raise InputError("no query has a relevant document (every grade is 0 or below): nothing to evaluate",
+                         file=path)
 
 
 def load_beir_folder(folder, split: str = "test", *, name: str | None = None) -> RetrievalData:
@@ -168,10 +191,12 @@ def load_beir_folder(folder, split: str = "test", *, name: str | None = None) ->
     if not qrels_path.exists():
         have = sorted(p.stem for p in (folder / "qrels").glob("*.tsv")) if (folder / "qrels").exists() else []
         raise InputError(f"no qrels for split {split!r} (available: {', '.join(have) or 'none'})", file=qrels_path)
+    regular_file(qrels_path, "qrels file")
     corpus, empty = read_corpus(corpus_path)
     queries = read_queries(queries_path)
     qrels = read_qrels(qrels_path)
     _check_qrels(qrels, qrels_path, corpus, queries)
+    _check_evaluable(qrels, qrels_path)
     queries = {q: t for q, t in queries.items() if q in qrels}
     checksums = {str(p.relative_to(folder)): sha256_file(p) for p in (corpus_path, queries_path, qrels_path)}
     data = RetrievalData(name=name or folder.name, split=split, corpus=corpus, queries=queries, qrels=qrels,
@@ -188,15 +213,8 @@ def _check_qrels(qrels, path, corpus, queries) -> None:
     bad_d = {(q, d) for q, docs in qrels.items() for d in docs if d not in corpus}
     if not bad_q and not bad_d:
         return
-    with open_text(path) as fh:
-        for lineno, line in enumerate(fh, 1):
-            cols = line.rstrip("\n").split("\t")
-            if len(cols) == 4:
-                cols = [cols[0], cols[2], cols[3]]
-            if len(cols) < 2:
-                continue
-            q, d = cols[0].strip(), cols[1].strip()
-            if q in bad_q:
-                raise InputError(f"unknown query id {q!r} (not in queries file)", file=path, line=lineno, field="query-id")
-            if (q, d) in bad_d:
-                raise InputError(f"unknown document id {d!r} (not in corpus)", file=path, line=lineno, field="corpus-id")
+    for lineno, q, d, _ in qrels_rows(path):
+        if q in bad_q:
+            raise InputError(f"unknown query id {q!r} (not in queries file)", file=path, line=lineno, field="query-id")
+        if (q, d) in bad_d:
+            raise InputError(f"unknown document id {d!r} (not in corpus)", file=path, line=lineno, field="corpus-id")

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Hashable, Sequence
 
 from ..errors import InputError, LmkbenchError
-from ..io import read_jsonl, sha256_file
+from ..io import sha256_file
+from .files import jsonl_rows
 from .types import LabelledData
 
 
@@ -50,7 +51,7 @@ def load_labelled_jsonl(
     split_of: list[str | None] = []
     lines: list[int] = []
     seen_ids: dict[str, int] = {}
-    for lineno, row in read_jsonl(path):
+    for lineno, row in jsonl_rows(path, "labelled data file"):
         text = _text(row, text_field, path, lineno)
         if title_field is not None:
             text = _join_title(_text(row, title_field, path, lineno), text)

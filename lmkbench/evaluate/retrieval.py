@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.types import RetrievalData
+from ..errors import LmkbenchError
 from ..metrics import DEFAULT_METRICS, parse_metrics, per_query_scores
 from ..params import Param, to_bool, to_str, to_int
 from ..search import top_k
@@ -35,6 +36,9 @@ class RetrievalEvaluator(Evaluator):
 
     def text_sets(self, data: RetrievalData):
         qids = data.evaluated_query_ids()
+        if not qids:   # every metric would be 0 by construction: refuse before any encoding
+            raise LmkbenchError(f"task {data.name!r} ({data.source or 'no source'}): no query has a relevant "
+                                "document (grade > 0): nothing to evaluate")
         return {"queries": (qids, [data.queries[q] for q in qids]),
                 "corpus": (data.doc_ids(), data.doc_texts())}
 
