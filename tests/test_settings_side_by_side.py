@@ -1,0 +1,98 @@
+"""Settings side by side: one results folder holds a model under several encoder settings without collisions,
+``compare_settings`` pairs them query by query, and a finished cell is reused only when what produced it
+(model content, settings, data, evaluator) is unchanged."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+P = 32
+
+
+@pytest.fixture(scope="module")
+def bert_p32(tmp_path_factory, minilm_tokenizer) -> str:
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(3)
+    cfg = BertConfig(vocab_size=minilm_tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
+                     num_attention_heads=2, intermediate_size=64, max_position_embeddings=P)
+    folder = tmp_path_factory.mktemp("m") / "bert"
+    BertModel(cfg).eval().save_pretrained(folder)
+    minilm_tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+def _run(model, task, out, log=None, **settings):
+    from lmkbench.runner import Runner, RunSettings
+
+    lines = []
+    Runner(RunSettings(model, ["mean", "lmk"], out, progress=False, cache_dir=False, device="cpu", **settings),
+           log=lines.append).run([f"beir:{task}"])
+    return lines
+
+
+def test_settings_do_not_collide_and_pair(bert_p32, tiny_beir, tmp_path):
+    from lmkbench.results import iter_results
+    from lmkbench.variants import compare_settings, format_settings_table
+
+    out = tmp_path / "res"
+    _run(bert_p32, tiny_beir, out)
+    _run(bert_p32, tiny_beir, out, positions="gp", max_length=96)
+    _run(bert_p32, tiny_beir, out, long_policy="windows")
+    records = list(iter_results(out))
+    labels = sorted({r.model for r in records})
+    assert labels == ["bert", "bert~gp-96", "bert~windows"]
+    assert len(records) == 6
+    by = {(r.model, r.pooling): r for r in records}
+    assert by[("bert~gp-96", "mean")].meta.get("positions") == "gp"
+    assert by[("bert~gp-96", "mean")].meta.max_length == 96
+    assert by[("bert", "mean")].meta.get("positions") == "native"
+    data = compare_settings(records, min_n=2)
+    variants = sorted({(r["pooling"], r["variant"]) for r in data["rows"]})
+    assert variants == [("lmk:g=32", "gp-96"), ("lmk:g=32", "windows"), ("mean", "gp-96"), ("mean", "windows")]
+    row = next(r for r in data["rows"] if r["variant"] == "gp-96" and r["pooling"] == "mean")
+    base = by[("bert", "mean")]
+    other = by[("bert~gp-96", "mean")]
+    assert row["cells"]["all"]["diff"] == pytest.approx(other.value - base.value, abs=1e-9)
+    assert "gp-96" in format_settings_table(data)
+
+
+def test_cell_is_recomputed_when_model_content_changes(bert_p32, tiny_beir, tmp_path, minilm_tokenizer):
+    from transformers import BertModel
+
+    from lmkbench.results import iter_results
+
+    out = tmp_path / "res"
+    model_dir = tmp_path / "bert"
+    shutil.copytree(bert_p32, model_dir)
+    _run(str(model_dir), tiny_beir, out)
+    first = {r.pooling: r.value for r in iter_results(out)}
+    again = _run(str(model_dir), tiny_beir, out)
+    assert any("all 2 cells done" in line for line in again)
+    # the same folder name, other weights: never the old numbers
+    m = BertModel.from_pretrained(model_dir)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.mul_(-1.5)
+    m.save_pretrained(model_dir)
+    lines = _run(str(model_dir), tiny_beir, out)
+    assert any("model_identity" in line and "recomputing" in line for line in lines), lines
+    second = {r.pooling: r.meta.model_identity for r in iter_results(out)}
+    assert len(set(second.values())) == 1
+    ident_before = json.loads(next(out.rglob("*.json")).read_text())["meta"]["model_identity"]
+    assert ident_before == next(iter(second.values()))
+    assert first  # the first run wrote cells
+
+
+def test_cell_is_recomputed_when_data_changes(bert_p32, tiny_beir, tmp_path):
+    out = tmp_path / "res"
+    _run(bert_p32, tiny_beir, out)
+    with open(tiny_beir / "queries.jsonl", "a") as fh:
+        fh.write(json.dumps({"_id": "q_new", "text": "another question about solar power"}) + "\n")
+    with open(tiny_beir / "qrels" / "test.tsv", "a") as fh:
+        fh.write("q_new\td0\t1\n")
+    lines = _run(bert_p32, tiny_beir, out)
+    assert any("dataset_checksums" in line and "recomputing" in line for line in lines), lines
