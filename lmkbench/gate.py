@@ -21,28 +21,32 @@ with many cells does not fail by chance), and calls a cell a **regression** when
 alone would fail on negligible changes over large query sets; a delta alone would fail on noise.
 
 Unusable input is an error (the CLI exits 2), never a silent pass: a baseline cell without a result, a
-different set of query ids, a different dataset checksum, a malformed baseline. Different model identity
+different set of query ids, a different dataset checksum, a malformed baseline (an unknown key, a value that
+is not a finite number), and an *untestable* cell: no per-item scores, or too few non-NaN pairs for the test. Different model identity
 or settings are reported as warnings: they are the kind of change a gate exists to judge by its scores.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictStr, ValidationError, model_validator
+from pydantic import (BaseModel, ConfigDict, StrictBool, StrictFloat, StrictStr, ValidationError, field_validator,
+                      model_validator)
 
 from .errors import InputError, LmkbenchError
 from .format import fmt_diff, fmt_p, fmt_score
-from .io import atomic_write_json, read_json_document
+from .io import atomic_write_json, check_output_file, read_json_document
 from .results import NoItemScores, ResultRecord, iter_results, json_safe
 from .settings import EncoderSettings
 from .stats.correction import adjust
 from .stats.settings import check_settings
 from .stats.tests import choose_test, paired_test
 from .configs.errors import input_error
+from .params import did_you_mean
 
 SCHEMA = "lmkbench.baseline/1"
 GATE_TESTS = ("ttest", "wilcoxon", "randomization")
@@ -79,7 +83,7 @@ Number = StrictFloat   # an int or float, never a bool or a numeric string
 class BaselineCell(BaseModel):
     """One gated cell: the main metric's value, its per-item scores and what produced them."""
 
-    model_config = ConfigDict(extra="allow", protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
     task: StrictStr
     model: StrictStr
@@ -95,6 +99,22 @@ class BaselineCell(BaseModel):
     model_identity: Optional[str] = None
     settings: dict[str, Any] = {}
 
+    @field_validator("value")
+    @classmethod
+    def _finite_value(cls, v):
+        if not math.isfinite(v):
+            raise ValueError(f"must be a finite number, got {v} (a NaN or infinite value cannot be compared)")
+        return v
+
+    @field_validator("items")
+    @classmethod
+    def _finite_items(cls, items):
+        bad = [k for k, v in (items or {}).items() if v is not None and not math.isfinite(v)]
+        if bad:
+            raise ValueError(f"per-item scores must be finite numbers or null; {items[bad[0]]} for {bad[0]!r}"
+                             + (f" and {len(bad) - 1} more" if len(bad) > 1 else ""))
+        return items
+
     @model_validator(mode="after")
     def _items_need_their_metric(self):
         if self.items is not None and self.item_metric is None:
@@ -107,7 +127,7 @@ class BaselineCell(BaseModel):
 
 
 class Baseline(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
 
     created: Optional[str] = None
     lmkbench_version: Optional[str] = None
@@ -125,8 +145,8 @@ class Baseline(BaseModel):
 
 def cell_of(record: ResultRecord) -> BaselineCell:
     """One result record → a baseline cell (the same shape :func:`check` compares)."""
-    if record.value is None:
-        raise InputError(f"no numeric value for the main metric {record.main_metric!r}", file=record.where,
+    if record.value is None or not math.isfinite(record.value):
+        raise InputError(f"no finite value for the main metric {record.main_metric!r}", file=record.where,
                          field="metrics")
     try:
         name = record.item_metric()
@@ -166,11 +186,16 @@ def make_baseline(results_dir) -> Baseline:
     from .provenance import git_commit
 
     cells = collect_cells(results_dir)
+    bare = [_fmt_key(k) for k, c in sorted(cells.items()) if c.items is None]
+    if bare:
+        raise LmkbenchError(f"{len(bare)} result(s) under {results_dir} have no per-item scores, so the gate could "
+                            f"never test them: {'; '.join(bare[:3])}" + (" ..." if len(bare) > 3 else ""))
     return Baseline(created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), lmkbench_version=__version__,
                     git_commit=git_commit(), source=str(results_dir), cells=[cells[k] for k in sorted(cells)])
 
 
 def write_baseline(results_dir, path) -> Baseline:
+    check_output_file(path, "baseline file")
     baseline = make_baseline(results_dir)
     atomic_write_json(path, baseline.to_json())
     return baseline
@@ -182,9 +207,13 @@ def write_baseline(results_dir, path) -> Baseline:
 def load_baseline(path) -> Baseline:
     """Read and validate a baseline file; every problem names the file and the field."""
     data = read_json_document(path, "baseline", SCHEMA)
+    _unknown_keys(data, Baseline, "", path)
     cells = data.get("cells")
     if not isinstance(cells, list) or not cells:
         raise InputError("expected a non-empty list of cells", file=path, field="cells")
+    for i, cell in enumerate(cells):
+        if isinstance(cell, dict):
+            _unknown_keys(cell, BaselineCell, f"cells[{i}].", path)
     try:
         base = Baseline.model_validate({k: v for k, v in data.items() if k != "schema"})
     except ValidationError as exc:
@@ -196,6 +225,15 @@ def load_baseline(path) -> Baseline:
         seen.add(cell.key)
     base.path = str(path)
     return base
+
+
+def _unknown_keys(obj: dict, model: type[BaseModel], prefix: str, path) -> None:
+    """A key the baseline's model does not declare (a misspelling would otherwise be ignored): named, with the
+    closest known key."""
+    known = [k for k in model.model_fields if k != "path"] + (["schema"] if model is Baseline else [])
+    for key in obj:
+        if key not in known:
+            raise InputError(f"unknown key{did_you_mean(key, known)}", file=path, field=f"{prefix}{key}")
 
 
 # ---------------------------------------------------------------- the check
@@ -294,9 +332,16 @@ def check(results_dir, baseline, *, alpha: float = 0.05, min_delta: float = 0.01
                                            "min_delta": min_delta, "baseline": str(where),
                                            "results": str(results_dir)})
     report.new_cells = [f"{t}/{m}/{p}" for (t, m, p) in sorted(set(now_cells) - set(base_cells))]
+    untestable = []
     for key in sorted(base_cells):
-        report.rows.append(_compare_cell(base_cells[key], now_cells[key], test, n_resamples, seed, where,
-                                         report.warnings))
+        try:
+            report.rows.append(_compare_cell(base_cells[key], now_cells[key], test, n_resamples, seed, where,
+                                             report.warnings))
+        except Untestable as exc:
+            untestable.append(f"{_fmt_key(key)}: {exc}")
+    if untestable:
+        raise LmkbenchError(f"{len(untestable)} cell(s) untestable, so the gate cannot pass them (baseline {where}):"
+                            + "".join(f"\n  untestable: {u}" for u in untestable))
     tested = [r for r in report.rows if r.p is not None]
     for r, p_adj in zip(tested, adjust([r.p for r in tested], correction)):
         r.p_adj = p_adj
@@ -304,6 +349,10 @@ def check(results_dir, baseline, *, alpha: float = 0.05, min_delta: float = 0.01
     for r in report.rows:
         r.verdict = _verdict(r, alpha, min_delta)
     return report
+
+
+class Untestable(LmkbenchError):
+    """A cell the gate cannot test (no per-item scores, too few non-NaN pairs): an error, never a pass."""
 
 
 def _compare_cell(b: BaselineCell, now: BaselineCell, test: str, n_resamples: int, seed: int, where: str,
@@ -328,8 +377,9 @@ def _compare_cell(b: BaselineCell, now: BaselineCell, test: str, n_resamples: in
     row = GateRow(task=key[0], model=key[1], pooling=key[2], metric=b.metric, greater_is_better=b.greater_is_better,
                   baseline=float(b.value), now=float(now.value), delta=float(now.value) - float(b.value))
     if b.items is None or now.items is None:
-        row.note = "no per-item scores: not tested (delta only)"
-        return row
+        side = "the baseline or the results" if b.items is None and now.items is None else \
+            "the baseline" if b.items is None else "the results"
+        raise Untestable(f"no per-item scores in {side} (a paired test needs them)")
     if now.item_metric != b.item_metric:
         raise LmkbenchError(f"{_fmt_key(key)}: per-item score is {now.item_metric!r} now, "
                             f"{b.item_metric!r} in the baseline {where}")
@@ -343,9 +393,11 @@ def _compare_cell(b: BaselineCell, now: BaselineCell, test: str, n_resamples: in
     c = np.array([b.items[i] for i in ids], dtype=float)
     used = choose_test(test, "mcnemar", a, c)
     res = paired_test(a, c, used, n_resamples=n_resamples, seed=seed)
+    if res.p is None:
+        raise Untestable(f"{used} test impossible: {res.note or 'no p-value'} ({len(ids)} item(s))")
     row.n, row.test, row.mean_diff, row.p = res.n, used, res.mean_diff, res.p
-    if res.note and res.p is None:
-        row.note = res.note
+    if res.n_nan:
+        row.note = res.note     # "k pair(s) with NaN dropped"
     return row
 
 
@@ -361,9 +413,5 @@ def _verdict(r: GateRow, alpha: float, min_delta: float) -> str:
     if r.worse:
         if significant and direction_ok and abs(r.delta) >= min_delta:
             return REGRESSION
-        if r.p is None:
-            return "worse (untested)"
         return "worse (n.s.)" if not significant else "worse (< min-delta)"
-    if significant and direction_ok:
-        return "better"
-    return "better (n.s.)" if r.p is not None else "better (untested)"
+    return "better" if significant and direction_ok else "better (n.s.)"

@@ -12,7 +12,8 @@ tested (--test; 0/1 outcomes use McNemar's test); all p-values are Holm-correcte
 Exit 1 when some cell is a REGRESSION: adjusted p < --alpha AND the main metric is worse by at least
 --min-delta (in the metric's direction: greater-is-better unless declared otherwise). Exit 0 otherwise.
 Exit 2 on unusable input: a baseline cell without a result, different query/item ids, a different
-dataset checksum, a malformed baseline. Changed model identity or encoder settings print a warning.
+dataset checksum, a malformed baseline (unknown key, non-finite value), an untestable cell (no per-item
+scores, fewer than two non-NaN pairs). Changed model identity or encoder settings print a warning.
 
 The table shows per cell: baseline, now, delta, paired n, test, raw and adjusted p, and the verdict
 (same | better | better (n.s.) | worse (n.s.) | worse (< min-delta) | REGRESSION).
@@ -37,8 +38,10 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from ..gate import check
-    from ..io import atomic_write_json
+    from ..io import atomic_write_json, check_output_file
 
+    if args.json:
+        check_output_file(args.json, "--json")
     report = check(args.results_dir, args.baseline, alpha=args.alpha, min_delta=args.min_delta, test=args.test,
                    correction=args.correction)
     print(report.to_table())

@@ -57,8 +57,12 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from ..stats.buckets import DEFAULT_DEPTH_EDGES, DEFAULT_EDGES
+    from ..io import check_output_file
     from ..stats.compare import compare
 
+    for flag, path in (("--out", args.out), ("--json", args.json)):
+        if path:
+            check_output_file(path, flag)
     cmp = compare(results_folder(args), baseline=args.baseline, test=args.test, correction=args.correction,
                   buckets=args.buckets or DEFAULT_EDGES, alpha=args.alpha, min_n=args.min_n, seed=args.seed,
                   n_resamples=args.resamples, depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES,

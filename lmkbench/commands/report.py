@@ -48,7 +48,12 @@ def run(args) -> int:
     from ..report import ReportOptions, build_report
     from ..stats.buckets import DEFAULT_DEPTH_EDGES, DEFAULT_EDGES
 
+    from ..io import check_output_file
+
     root = results_folder(args)
+    check_output_file(args.output, "-o")
+    if args.screenshot:
+        check_output_file(args.screenshot, "--screenshot")
     opts = ReportOptions(baseline=args.baseline, test=args.test, correction=args.correction, family=args.family,
                          buckets=args.buckets or DEFAULT_EDGES, depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES,
                          alpha=args.alpha, min_n=args.min_n, n_resamples=args.resamples,

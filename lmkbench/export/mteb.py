@@ -7,7 +7,8 @@ Written as ``mteb.cache.ResultCache`` lays results out, so mteb's own readers lo
 
 The model name is ``lmkbench/<model>__<pooling>`` (as :class:`lmkbench.mteb_adapter.MtebPooledEncoder`
 names it), the revision the model identity lmkbench recorded (content hash of a local folder, or the hub
-revision). A task that is an mteb task (``mteb:`` in its task file, or a task of the ``mteb`` loader without
+``name@revision``), made one safe path component (:func:`lmkbench.io.safe_name`, as every part of the path:
+a crafted result cannot write outside OUT). A task that is an mteb task (``mteb:`` in its task file, or a task of the ``mteb`` loader without
 a subset, whose data checksums match the catalogue's) is written under mteb's task name, split and
 ``hf_subset``, with mteb's metric keys and ``main_score`` (the value of mteb's main metric for that task).
 Several lmkbench tasks can be one mteb task (``lemb_passkey_256`` … are splits of ``LEMBPasskeyRetrieval``).
@@ -21,9 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LmkbenchError
-from ..io import atomic_write_text
+from ..io import atomic_write_text, safe_child, safe_name
 from ..results import ResultRecord
-from ..specs import slug
 from . import ExportReport, Exporter, atomic_via, register_exporter
 
 ORG = "lmkbench"
@@ -32,12 +32,18 @@ KEY_ALIASES = {"classification": {"f1_macro": "f1"}}
 
 
 def _name_part(text: str) -> str:
-    return slug(text, empty="model")
+    return safe_name(text, empty="model")
 
 
 def mteb_model_name(model: str, pooling: str) -> str:
     """``lmkbench/<model>__<pooling>``: one mteb model per checkpoint × pooling."""
     return f"{ORG}/{_name_part(model)}__{_name_part(pooling)}"
+
+
+def result_path(out: Path, model_meta, task_name: str) -> Path:
+    """Where ``mteb.cache.ResultCache(out)`` keeps a task result (``results/<model>/<revision>/<task>.json``),
+    every part made one safe component inside ``out`` (names and revisions come from result files)."""
+    return safe_child(out, "results", model_meta.model_name_as_path(), model_meta.revision, f"{task_name}.json")
 
 
 def mteb_scores(rec: ResultRecord, main_key: str) -> dict[str, Any] | None:
@@ -110,19 +116,17 @@ class MtebExporter(Exporter):
         if self.mteb_tasks_only:
             report.skipped.append(f"{where}: not an mteb task (--mteb-tasks-only)")
             return None
-        return None, f"{ORG}.{rec.task}", rec.split or "test", "default", rec.main_metric
+        return None, f"{ORG}.{safe_name(rec.task)}", rec.split or "test", "default", rec.main_metric
 
     # -- writing ---------------------------------------------------------------------------------------
     def write(self, records: list[ResultRecord], out: Path, report: ExportReport) -> None:
         try:
-            import mteb
-            from mteb.cache import ResultCache
+            import mteb  # noqa: F401
         except ImportError:
             raise LmkbenchError("--format mteb needs mteb (pip install 'lmkbench[eval]')") from None
         from ..tasks import load_catalogue
 
         catalogue = load_catalogue().tasks
-        cache = ResultCache(out)
         cells: dict[tuple, dict] = {}   # (model name, revision, task name) → {task, scores, time, meta}
         for rec in records:
             tgt = self.target(rec, catalogue, report)
@@ -134,7 +138,8 @@ class MtebExporter(Exporter):
             if scores is None:
                 report.skipped.append(f"{where}: no value for mteb's main metric {main_key!r}")
                 continue
-            key = (mteb_model_name(rec.model, rec.pooling), rec.meta.model_identity or "no_revision", task_name)
+            key = (mteb_model_name(rec.model, rec.pooling), safe_name(rec.meta.model_identity or "no_revision"),
+                   task_name)
             cell = cells.setdefault(key, {"task": task, "scores": {}, "time": 0.0, "rec": rec, "sources": []})
             if subset in cell["scores"].get(split, {}):
                 report.skipped.append(f"{where}: {task_name} {split}/{subset} already exported from "
@@ -147,7 +152,7 @@ class MtebExporter(Exporter):
         for (name, revision, task_name), cell in sorted(cells.items(), key=lambda kv: kv[0]):
             model_meta = metas.setdefault((name, revision), self.model_meta(name, revision, cell["rec"]))
             result = self.task_result(cell, task_name)
-            path = cache.get_task_result_path(task_name=task_name, model_name=model_meta)
+            path = result_path(out, model_meta, task_name)
             report.files.append(atomic_via(path, lambda tmp, r=result: r.to_disk(Path(tmp))))
             meta_path = path.parent / "model_meta.json"
             atomic_write_text(meta_path, json.dumps(model_meta.to_dict(), default=str, indent=4))

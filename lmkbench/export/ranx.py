@@ -3,6 +3,9 @@
     OUT/<task>/qrels.trec                      # one per task: the judged documents of the evaluated queries
     OUT/<task>/<model>/<pooling>.trec          # one ranx Run per cell (top-k as `lmkbench run` kept it)
 
+Each name is one safe path component (:func:`lmkbench.io.safe_child`): a crafted result cannot write outside OUT.
+A task without evaluated queries is skipped with the reason.
+
 ``ranx.Qrels.from_file`` / ``ranx.Run.from_file`` read them back (so do PyTerrier and trec_eval); a run's
 name is ``<model>|<pooling>``. The qrels come from the task's data with their grades when the task is in
 the catalogue and its checksums match the result's (tasks sized in a tokenizer excepted); otherwise from
@@ -15,7 +18,8 @@ import re
 from pathlib import Path
 
 from ..errors import LmkbenchError
-from ..results import ResultRecord, read_trec_run, slug
+from ..io import read_trec_run, safe_child
+from ..results import ResultRecord
 from . import ExportReport, Exporter, atomic_via, register_exporter
 
 
@@ -44,9 +48,13 @@ class RanxExporter(Exporter):
         for task, recs in sorted(by_task.items()):
             qids = sorted({q for r in recs for q in r.items})
             qrels, how = self.qrels(task, recs, qids)
+            qrels = {q: rel for q, rel in qrels.items() if rel}
+            if not qrels:   # ranx cannot write an empty Qrels, and there is nothing to evaluate
+                report.skipped.append(f"{task}: no evaluated queries with a relevant document (qrels {how})")
+                continue
             report.notes.append(f"{task}: qrels {how}, {len(qrels)} queries")
-            folder = out / slug(task)
-            report.files.append(atomic_via(folder / "qrels.trec", lambda p, q=qrels: Qrels.from_dict(q).save(p, kind="trec")))
+            report.files.append(atomic_via(safe_child(out, task, "qrels.trec"),
+                                           lambda p, q=qrels: Qrels.from_dict(q).save(p, kind="trec")))
             for rec in recs:
                 trec = rec.trec_path
                 if trec is None or not trec.is_file():
@@ -54,8 +62,11 @@ class RanxExporter(Exporter):
                     continue
                 ranked = read_trec_run(trec)
                 run = {q: {d: s for d, s in ranked.get(q, [])} for q in qids if q in qrels}
+                if not any(run.values()):
+                    report.skipped.append(f"{rec.label}: the run file {trec} ranks no evaluated query")
+                    continue
                 name = run_name(rec.model, rec.pooling)
-                path = folder / slug(rec.model) / f"{slug(rec.pooling)}.trec"
+                path = safe_child(out, task, rec.model, f"{rec.pooling}.trec")
                 report.files.append(atomic_via(path, lambda p, r=run, n=name: Run.from_dict(r, name=n).save(p, kind="trec")))
 
     @staticmethod

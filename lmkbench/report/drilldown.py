@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LmkbenchError
-from ..results import ResultRecord, read_trec_run
+from ..io import read_trec_run
+from ..results import ResultRecord
 from .collect import Section
 from .tables import numbers, score_field
 

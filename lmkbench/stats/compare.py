@@ -225,7 +225,7 @@ def _trec_path(record: ResultRecord) -> Path | None:
 def tied_topk_queries(trec_path, k: int = TOPK) -> set[str]:
     """Queries of a TREC run whose top-``k`` ranking contains two documents with exactly the same score
     (adjacent in the first ``k + 1`` places): their order there was decided by ties, not by the model."""
-    from ..results import read_trec_run
+    from ..io import read_trec_run   # a bad score or a folder in its place: InputError naming file and line
 
     out = set()
     for qid, ranked in read_trec_run(trec_path).items():
