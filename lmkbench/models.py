@@ -77,6 +77,7 @@ class LoadedModel:
     default_max_length: int | None = None       # sentence-transformers max_seq_length (capped), else the limit
     default_max_length_source: str = "model position limit"
     prompts: dict[str, str] = field(default_factory=dict)   # e.g. {"query": "query: ", "document": "passage: "}
+    attention: str = "sdpa"  # the attention implementation that runs ("lmkbench_banded": lmkbench.attention)
 
 
 def model_label(name: str) -> str:
@@ -99,8 +100,15 @@ def _max_positions(model, tokenizer) -> int:
 
 
 def load_model(name: str, *, revision: str | None = None, trust_remote_code: bool = False,
-               device: str = "cpu", attn_implementation: str | None = "sdpa", progress: bool = True) -> LoadedModel:
+               device: str = "cpu", attn_implementation: str | None = "sdpa", progress: bool = True,
+               local_attention: bool = True) -> LoadedModel:
+    """Load model and tokenizer. Under the default sdpa, a model with sliding-window (local) attention layers
+    (ModernBERT) runs them through :mod:`lmkbench.attention`'s banded kernel (O(L·w) instead of L×L under a
+    mask; same vectors); ``local_attention=False`` keeps transformers' sdpa path, and so does an explicit
+    other ``attn_implementation`` (e.g. "eager")."""
     from transformers import AutoModel, AutoTokenizer
+
+    from .attention import attention_implementation, enable_local_attention
     from transformers.utils import logging as hf_logging
 
     if not progress:
@@ -117,6 +125,8 @@ def load_model(name: str, *, revision: str | None = None, trust_remote_code: boo
     except OSError as exc:
         raise LmkbenchError(f"cannot load model {name!r}: {str(exc).splitlines()[0]}") from None
     model.eval().to(device)
+    if local_attention and attn_implementation == "sdpa":
+        enable_local_attention(model)
     st = read_sentence_transformers_config(path)
     trained, trained_source = st.pooling, st.pooling_source
     meta = _read_json(Path(path) / "lmkbench.json")
@@ -132,7 +142,8 @@ def load_model(name: str, *, revision: str | None = None, trust_remote_code: boo
     return LoadedModel(name=name, label=model_label(name), path=path, identity=model_identity(name, path, rev),
                        model=model, tokenizer=tokenizer, max_positions=limit,
                        trained_pooling=trained, trained_pooling_source=trained_source,
-                       default_max_length=default_len, default_max_length_source=default_src, prompts=st.prompts)
+                       default_max_length=default_len, default_max_length_source=default_src, prompts=st.prompts,
+                       attention=attention_implementation(model))
 
 
 # -- sentence-transformers checkpoint files ------------------------------------------------------------------
