@@ -159,3 +159,92 @@ def test_misspelled_evaluator_options_are_errors_everywhere(kind, bad, hint):
 
     with pytest.raises(LmkbenchError, match=rf"evaluator '{kind}' has no option '{bad}' \(did you mean '{hint}'\?\)"):
         evaluator_for(kind, **{bad: 10})
+
+
+# ---------------------------------------------------------------------------------------- fuzzing result files
+
+def _result_json() -> dict:
+    from lmkbench.results import ResultMeta, ResultRecord
+
+    return ResultRecord(task="t", model="m", pooling="mean", main_metric="ndcg_at_10", task_kind="retrieval",
+                        metrics={"ndcg_at_10": 0.5}, item_table="per_query",
+                        items={"q1": {"ndcg_at_10": 0.25, "length": 3, "lengths": [3, 2]},
+                               "q2": {"ndcg_at_10": 0.75, "length": 9, "lengths": [9]}},
+                        meta=ResultMeta.of({"max_length": 128, "dataset_checksums": {"a": "b"}})).to_json()
+
+
+def _read_folder_or_input_error(folder: Path, raw: bytes) -> None:
+    """``folder`` holds one file, ``raw``: a result in it is read (never skipped in silence) with finite,
+    testable scores, or reading stops with an InputError."""
+    import math
+
+    from lmkbench.results import SCHEMA, iter_results
+
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        data = None
+    try:
+        records = list(iter_results(folder))
+        for rec in records:
+            scores = rec.scores(rec.items, rec.item_metric())
+            assert not any(math.isinf(s) for s in scores)
+    except InputError:
+        return
+    if isinstance(data, dict) and data.get("schema") == SCHEMA:
+        assert len(records) == 1, "a result file was passed over without a word"
+
+
+@FUZZ
+@given(edits=EDITS, encoding=st.sampled_from(["utf-8", "utf-16", "utf-8-sig"]), indent=st.sampled_from([None, 1]))
+def test_fuzzed_result_file_reads_or_raises_input_error(tmp_path_factory, edits, encoding, indent):
+    folder = tmp_path_factory.mktemp("fuzzr")
+    raw = _damage(json.dumps(_result_json(), indent=indent, sort_keys=indent is None).encode(encoding), edits)
+    (folder / "r.json").write_bytes(raw)
+    _read_folder_or_input_error(folder, raw)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.sampled_from([float("inf"), float("-inf")])
+    | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8)
+RESULT_FIELDS = [("schema",), ("task",), ("main_metric",), ("per_item_metric",), ("greater_is_better",), ("metrics",),
+                 ("metrics", "ndcg_at_10"), ("per_query",), ("per_query", "q1"), ("per_query", "q1", "ndcg_at_10"),
+                 ("per_query", "q2", "lengths"), ("meta",), ("meta", "max_length"), ("meta", "dataset_checksums")]
+
+
+@FUZZ
+@given(where=st.sampled_from(RESULT_FIELDS), value=JSON_VALUES)
+def test_a_result_with_any_json_in_a_field_reads_or_raises_input_error(tmp_path_factory, where, value):
+    folder = tmp_path_factory.mktemp("fuzzv")
+    data = _result_json()
+    node = data
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = value
+    raw = json.dumps(data).encode()
+    (folder / "r.json").write_bytes(raw)
+    _read_folder_or_input_error(folder, raw)
+
+
+ANY_TEXT = st.lists(st.sampled_from(["\ud800", "\udfff", "\ud83d", "\U0001F600", "\ufeff", "a", " "]) | st.characters(),
+                    max_size=8).map("".join)          # lone surrogates, which st.text() rarely draws
+
+
+@FUZZ
+@given(target=st.sampled_from(["corpus.jsonl", "queries.jsonl"]), field=st.sampled_from(["_id", "text", "title"]),
+       value=ANY_TEXT)
+def test_any_text_in_a_beir_row_loads_as_utf8_or_raises_input_error(tiny_beir, tmp_path_factory, target, field, value):
+    folder = tmp_path_factory.mktemp("fuzzt") / "beir"
+    shutil.copytree(tiny_beir, folder)
+    path = folder / target
+    rows = [json.loads(x) for x in path.read_text().splitlines()]
+    rows[0][field] = value
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))        # json.dumps escapes a surrogate
+    try:
+        data = load_beir_folder(folder)
+    except InputError:
+        return
+    for text in [*data.doc_texts(), *data.queries.values(), *data.doc_ids(), *data.queries]:
+        text.encode("utf-8")
