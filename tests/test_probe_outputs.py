@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import errno
 import hashlib
+import html
 import json
 import os
 import re
@@ -314,10 +315,11 @@ def test_leaderboard_csv_escapes_formulas_and_html_has_a_csp(tmp_path):
     from lmkbench.report.csp import CSP
 
     meta = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page)
-    assert meta and meta.group(1).startswith(CSP)
-    script = re.search(r"<script>(.*?)</script>", page, re.S).group(1)
-    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
-    assert f"'sha256-{digest}'" in meta.group(1)       # the sorting script (and only it) may run
+    policy = html.unescape(meta.group(1))
+    assert policy.startswith(CSP) and "default-src 'none'" in policy
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+    digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
+    assert len(scripts) == 1 and policy.endswith(f"script-src 'sha256-{digest}'")   # the sorting script alone
 
 
 def _number(text: str) -> bool:

@@ -109,7 +109,24 @@ class Leaderboard:
         return df
 
     def to_csv(self) -> str:
-        return self.to_dataframe().to_csv(index=False, float_format="%.6f")
+        """The table as CSV; a text cell or heading a spreadsheet would read as a formula is escaped
+        (:func:`csv_safe`)."""
+        df = self.to_dataframe()
+        df.columns = [csv_safe(c) for c in df.columns]
+        for col in df.columns:
+            if df[col].dtype == object or str(df[col].dtype) in ("string", "str"):
+                df[col] = df[col].map(csv_safe)
+        return df.to_csv(index=False, float_format="%.6f")
+
+
+#: first characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    """A text that starts like a formula, prefixed with ``'`` as OWASP advises; anything else unchanged.
+    Model, pooling and task names come from user files and end up in ``leaderboard.csv``."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
 
 
 def group_of(record: ResultRecord, overrides: dict[str, str]) -> str:
@@ -213,4 +230,4 @@ def _main(rec: ResultRecord) -> float:
 
 
 __all__ = ["Leaderboard", "SystemRow", "TaskColumn", "build_leaderboard", "group_of", "system_name", "GROUP_LABELS",
-           "group_order"]
+           "group_order", "csv_safe"]

@@ -20,7 +20,7 @@ import jinja2
 
 from .. import __version__
 from ..errors import LmkbenchError
-from ..io import atomic_write_text
+from ..io import atomic_write_text, check_output_file
 from ..stats import buckets as bk
 from ..results import load_records
 from ..stats.compare import FAMILY_TEXT, compare
@@ -29,6 +29,7 @@ from ..format import fmt_diff, fmt_p
 from . import figures
 from .collect import Section, build_sections
 from .cost import cost_table
+from .csp import CSP
 from .drilldown import TaskDataLoader, disagreements
 from .explain import explanation
 from .lexical import gain_over_bm25
@@ -37,7 +38,6 @@ from .tables import (beyond_grids, bucket_table, depth_grids, family_table, metr
                      tested_field)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 LONG_GROUP_WORDS = ("long",)
 
 
@@ -87,8 +87,8 @@ def _fmt_secs(v) -> str:
 
 def build_report(results, out, options: ReportOptions | None = None) -> Path:
     """Write the report of ``results`` (a folder or a list of result records) to ``out``; return its path."""
+    out = check_output_file(out, "report file")      # before any work
     html = render_report(results, options or ReportOptions())
-    out = Path(out)
     atomic_write_text(out, html)
     return out
 

@@ -8,7 +8,11 @@ file written beside each result (``<pooling>.trec``, top 100 per query).
 Result files do not store query texts or relevant document ids. They are found, in order: in the per-query
 records (fields ``query_text`` and ``relevant`` / ``gold_doc``, where the runner stores them); else by
 loading the task's data again through its task spec (``meta.lmkbench_task_source`` if it is one, e.g.
-``beir:PATH``, else the task's name, which is its spec for a catalogue task) where the data is present;
+``beir:PATH``, else the task's name, which is its spec for a catalogue task) where the data is present.
+A report only reads: a result file is untrusted input, so its spec is followed only to data that is already
+local (a catalogue task or an ad-hoc spec of a local loader, whose availability is "yes"); it never starts a
+download, never reads a task file or suite it names, and never resolves an ``mteb:`` spec (hub data, and a
+``task_class`` would import code). Otherwise the note says "data not available locally";
 synthetic tasks are rebuilt from their seed with the evaluated model's tokenizer (``meta.model_path``). Without gold ids the rank is read off MRR@10 (``1 / mrr``) when the
 result has it. Anything missing is shown as missing, with a note saying why.
 
@@ -53,13 +57,15 @@ class TaskDataLoader:
             return stored
         # the spec the task was run from, else its name (a catalogue task's spec is its name)
         specs = [s for s in dict.fromkeys((record.meta.lmkbench_task_source, record.task)) if s]
-        loaded = TaskData(note="no task spec")
+        loaded, notes = TaskData(note="no task spec"), []
         for spec in specs:
             loaded = self._from_source(spec, record.task, record.meta.model_path)
             if loaded.queries:
                 break
+            notes.append(loaded.note)
+        note = "" if loaded.queries else "; ".join(dict.fromkeys(n for n in notes if n)) or loaded.note
         return TaskData(queries=stored.queries or loaded.queries, relevant=stored.relevant or loaded.relevant,
-                        note=loaded.note)
+                        note=note)
 
     @staticmethod
     def _stored(record: ResultRecord) -> TaskData:
@@ -95,13 +101,17 @@ class TaskDataLoader:
     def _load(self, source: str, task_name: str, model_path: str | None) -> TaskData:
         if not self.load_data:
             return TaskData(note="task data not loaded (--no-task-data)")
-        from ..tasks import resolve_tasks
-
         try:
-            tasks = resolve_tasks(source)
+            tasks = local_tasks(source)
+            if not tasks:
+                return TaskData(note=f"data not available locally ({source!r} is not a catalogue task or a local "
+                                     "loader spec; a report never fetches data or runs code a result names)")
             task = next((t for t in tasks if t.name == task_name), tasks[0] if len(tasks) == 1 else None)
             if task is None:
                 return TaskData(note=f"task spec {source!r} does not name task {task_name!r}")
+            status, why = task.availability()
+            if status != "yes":
+                return TaskData(note=f"data not available locally ({source!r}: {why}; a report never fetches)")
             if task.needs_tokenizer:
                 tokenizer = self._tokenizer(model_path)
                 if tokenizer is None:
@@ -119,6 +129,24 @@ class TaskDataLoader:
         relevant = {q: [d for d, g in sorted(rels.items(), key=lambda kv: (-kv[1], kv[0])) if g > 0]
                     for q, rels in qrels.items()}
         return TaskData(queries=dict(queries), relevant=relevant)
+
+
+#: loaders a report never resolves from a result's spec: resolving ``mteb:`` reads task metadata from mteb and,
+#: with ``task_class=module:Class``, imports a module the (untrusted) result names
+NEVER_RESOLVED = ("mteb",)
+
+
+def local_tasks(source: str) -> list:
+    """The tasks a spec from a result file names, resolved only where that is safe: a catalogue task's name, or
+    an ad-hoc spec of a loader outside :data:`NEVER_RESOLVED`. Anything else (a suite, a task file, a glob, an
+    ``mteb:`` spec) is ``[]``. Availability is the caller's to check: resolving fetches nothing."""
+    from ..tasks import LOADERS, adhoc_tasks, load_catalogue
+
+    head = source.partition(":")[0]
+    if head in LOADERS:
+        return [] if head in NEVER_RESOLVED else adhoc_tasks(source)
+    known = load_catalogue().tasks.get(source)
+    return [known] if known is not None else []
 
 
 TIE_BREAK_METRICS = ("ndcg_at_10", "mrr_at_10", "recall_at_100")
