@@ -38,6 +38,7 @@ class PooledForward:
         self.model, self.tokenizer, self.pooling = model, tokenizer, pooling
         self.device, self.dtype = device, dtype
         self.special = SpecialTokens.from_tokenizer(tokenizer)
+        self.timer = None   # a trainer.PhaseTimer while a step is profiled: laps tokenize / tensors / forward
 
     def tokenize(self, texts: list[str], sentences: bool = False, max_tokens: int | None = None) -> list[Content]:
         """Content tokens, as :meth:`lmkbench.encoder.PooledEncoder.tokenize` makes them; at most
@@ -72,17 +73,37 @@ class PooledForward:
         sentences = any(f.needs_sentences for f in families)
         from ..encoder import autocast_for
 
+        lap = self.timer.lap if self.timer is not None else (lambda _phase: None)
+        lap("data")
         contents = self.tokenize(texts, sentences=sentences, max_tokens=max_length)
+        lap("tokenize")
         ids, attn, marks = self.batch_tensors(contents, families, max_length)
+        lap("tensors")
         with autocast_for(str(self.device), self.dtype):
             hidden = self.model(input_ids=ids, attention_mask=attn.long()).last_hidden_state
-        hidden = hidden.float()
-        w = self.pooling.weights(attn, marks)
-        total = w.sum(1, keepdim=True)
-        if self.pooling.falls_back_to_mean:
-            mean_w = attn.float()
-            empty = total <= 0
-            w = torch.where(empty, mean_w, w)
-            total = torch.where(empty, mean_w.sum(1, keepdim=True), total)
-        pooled = torch.einsum("bt,btd->bd", w, hidden) / total.clamp_min(1e-12)
-        return F.normalize(pooled, dim=-1)
+        lap("forward")
+        with torch.autocast(_device_type(self.device), enabled=False):   # pooled in fp32 inside a caller's region
+            hidden = hidden.float()
+            w = self.pooling.weights(attn, marks)
+            total = w.sum(1, keepdim=True)
+            if self.pooling.falls_back_to_mean:
+                mean_w = attn.float()
+                empty = total <= 0
+                w = torch.where(empty, mean_w, w)
+                total = torch.where(empty, mean_w.sum(1, keepdim=True), total)
+            pooled = torch.einsum("bt,btd->bd", w, hidden) / total.clamp_min(1e-12)
+            out = F.normalize(pooled, dim=-1)
+        lap("pool")
+        return out
+
+    def precision(self):
+        """The autocast region of this forward's dtype. Around several :meth:`embed` calls (a step's queries and
+        documents) it casts the weights to bf16 once instead of once per call (autocast caches the casts of
+        leaf tensors until its outermost region exits); pooling stays fp32 either way."""
+        from ..encoder import autocast_for
+
+        return autocast_for(str(self.device), self.dtype)
+
+
+def _device_type(device) -> str:
+    return "cuda" if str(device).startswith("cuda") else "cpu"
