@@ -28,6 +28,8 @@ examples:
       --data beir:../shared/data/scifact#train --out runs/matched --steps 150 --batch-size 16 \\
       --doc-max-length 256 --eval-task beir:../shared/data/scifact --eval-task beir:../shared/data/qmsum_testsplit
   lmkbench compare runs/matched/results_matched --baseline mean
+  lmkbench train-matched --model minilm --data "crop:my_corpus/?max_words=96" \
+      --seeds 0,1,2 --doc-max-length 128 --query-max-length 32 --dtype bf16 --out runs/seeds --eval-task scifact
 """
 
 
@@ -48,8 +50,26 @@ def add_arguments(p):
     p.add_argument("--cache-dir", default=None, help="embedding cache folder")
     p.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")
     p.add_argument("--overwrite", action="store_true", help="recompute result files that exist (training is reused)")
+    p.add_argument("--seeds", type=seed_list, default=None, metavar="S,S,...",
+                   help="train every arm once per seed (e.g. 0,1,2; the arms of a seed share its batches); "
+                        "matched.json then gives each Δ per seed and its spread (replaces --seed)")
+    p.add_argument("--baseline", default=None, metavar="POOLING",
+                   help="the arm every Δ in matched.json is taken against (default: mean if an arm, else the first)")
     p.add_argument("--allow-overlap", action="store_true",
                    help="train even where a training document is also in an evaluation task's corpus (recorded)")
+
+
+def seed_list(text: str) -> list[int]:
+    """``0,1,2`` → ``[0, 1, 2]``: distinct non-negative integers."""
+    import argparse
+
+    try:
+        seeds = [int(x) for x in text.replace("+", ",").split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not seeds or any(x < 0 for x in seeds) or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"expected distinct non-negative integers, got {text!r}")
+    return seeds
 
 
 def run(args) -> int:
@@ -58,19 +78,29 @@ def run(args) -> int:
 
     tasks = [t.strip() for t in args.eval_task if t.strip()] + [f"suite:{s}" for s in args.suite]
     t0 = time.perf_counter()
+    if args.seeds and args.seed != 0:
+        from ..errors import LmkbenchError
+
+        raise LmkbenchError("give --seeds or --seed, not both")
     train_settings = config_kwargs(args)
     eval_settings = dict(max_length=args.eval_max_length, long_policy=args.long_policy, device=args.device,
                          dtype=args.dtype, token_budget=args.token_budget,
                          cache_dir=False if args.no_cache else args.cache_dir, progress=not args.quiet,
                          overwrite=args.overwrite)
     rec = run_matched(args.model, args.poolings, args.data, Path(args.out), train_settings=train_settings,
-                      tasks=tasks, eval_settings=eval_settings, allow_overlap=args.allow_overlap)
+                      tasks=tasks, eval_settings=eval_settings, allow_overlap=args.allow_overlap,
+                      seeds=args.seeds, baseline=args.baseline)
     for arm in rec["arms"]:
         print(f"{arm['name']}: trained {arm['train_pooling']} {arm['steps']} steps in {arm['train_wall_s']} s"
               f"{' (reused)' if arm['reused'] else ''}; loss {arm['loss_first10']} -> {arm['loss_last10']}"
               + (f"; evaluated in {arm['eval_wall_s']} s" if "eval_wall_s" in arm else ""))
     if rec.get("_rows"):
-        print(format_summary(rec["_rows"]))
+        print(format_summary(rec["_rows"]) + (f"   (seed {rec['seeds'][0]})" if len(rec["seeds"]) > 1 else ""))
+    for d in rec.get("deltas", []) if len(rec["seeds"]) > 1 else []:
+        print(f"{d['task']}: {d['pooling']} - {d['baseline']} = {d['mean']:+.4f} over seeds "
+              f"{', '.join(f'{k}: {v:+.4f}' for k, v in d['per_seed'].items())} (sd {d['sd']:.4f}, "
+              f"range {d['min']:+.4f} .. {d['max']:+.4f})")
     print(f"matched experiment in {Path(args.out).resolve()}  ({time.perf_counter() - t0:.1f} s); "
-          f"compare with: lmkbench compare {Path(args.out) / 'results_matched'} --baseline mean")
+          f"compare with: lmkbench compare {Path(args.out) / 'results_matched'} --baseline "
+          f"{args.baseline or 'mean'}")
     return 0

@@ -8,7 +8,12 @@ pooling through :class:`lmkbench.runner.Runner`. Layout under ``DIR``::
     DIR/results/                      # the runner's result files; model label = checkpoint folder name
     DIR/results_matched/              # the same results relabelled as ONE model, "<base>-matched", so that
                                       # `lmkbench compare` / the report pair poolings item by item as usual
-    DIR/matched.json                  # what was matched: base, data, seed, settings, arms, tasks, overlap, summary
+    DIR/matched.json                  # what was matched: base, data, seeds, settings, arms, tasks, overlap,
+                                      # summary, and (tasks given) each Δ per seed with its spread (deltas)
+
+With several seeds (``--seeds 0,1,2``) every arm is trained once per seed, the arms of one seed on the same
+batches; models are ``<base>-<pooling>-s<seed>`` and each seed's results are relabelled ``<base>-matched-s<seed>``
+(one paired comparison per seed), so a Δ between poolings can be read against its spread across seeds.
 
 No training on the test: before any training, the training documents are checked against every evaluation
 task's corpus (:mod:`lmkbench.train.overlap`, normalised text hash) and a shared document stops the run
@@ -41,13 +46,18 @@ def arm_name(base_label: str, train_spec: str) -> str:
 
 
 def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings: dict, tasks: list[str],
-                eval_settings: dict | None = None, allow_overlap: bool = False, log=print) -> dict:
+                eval_settings: dict | None = None, allow_overlap: bool = False, seeds: list[int] | None = None,
+                baseline: str | None = None, log=print) -> dict:
     """Train every pooling, evaluate each checkpoint with its own pooling, write the matched view and json.
 
     ``train_settings`` are :class:`TrainConfig` keyword arguments (steps, batch_size, lr, seed, …) shared by
     every arm; ``eval_settings`` are :class:`lmkbench.runner.RunSettings` keyword arguments (max_length,
     long_policy, device, dtype, cache_dir, progress, overwrite). A training document found in an evaluation
     task's corpus raises :class:`LmkbenchError` unless ``allow_overlap``.
+
+    ``seeds``: train every arm once per seed (the arms of one seed see the same batches); models are then
+    ``<base>-<pooling>-s<seed>``, each seed's results are relabelled as ``<base>-matched-s<seed>``, and
+    ``matched.json`` holds each task's Δ (pooling − ``baseline``, default mean) per seed and its spread.
     """
     from ..models import model_label
     from ..runner import Runner, RunSettings
@@ -59,26 +69,36 @@ def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings:
     if dup:
         raise LmkbenchError(f"two arms would be evaluated with the same pooling ({', '.join(dup)}); a matched "
                             "comparison needs one arm per evaluation pooling (train the others with 'lmkbench train')")
+    settings_common = dict(train_settings)
+    multi = seeds is not None and len(seeds) > 1
+    seed_list = list(seeds) if seeds else [int(settings_common.get("seed", 0))]
+    if len(set(seed_list)) != len(seed_list):
+        raise LmkbenchError(f"--seeds: a seed is given twice ({seed_list})")
+    settings_common.pop("seed", None)
     base_label = model_label(base)
-    matched_label = f"{base_label}-matched"
-    record: dict = {"schema": SCHEMA, "base": base, "matched_label": matched_label, "data": data,
+    labels = {s: f"{base_label}-matched" + (f"-s{s}" if multi else "") for s in seed_list}
+    record: dict = {"schema": SCHEMA, "base": base, "matched_label": labels[seed_list[0]], "data": data,
                     "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in train_settings.items()},
+                    "seeds": seed_list, "matched_labels": {str(s): labels[s] for s in seed_list},
                     "tasks": list(tasks), "results_dir": "results", "matched_results_dir": "results_matched",
                     "arms": [], "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    record["overlap"] = check_overlap(base, data, tasks, train_settings, allow_overlap=allow_overlap, log=log)
+    if multi:
+        record["settings"]["seed"] = seed_list
+    record["overlap"] = check_overlap(base, data, tasks, settings_common, allow_overlap=allow_overlap, log=log)
     shared = bool(record["overlap"] and record["overlap"]["shared"])
     extra_train = {"eval_overlap": record["overlap"]} if shared else {}
-    for arm in arms:
-        name = arm_name(base_label, arm.spec)
-        cfg = TrainConfig(model=base, pooling=arm.spec, data=data, out=out_dir / "models" / name, resume=True,
-                          extra_meta=extra_train, **train_settings)
-        log(f"== training {name} ({arm.spec}) ==")
-        res = train(cfg, log=log)
-        record["arms"].append({"name": name, "pooling": res.pooling, "train_pooling": res.train_pooling,
-                               "checkpoint": f"models/{name}", "steps": res.steps, "train_wall_s": round(res.wall_s, 1),
-                               "loss_first10": _mean(res.loss_curve[:10]), "loss_last10": _mean(res.loss_curve[-10:]),
-                               "reused": res.skipped})
-        atomic_write_json(out_dir / "matched.json", record)
+    for seed in seed_list:
+        for arm in arms:
+            name = arm_name(base_label, arm.spec) + (f"-s{seed}" if multi else "")
+            cfg = TrainConfig(model=base, pooling=arm.spec, data=data, out=out_dir / "models" / name, resume=True,
+                              seed=seed, extra_meta=extra_train, **settings_common)
+            log(f"== training {name} ({arm.spec}, seed {seed}) ==")
+            res = train(cfg, log=log)
+            record["arms"].append({"name": name, "pooling": res.pooling, "train_pooling": res.train_pooling,
+                                   "seed": seed, "checkpoint": f"models/{name}", "steps": res.steps,
+                                   "train_wall_s": round(res.wall_s, 1), "loss_first10": _mean(res.loss_curve[:10]),
+                                   "loss_last10": _mean(res.loss_curve[-10:]), "reused": res.skipped})
+            atomic_write_json(out_dir / "matched.json", record)
     rows = []
     if tasks:
         settings = dict(eval_settings or {})
@@ -95,12 +115,43 @@ def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings:
             if runner.poolings() != [arm["pooling"]]:  # lmkbench.json must have steered the runner
                 raise LmkbenchError(f"{arm['name']}: evaluated with {runner.poolings()}, expected {arm['pooling']}")
             arm["eval_wall_s"] = round(time.perf_counter() - t0, 1)
-            rows.extend(got)
+            arm["scores"] = {r["task"]: r["score"] for r in got}
+            rows.extend({**r, "seed": arm["seed"]} for r in got)
         write_matched_view(out_dir, record)
-        record["summary"] = [{k: r[k] for k in ("task", "pooling", "metric", "score")} for r in rows]
+        record["summary"] = [{k: r[k] for k in ("task", "pooling", "metric", "score", "seed")} for r in rows]
+        record["deltas"] = seed_deltas(record["arms"], baseline)
     atomic_write_json(out_dir / "matched.json", record)
-    record["_rows"] = rows
+    record["_rows"] = [r for r in rows if r["seed"] == seed_list[0]]
     return record
+
+
+def seed_deltas(arms: list[dict], baseline: str | None = None) -> list[dict]:
+    """Per task and pooling: Δ = score − the baseline arm's score of the same seed, for every seed, and the
+    spread of Δ across seeds (mean, sample sd, min, max); the training noise a Δ has to clear."""
+    import statistics
+
+    pools = list(dict.fromkeys(a["pooling"] for a in arms))
+    base = baseline or ("mean" if "mean" in pools else pools[0])
+    if base not in pools:
+        raise LmkbenchError(f"baseline {base!r} is not an arm's pooling ({', '.join(pools)})")
+    by = {(a["pooling"], a["seed"]): a.get("scores", {}) for a in arms}
+    seeds = list(dict.fromkeys(a["seed"] for a in arms))
+    tasks = list(dict.fromkeys(t for a in arms for t in a.get("scores", {})))
+    out = []
+    for task in tasks:
+        for pool in pools:
+            if pool == base:
+                continue
+            per = {str(s): by[(pool, s)][task] - by[(base, s)][task] for s in seeds
+                   if task in by.get((pool, s), {}) and task in by.get((base, s), {})}
+            vals = list(per.values())
+            if not vals:
+                continue
+            out.append({"task": task, "pooling": pool, "baseline": base, "per_seed": per,
+                        "mean": statistics.fmean(vals), "sd": statistics.stdev(vals) if len(vals) > 1 else None,
+                        "min": min(vals), "max": max(vals), "n_seeds": len(vals),
+                        "sign_consistent": all(v > 0 for v in vals) or all(v < 0 for v in vals)})
+    return out
 
 
 def check_overlap(base: str, data: str, tasks: list[str], train_settings: dict, *, allow_overlap: bool,
@@ -141,17 +192,20 @@ def check_overlap(base: str, data: str, tasks: list[str], train_settings: dict, 
 
 
 def write_matched_view(out_dir: Path, record: dict) -> int:
-    """Copy each arm's results (its own pooling only) into ``results_matched`` under one model label."""
+    """Copy each arm's results (its own pooling only) into ``results_matched``, one model label per seed."""
     by_model = {a["name"]: a for a in record["arms"]}
+    labels = record.get("matched_labels") or {}
     target = Path(out_dir) / record["matched_results_dir"]
     n = 0
     for rec in iter_results(Path(out_dir) / record["results_dir"]):
         arm = by_model.get(rec.model)
         if arm is None or rec.pooling != arm["pooling"]:
             continue
+        label = labels.get(str(arm.get("seed")), record["matched_label"])
         run = read_trec_run(rec.trec_path) if rec.trec_path.exists() else None
-        meta = rec.meta.updated(matched_checkpoint=arm["name"], matched_train_pooling=arm["train_pooling"])
-        dataclasses.replace(rec, model=record["matched_label"], meta=meta, path=None).write(target, run)
+        meta = rec.meta.updated(matched_checkpoint=arm["name"], matched_train_pooling=arm["train_pooling"],
+                                matched_seed=arm.get("seed"))
+        dataclasses.replace(rec, model=label, meta=meta, path=None).write(target, run)
         n += 1
     return n
 
@@ -171,4 +225,4 @@ def _mean(xs):
     return round(sum(xs) / len(xs), 6) if xs else None
 
 
-__all__ = ["arm_name", "check_overlap", "matched_results", "run_matched", "write_matched_view"]
+__all__ = ["arm_name", "check_overlap", "matched_results", "run_matched", "seed_deltas", "write_matched_view"]

@@ -1,0 +1,72 @@
+"""train-matched --seeds: every arm once per seed (the arms of a seed on the same batches), per-seed models and
+matched views, and each Δ's spread across seeds in matched.json."""
+from __future__ import annotations
+
+import json
+import statistics
+
+import pytest
+
+from lmkbench.cli import main
+from lmkbench.results import iter_results
+from lmkbench.train.matched import seed_deltas
+
+FAST = ["--steps", "2", "--batch-size", "4", "--lr", "1e-3", "--query-max-length", "16", "--doc-max-length", "32",
+        "--device", "cpu", "--quiet", "--no-cache", "--allow-overlap"]
+
+
+def test_seeds_train_every_arm_per_seed_and_record_the_spread(tiny_bert, tiny_beir, tmp_path, capsys):
+    out = tmp_path / "exp"
+    assert main(["train-matched", "--model", tiny_bert, "--poolings", "cls,mean", "--data", f"beir:{tiny_beir}#test",
+                 "--out", str(out), *FAST, "--eval-task", f"beir:{tiny_beir}", "--seeds", "0,1,2"]) == 0
+    rec = json.loads((out / "matched.json").read_text())
+    assert rec["seeds"] == [0, 1, 2] and rec["settings"]["seed"] == [0, 1, 2]
+    assert [(a["pooling"], a["seed"]) for a in rec["arms"]] == [(p, s) for s in (0, 1, 2) for p in ("cls", "mean")]
+    metas = {a["name"]: json.loads((out / a["checkpoint"] / "lmkbench.json").read_text()) for a in rec["arms"]}
+    assert len(metas) == 6 and all(m["seed"] == a["seed"] for a, m in zip(rec["arms"], metas.values()))
+    curves = {(a["pooling"], a["seed"]): metas[a["name"]]["loss_curve"] for a in rec["arms"]}
+    assert curves[("mean", 0)] != curves[("mean", 1)]                   # another seed: another run
+    labels = {r.model for r in iter_results(out / "results_matched")}
+    assert labels == set(rec["matched_labels"].values()) and len(labels) == 3
+    (d,) = rec["deltas"]                                                 # one task, cls against mean
+    assert d["pooling"] == "cls" and d["baseline"] == "mean" and d["n_seeds"] == 3
+    scores = {(a["pooling"], a["seed"]): a["scores"][d["task"]] for a in rec["arms"]}
+    want = [scores[("cls", s)] - scores[("mean", s)] for s in (0, 1, 2)]
+    assert list(d["per_seed"].values()) == pytest.approx(want)
+    assert d["mean"] == pytest.approx(statistics.fmean(want)) and d["sd"] == pytest.approx(statistics.stdev(want))
+    assert d["min"] == pytest.approx(min(want)) and d["max"] == pytest.approx(max(want))
+    assert "over seeds 0:" in capsys.readouterr().out
+
+
+def test_the_arms_of_one_seed_see_the_same_batches(tiny_bert, tiny_beir, tmp_path, monkeypatch):
+    from lmkbench.train import trainer
+
+    seen: dict[tuple, list] = {}
+    original = trainer.BatchPlan.indices
+
+    def spy(self, step):
+        got = original(self, step)
+        seen.setdefault(self.seed, []).append(tuple(got))
+        return got
+
+    monkeypatch.setattr(trainer.BatchPlan, "indices", spy)
+    assert main(["train-matched", "--model", tiny_bert, "--poolings", "cls,mean", "--data", f"beir:{tiny_beir}#test",
+                 "--out", str(tmp_path / "e"), *FAST, "--seeds", "3,4"]) == 0
+    for seed in (3, 4):
+        cls_order, mean_order = seen[seed][:2], seen[seed][2:]
+        assert cls_order == mean_order
+    assert seen[3] != seen[4]
+
+
+def test_seed_deltas_by_hand():
+    arms = [{"pooling": p, "seed": s, "scores": {"t": v}}
+            for p, s, v in [("mean", 0, 0.5), ("lmk", 0, 0.6), ("mean", 1, 0.4), ("lmk", 1, 0.45)]]
+    (d,) = seed_deltas(arms)
+    assert d["per_seed"] == pytest.approx({"0": 0.1, "1": 0.05})
+    assert d["mean"] == pytest.approx(0.075) and d["sign_consistent"] is True
+
+
+@pytest.mark.parametrize("bad", ["0,0", "-1", "a,b", ""])
+def test_bad_seed_lists_are_parse_errors(bad, tmp_path, capsys):
+    assert main(["train-matched", "--model", "x", "--data", "x.jsonl", "--out", str(tmp_path), "--seeds", bad]) == 2
+    assert "argument --seeds" in capsys.readouterr().err
