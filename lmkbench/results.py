@@ -35,7 +35,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from .errors import InputError, LmkbenchError
-from .io import atomic_write_json, atomic_write_text
+from .io import atomic_write_json, atomic_write_text, read_trec_run  # noqa: F401  (read_trec_run re-exported)
 from .configs.errors import input_error
 from .data.files import read_json_file
 from .specs import slug  # noqa: F401  (re-exported: results name their files with it)
@@ -354,19 +354,6 @@ def format_trec_run(run: dict[str, list[tuple[str, float]]], tag: str = "lmkbenc
         for rank, (doc_id, score) in enumerate(ranked, 1):
             lines.append(f"{qid} Q0 {doc_id} {rank} {score:.6f} {tag}")
     return "\n".join(lines) + ("\n" if lines else "")
-
-
-def read_trec_run(path) -> dict[str, list[tuple[str, float]]]:
-    run: dict[str, list[tuple[str, float]]] = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 6:
-                raise InputError(f"expected 6 columns, got {len(parts)}", file=path, line=lineno)
-            run.setdefault(parts[0], []).append((parts[2], float(parts[4])))
-    return run
 
 
 def read_result(path) -> ResultRecord:

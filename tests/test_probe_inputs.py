@@ -276,7 +276,7 @@ def test_a_beir_file_that_is_a_folder_or_fifo_is_one_error(tiny_beir, name, kind
     path = tiny_beir / name
     path.unlink()
     path.mkdir() if kind == "directory" else os.mkfifo(path)
-    what = "is a directory" if kind == "directory" else "not a regular file"
+    what = "is a folder" if kind == "directory" else "not a regular file"
     with _no_hang(), pytest.raises(InputError, match=rf"{name}: {what}"):
         load_beir_folder(tiny_beir)
 
@@ -288,7 +288,7 @@ def test_labelled_and_embed_inputs_that_are_folders_or_fifos(tmp_path, kind):
     for name, load in (("l.jsonl", load_labelled_jsonl), ("e.jsonl", read_rows), ("e.txt", read_rows)):
         path = tmp_path / name
         path.mkdir() if kind == "directory" else os.mkfifo(path)
-        with _no_hang(), pytest.raises(InputError, match=rf"{name}: (is a directory|not a regular file)"):
+        with _no_hang(), pytest.raises(InputError, match=rf"{name}: (is a folder|not a regular file)"):
             load(path)
 
 

@@ -31,9 +31,9 @@ def regular_file(path, what: str = "file") -> Path:
     except OSError as exc:
         raise InputError(f"cannot read the {what} ({exc.strerror or exc})", file=path) from None
     if stat.S_ISDIR(mode):
-        raise InputError(f"is a directory; expected the {what}", file=path)
+        raise InputError(f"is a folder, not the {what}", file=path)
     if not stat.S_ISREG(mode):
-        raise InputError(f"not a regular file (a FIFO, socket or device); expected the {what}", file=path)
+        raise InputError(f"not a regular file (a FIFO, socket or device), not the {what}", file=path)
     try:
         os.close(os.open(path, os.O_RDONLY))
     except OSError as exc:

@@ -31,7 +31,8 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import LmkbenchError
-from ..io import read_jsonl, sha256_file
+from ..io import sha256_file
+from .files import jsonl_rows
 
 FILLER = "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again."
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]?$")
@@ -223,7 +224,7 @@ def paul_graham_haystack(seed: int, *, path=None) -> tuple[str, dict[str, str], 
     if not path.exists():
         raise LmkbenchError(f"Paul Graham essays not found at {path} (set LMKBENCH_SHARED_DATA or pass "
                             f"the path; haystack='bbc' needs no files)")
-    essays = sorted((str(row.get("_id", line)), row["text"]) for line, row in read_jsonl(path)
+    essays = sorted((str(row.get("_id", line)), row["text"]) for line, row in jsonl_rows(path, "essays file")
                     if isinstance(row.get("text"), str) and row["text"].strip())
     random.Random(f"pg-haystack:{seed}").shuffle(essays)
     text = "\n\n".join(t.strip() for _, t in essays)
