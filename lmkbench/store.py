@@ -341,6 +341,8 @@ class DiskSlot:
         arrays = {k: np.ascontiguousarray(v, dtype=_DTYPES[k]) for k, v in arrays.items()}
         rows = len(arrays["ntok"])
         try:
+            if stem.split("-", 1)[0] != str(rows):   # what verify will insist on (see shard_stem)
+                raise BadShard(f"{rows} rows under a name for {stem.split('-', 1)[0]}")
             vectors, dim = check_arrays(arrays, rows, multi=self.multi, dim=self._dim)
         except BadShard as exc:
             raise BadShard(f"refusing to store shard {stem} of {self.key.get('pooling', self.digest)}: {exc}") from None

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from _support import REPO
 import lmkbench.io
@@ -488,3 +489,32 @@ def test_a_signal_mid_run_removes_the_temporary_store(tiny_bert, tiny_beir, tmp_
     assert proc.returncode == (-signal.SIGTERM if sig == "SIGTERM" else 130), err[-2000:]
     assert "Traceback" not in err
     assert not list(out.glob(".lmkbench-store-*"))
+
+
+_ARRAY_NAMES = ["emb", "ntok", "cut", "split", "owner"]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(_ARRAY_NAMES),
+       arr=hnp.arrays(dtype=st.sampled_from(["<f4", ">f4", "<f8", "<i4", "<i8", "|b1", "<U2", "|u1"]),
+                      shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=8)),
+       raw=st.none() | st.binary(max_size=96))
+def test_fuzz_any_array_under_a_matching_manifest(valid_shard, name, arr, raw):
+    """Any array (or any bytes) in place of one of the shard's, with a manifest resealed to match: has() answers,
+    never raises, and serves only what was written."""
+    root, d, files = valid_shard
+    for fname, data in files.items():
+        (d / fname).write_bytes(data)
+    target = d / f"3-f.{name}.npy"
+    if raw is not None:
+        target.write_bytes(raw)
+    else:
+        np.save(target, arr)
+    _reseal(d, "3-f")
+    slot = DiskStore(root).slot(pooling="mean")
+    ok = slot.has("3-f")
+    assert isinstance(ok, bool)
+    if ok:   # a shard that verifies reads back in the layout's dtypes, with one vector per owner entry
+        got = {n: slot.read("3-f", n) for n in _ARRAY_NAMES}
+        assert all(got[n].dtype == store._DTYPES[n] for n in got)
+        assert len(got["owner"]) == len(got["emb"]) and np.isfinite(got["emb"]).all()
