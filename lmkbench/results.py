@@ -251,7 +251,8 @@ class ResultRecord:
     @classmethod
     def from_json(cls, data: Any, path=None, *, where: str = "<result>") -> "ResultRecord":
         """A record from a result file's JSON object (read from ``path``, if from a file); every problem is an
-        :class:`InputError` naming the file (else ``where``) and the field."""
+        :class:`InputError` naming the file (else ``where``) and the field. NaN or null is "not scored"; ±inf (in
+        ``metrics`` or any per-item value) is refused: it would pass for a score and break means and ranks."""
         if path is not None:
             path = where = Path(path)
         if not isinstance(data, Mapping):
