@@ -107,6 +107,6 @@ def test_other_lmkbench_documents_in_a_results_folder_are_passed_over_quietly(tm
     (tmp_path / "a.json").write_text(json.dumps(_file()))
     (tmp_path / "baseline.json").write_text(json.dumps({"schema": "lmkbench.baseline/1", "cells": []}))
     (tmp_path / "broken.json").write_text('{"schema": "lmkbench.result/1", "task": ')
-    recs = list(iter_results(tmp_path))
+    recs = list(iter_results(tmp_path, on_bad="warn"))
     assert [r.path.name for r in recs] == ["a.json"]
     assert "broken.json" in caplog.text and "baseline.json" not in caplog.text

@@ -1,5 +1,5 @@
-"""A truncated result file is never skipped in silence: compare and report warn naming it; baseline and check
-stop with an error (a gate must not silently stop checking a cell)."""
+"""A truncated result file is never skipped in silence: compare, report, baseline and check all stop with one
+error naming it (a comparison or a gate must not silently lose a cell)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,11 +14,11 @@ def _truncate_one(results_dir: Path) -> Path:
     return victim
 
 
-def test_compare_warns_naming_the_file(results_dir, capsys, caplog):
+def test_compare_stops_naming_the_file(results_dir, capsys):
     victim = _truncate_one(results_dir)
-    with caplog.at_level("WARNING", logger="lmkbench.results"):
-        assert main(["compare", str(results_dir), "--baseline", "mean"]) == 0
-    assert "skipping an unreadable result file" in caplog.text and str(victim) in caplog.text
+    assert main(["compare", str(results_dir), "--baseline", "mean"]) == 2
+    err = capsys.readouterr().err
+    assert str(victim) in err and "malformed JSON" in err and "Traceback" not in err
 
 
 def test_baseline_and_check_stop_with_an_error(results_dir, tmp_path, capsys):
