@@ -161,6 +161,15 @@ def test_export_out_that_is_a_file(results, tmp_path, capsys, fmt):
     assert "not a folder" in capsys.readouterr().err
 
 
+def test_leaderboard_out_that_is_a_file_stops_before_the_grid(tmp_path, capsys):
+    (tmp_path / "plain").write_text("x")
+    config = tmp_path / "lb.yaml"
+    config.write_text(f"results: {tmp_path / 'cells'}\nout: {tmp_path / 'plain'}\nmodels: [minilm]\n"
+                      f"poolings: [mean]\ntasks: ['beir:{tmp_path / 'nowhere'}']\n")
+    assert main(["leaderboard", "--config", str(config), "--quiet"]) == 2
+    assert "out folder" in capsys.readouterr().err and not (tmp_path / "cells").exists()
+
+
 def test_baseline_path_that_is_a_folder(results, tmp_path, capsys):
     (tmp_path / "dir").mkdir()
     assert _check(results, tmp_path / "dir") == 2

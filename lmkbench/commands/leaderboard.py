@@ -51,6 +51,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..errors import LmkbenchError
+    from ..io import check_output_dir
     from ..leaderboard import load_config, make_leaderboard, write_outputs
 
     config = load_config(args.config)
@@ -59,6 +60,7 @@ def run(args) -> int:
     if args.out:
         config.out = Path(args.out)
     overrides = {"device": args.device} if args.device else None
+    check_output_dir(config.results, "results folder")     # output paths before any work
     if args.shard:
         from ..leaderboard import parse_shard, resolve_grid_tasks, run_grid
 
@@ -71,6 +73,7 @@ def run(args) -> int:
               + (f"; {len(done.failures)} failed: " + "; ".join(done.failures) if done.failures else ""))
         print("when every shard is done: lmkbench leaderboard --config ... --no-run")
         return 1 if done.failures else 0
+    check_output_dir(config.out, "out folder")
     lb = make_leaderboard(config, run=not args.no_run, overwrite=args.overwrite, progress=not args.quiet,
                           overrides=overrides)
     print(lb.to_dataframe().to_string(index=False, float_format=lambda v: f"{v:.4f}", max_cols=12))

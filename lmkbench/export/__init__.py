@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, ClassVar
 
 from ..errors import LmkbenchError
+from ..io import WriteError
 from ..specs import Registry
 
 EXPORTERS: Registry = Registry("export format", modules=("lmkbench.export.mteb", "lmkbench.export.ranx"))
@@ -77,14 +78,16 @@ def export(results, fmt: str, out, **options) -> ExportReport:
 
 def atomic_via(path: Path, writer: Callable[[str], None]) -> Path:
     """Let a library write ``path`` (``writer(tmp_path)``) through a temporary file, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
+    path, tmp = Path(path), None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+        os.close(fd)
         writer(tmp)
         os.replace(tmp, path)
+    except OSError as exc:   # disk full, a folder in the way: one clear error, as io.atomic_write_bytes
+        raise exc if isinstance(exc, WriteError) else WriteError(path, exc) from None
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
     return path
