@@ -1,4 +1,4 @@
-"""File helpers: atomic writes, output-path checks, safe paths from data, checksums, line-numbered jsonl and TREC reading."""
+"""File helpers: atomic writes, output-path checks, safe paths from data, checksums, jsonl and TREC reading."""
 from __future__ import annotations
 
 import gzip
