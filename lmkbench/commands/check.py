@@ -44,7 +44,7 @@ def run(args) -> int:
         check_output_file(args.json, "--json")
     report = check(args.results_dir, args.baseline, alpha=args.alpha, min_delta=args.min_delta, test=args.test,
                    correction=args.correction)
-    print(report.to_table())
-    if args.json:
+    if args.json:   # before the table: a write that fails (disk full) must not follow a "gate: PASS"
         atomic_write_json(args.json, report.to_dict())
+    print(report.to_table())
     return 0 if report.passed else 1
