@@ -217,10 +217,18 @@ CORRUPTIONS = [flipped_byte, nan_vectors, wrong_row_count, swapped_from_another_
                directory_for_a_file, directory_for_the_manifest, missing_array, missing_owner, owner_out_of_order]
 
 
-@pytest.mark.parametrize("corrupt", CORRUPTIONS, ids=lambda f: f.__name__)
-def test_a_damaged_shard_is_discarded_and_recomputed(encoder, reference, tmp_path, caplog, corrupt):
-    root = tmp_path / "cache"
+@pytest.fixture(scope="module")
+def clean_store(encoder, reference, tmp_path_factory) -> Path:
+    """A store written by a clean run (each test damages its own copy)."""
+    root = tmp_path_factory.mktemp("clean") / "cache"
     _same(_encode(encoder, root), reference)
+    return root
+
+
+@pytest.mark.parametrize("corrupt", CORRUPTIONS, ids=lambda f: f.__name__)
+def test_a_damaged_shard_is_discarded_and_recomputed(encoder, reference, clean_store, tmp_path, caplog, corrupt):
+    root = tmp_path / "cache"
+    shutil.copytree(clean_store, root)
     stem = next(s for s in _stems(_slot_dir(root, "mean")) if _rows(s) == SHARD)
     corrupt(root, stem)
     with caplog.at_level(logging.WARNING, logger="lmkbench.store"):
