@@ -156,9 +156,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=DEFAULTS["train_steps"], help="timed steps per dtype")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's own choice)")
     own = p.parse_args(argv)
     DEFAULTS["train_steps"] = own.steps
-    ctx = run.Context(run.parse_args(["--device", own.device, "--quick"]))
+    ctx = run.Context(run.parse_args(["--device", own.device, "--quick", "--threads", str(own.threads)]))
+    print(f"torch threads {ctx.threads}", flush=True)
     before = load_average()
     print(f"load average before {before}", flush=True)
     for fig in train(ctx):

@@ -27,7 +27,6 @@ two of them in a batch are never negatives of each other. Bad rows stop with fil
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -219,10 +218,3 @@ def canonical_source(method: str, path: Path, p: dict) -> str:
     """Every parameter spelled out, so the recorded source reproduces the pairs."""
     query = "&".join(f"{k}={v}" for k, v in p.items() if v is not None)
     return f"{method}:{path}?{query}"
-
-
-_SOURCE = re.compile(r"^(crop|ict):")
-
-
-def is_unsupervised(source: str) -> bool:
-    return bool(_SOURCE.match(source))
