@@ -22,8 +22,9 @@ alone would fail on negligible changes over large query sets; a delta alone woul
 
 Unusable input is an error (the CLI exits 2), never a silent pass: a baseline cell without a result, a
 different set of query ids, a different dataset checksum, a malformed baseline (an unknown key, a value that
-is not a finite number), and an *untestable* cell: no per-item scores, or too few non-NaN pairs for the test. Different model identity
-or settings are reported as warnings: they are the kind of change a gate exists to judge by its scores.
+is not a finite number), and an *untestable* cell: no per-item scores, or too few non-NaN pairs for the test.
+Different model identity or settings are reported as warnings: they are the kind of change a gate exists to
+judge by its scores.
 """
 from __future__ import annotations
 
