@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .store import MemoryStore, open_store, shard_stem, text_hash
+from .store import MemoryStore, code_digest, open_store, shard_stem, text_hash
 from .errors import LmkbenchError
 from .inputs import IDS, LONG_POLICIES, Content, Sequence, SpecialTokens, token_sentence_spans
 from .models import LoadedModel, load_model
@@ -380,7 +380,7 @@ class PooledEncoder:
                 "device": self.device, "dtype": self.dtype, "max_length": self.max_length,
                 "max_length_source": self.max_length_source, "position_limit": self.loaded.max_positions,
                 "positions": str(self.positions), "long_policy": self.long_policy, "token_budget": self.token_budget, "batch_cost": self.batch_cost,
-                "shard_texts": self.shard_texts, "shard_chars": self.shard_chars}
+                "shard_texts": self.shard_texts, "shard_chars": self.shard_chars, "code_digest": code_digest()}
 
     @property
     def variant(self) -> str:
@@ -403,7 +403,8 @@ class PooledEncoder:
 
     def _slot(self, pooling: Pooling):
         return self.store.slot(model=self.loaded.identity, pooling=str(pooling.spec), max_length=self.max_length,
-                               long_policy=self.long_policy, dtype=self.dtype, positions=str(self.positions))
+                               long_policy=self.long_policy, dtype=self.dtype, positions=str(self.positions),
+                               multi=bool(getattr(pooling, "multi_vector", False)))
 
     # -- tokenization ---------------------------------------------------------------------------------
     def tokenize(self, texts: list[str], sentences: bool = False) -> list[Content]:
@@ -483,7 +484,8 @@ class PooledEncoder:
             for stem, rows in shards:
                 if not slot.has(stem):
                     raise LmkbenchError(f"store shard {stem} of pooling {name} is missing after encoding "
-                                        f"(a store shared by torchrun ranks must be one folder all of them see)")
+                                        f"(a store shared by torchrun ranks must be one folder all of them see, "
+                                        f"with room on its disk: a rank whose disk filled keeps shards in memory)")
                 ntok[at:at + rows] = slot.read(stem, "ntok")
                 cut[name][at:at + rows] = slot.read(stem, "cut")
                 split[name][at:at + rows] = slot.read(stem, "split")

@@ -112,6 +112,7 @@ def test_stored_embeddings_read_back_across_shards_in_order(tmp_path):
     rng = np.random.default_rng(0)
     n = 57
     emb = rng.standard_normal((n, 8)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
     slot = DiskStore(tmp_path).slot(model="m", pooling="mean")
     shards = []
     for s in range(0, n, 10):
