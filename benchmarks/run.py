@@ -5,6 +5,7 @@
     python benchmarks/run.py --only encode,search --device cuda --peak-tflops 989
     python benchmarks/run.py --only scale [--quick] [--baseline REV]   # memory and time vs corpus size, kills
     python benchmarks/run.py --only bf16 [--quick]     # GEMM peaks, forward share, bf16 vs fp32 / ST / mteb
+    python benchmarks/run.py --only long [--quick]     # ModernBERT-shaped 512/2k/8k: local attention before/after
 
 Each line: name, value, unit, ratio to its comparison, target and verdict, and what the ratio compares
 against. The comparisons run side by side in this process (alternating repetitions), so the ratios hold on
@@ -39,14 +40,15 @@ FIGURES = {  # name → (module, function); run in this order
     "poolings": ("bench_run", "poolings_cost"),
     "cache": ("bench_run", "cache_rerun"),
     "e2e": ("bench_run", "end_to_end_vs_mteb"),
-    "long": ("bench_memory", "long_documents"),
+    "longdocs": ("bench_memory", "long_documents"),
     "search": ("bench_memory", "search"),
     "scaling": ("bench_encode", "scaling"),
     "sweep": ("bench_encode", "budget_sweep"),
     "scale": ("bench_scale", "scale"),
     "bf16": ("bench_bf16", "bf16"),
+    "long": ("bench_long", "long_native"),
 }
-DEFAULT_FIGURES = [f for f in FIGURES if f not in ("sweep", "scale")]
+DEFAULT_FIGURES = [f for f in FIGURES if f not in ("sweep", "scale", "long")]
 
 
 class Context:

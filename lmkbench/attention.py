@@ -9,6 +9,8 @@ one more implementation in transformers' attention interface, :data:`IMPLEMENTAT
   blocks of ``block`` tokens and each block attends only the keys ``[start − h, end + h)`` (h = half window)
   through one batched ``scaled_dot_product_attention`` call with a small band mask, so time and memory grow
   like L·(block + 2h);
+* up to :data:`DENSE_MAX` tokens local layers run one sdpa call with a dense band mask (cheaper on CPU at
+  these sizes than many small blocks);
 * global layers run sdpa as before, with the key padding mask broadcast over queries (no L×L mask).
 
 The paired mask function hands both kinds of layer the 2-D key padding mask (or ``None`` when nothing is
@@ -33,9 +35,12 @@ import torch.nn.functional as F
 IMPLEMENTATION = "lmkbench_banded"
 #: query block size of the banded kernel: keys per block = BLOCK + 2·h (256 for ModernBERT's h = 64)
 BLOCK = 128
+#: up to this length local layers run one sdpa call with a dense L×L band mask instead: on CPU the small
+#: blocked problems cost more per FLOP than one larger problem, and at 512 tokens (bf16) dense is ~2× faster
+DENSE_MAX = 512
 #: architectures whose local layers are bidirectional and whose mask is |q − k| ≤ config.sliding_window
 SUPPORTED_MODEL_TYPES = ("modernbert",)
-#: how often each path ran since the last reset ("banded", "full", "delegated"): tests check local layers
+#: how often each path ran since the last reset ("banded", "dense_band", "full", "delegated"): tests check local layers
 #: really take the banded path and never silently fall back to full attention
 CALLS: Counter = Counter()
 
@@ -84,6 +89,14 @@ def banded_attention_forward(module: torch.nn.Module, query: torch.Tensor, key: 
         mask = None if attention_mask is None else attention_mask[:, None, None, :]
         out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, dropout_p=dropout, scale=scaling)
         return out.transpose(1, 2).contiguous(), None
+    if length <= DENSE_MAX:
+        CALLS["dense_band"] += 1
+        idx = torch.arange(length, device=query.device)
+        mask = ((idx[:, None] - idx[None, :]).abs() <= half)[None, None]
+        if attention_mask is not None:   # padded queries see their whole window: no empty row
+            mask = mask & (attention_mask[:, None, None, :] | ~attention_mask[:, None, :, None])
+        out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, dropout_p=dropout, scale=scaling)
+        return out.transpose(1, 2).contiguous(), None
     CALLS["banded"] += 1
     return banded_attention(query, key, value, attention_mask, half, block=BLOCK, dropout=dropout,
                             scaling=scaling), None
@@ -96,35 +109,52 @@ def banded_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor
 
     query/key/value: (batch, heads, L, head_dim); key_padding: (batch, L) bool, True = real token, or None.
     Returns (batch, L, heads, head_dim). Each block of ``block`` queries attends a slice of ``block + 2·half``
-    keys; the blocks go through sdpa as one batch of (batch·blocks) problems with a band mask.
+    keys; all blocks of all sequences go through sdpa as one batch with a band mask. The blocks are strided
+    views of one row buffer per tensor (sequences end to end, each padded to whole blocks, ``half`` zero rows
+    at both ends), so the overlapping key windows are never copied.
     """
     bsz, heads, length, dim = query.shape
     nblocks = math.ceil(length / block)
     lq = nblocks * block
     span = block + 2 * half
-    # queries padded to whole blocks; keys/values by `half` on the left and up to lq + half on the right
-    q = F.pad(query, (0, 0, 0, lq - length))
-    k = F.pad(key, (0, 0, half, lq - length + half))
-    v = F.pad(value, (0, 0, half, lq - length + half))
-    # (batch, heads, blocks, span, dim) windows → (batch·blocks, heads, ·, dim): one sdpa batch
-    qb = q.view(bsz, heads, nblocks, block, dim).transpose(1, 2).reshape(bsz * nblocks, heads, block, dim)
-    kb = k.unfold(2, span, block).permute(0, 2, 1, 4, 3).reshape(bsz * nblocks, heads, span, dim)
-    vb = v.unfold(2, span, block).permute(0, 2, 1, 4, 3).reshape(bsz * nblocks, heads, span, dim)
-
+    rows = bsz * nblocks
     device = query.device
+
+    def flat(x: torch.Tensor, halo: int) -> torch.Tensor:
+        """(batch, heads, L, dim) → (halo + batch·lq + halo, heads, dim) rows; sequence b, token t at row
+        halo + b·lq + t. Padding rows are zero: a masked key's value must still be finite."""
+        x = x.transpose(1, 2)                                   # (batch, L, heads, dim): a view
+        if halo == 0 and lq == length and x.is_contiguous():
+            return x.reshape(bsz * lq, heads, dim)
+        buf = x.new_empty(2 * halo + bsz * lq, heads, dim)
+        buf[:halo].zero_()
+        buf[halo + bsz * lq:].zero_()
+        body = buf[halo:halo + bsz * lq].view(bsz, lq, heads, dim)
+        body[:, :length] = x
+        body[:, length:].zero_()
+        return buf
+
+    strides = (block * heads * dim, dim, heads * dim, 1)       # block, head, token, channel
+    qb = flat(query, 0).as_strided((rows, heads, block, dim), strides)
+    kb = flat(key, half).as_strided((rows, heads, span, dim), strides)
+    vb = flat(value, half).as_strided((rows, heads, span, dim), strides)
+
+    # which flat key rows are real tokens of which sequence (-1: padding, halo, block tail)
     real = (torch.ones(bsz, length, dtype=torch.bool, device=device) if key_padding is None
             else key_padding.to(device=device, dtype=torch.bool))
-    key_real = F.pad(real, (half, lq - length + half)).unfold(1, span, block)           # (batch, blocks, span)
-    query_real = F.pad(real, (0, lq - length)).view(bsz, nblocks, block)               # (batch, blocks, block)
+    owner = torch.full((2 * half + bsz * lq,), -1, dtype=torch.int32, device=device)
+    seq = torch.arange(bsz, dtype=torch.int32, device=device)[:, None].expand(bsz, length)
+    owner[half:half + bsz * lq].view(bsz, lq)[:, :length] = torch.where(real, seq, -1)
+    key_ok = owner.unfold(0, span, block) == torch.arange(rows, device=device, dtype=torch.int32)[:, None] // nblocks
+    query_real = F.pad(real, (0, lq - length)).view(rows, block)
     offset = torch.arange(span, device=device)[None, :] - torch.arange(block, device=device)[:, None]
-    band = (offset >= 0) & (offset <= 2 * half)                                         # (block, span)
-    # a real query sees the real keys in its window; a padded one its whole window (never an empty row)
-    allowed = band & (key_real[:, :, None, :] | ~query_real[:, :, :, None])
-    mask = allowed.reshape(bsz * nblocks, 1, block, span)
+    band = (offset >= 0) & (offset <= 2 * half)                                        # (block, span)
+    # a real query sees the real keys of its own sequence in its window; a padded one its whole window
+    mask = (band & (key_ok[:, None, :] | ~query_real[:, :, None])).unsqueeze(1)       # (rows, 1, block, span)
 
     out = F.scaled_dot_product_attention(qb, kb, vb, attn_mask=mask, dropout_p=dropout, scale=scaling)
-    out = out.view(bsz, nblocks, heads, block, dim).transpose(2, 3).reshape(bsz, lq, heads, dim)
-    return out[:, :length].contiguous()
+    out = out.transpose(1, 2).reshape(bsz, lq, heads, dim)
+    return out if lq == length else out[:, :length]
 
 
 def register() -> None:

@@ -74,7 +74,9 @@ def _agreement(ref, out, real):
     [200, 200],             # far above, unpadded, not a multiple of the block
     [300, 257, 20, 129],    # far above, right-padded, one row inside a single window
 ])
-def test_banded_equals_eager_fp32(minilm_tokenizer, lengths):
+@pytest.mark.parametrize("path", ["banded", "dense_band"])
+def test_local_layers_equal_eager_fp32(minilm_tokenizer, monkeypatch, lengths, path):
+    monkeypatch.setattr(la, "DENSE_MAX", 0 if path == "banded" else 10_000)
     eager, banded = _pair(minilm_tokenizer)
     ids, mask, real = _batch(lengths)
     la.CALLS.clear()
@@ -83,11 +85,12 @@ def test_banded_equals_eager_fp32(minilm_tokenizer, lengths):
     assert not torch.isnan(out).any()
     assert _agreement(ref, out, real) > 0.9999
     assert torch.allclose(ref[real], out[real], atol=1e-4)
-    if max(lengths) - 1 > 8:   # the two local layers ran banded, the global one full
-        assert la.CALLS == {"banded": 2, "full": 1}
+    if max(lengths) - 1 > 8:   # the two local layers ran windowed, the global one full
+        assert la.CALLS == {path: 2, "full": 1}
 
 
-def test_padding_does_not_change_real_tokens(minilm_tokenizer):
+def test_padding_does_not_change_real_tokens(minilm_tokenizer, monkeypatch):
+    monkeypatch.setattr(la, "DENSE_MAX", 0)
     _, banded = _pair(minilm_tokenizer)
     ids, mask, real = _batch([150, 61])
     both = _forward(banded, ids, mask)
@@ -95,7 +98,9 @@ def test_padding_does_not_change_real_tokens(minilm_tokenizer):
     assert torch.allclose(both[1, :61], alone[0], atol=1e-5)
 
 
-def test_bf16_autocast_close_to_eager(minilm_tokenizer):
+@pytest.mark.parametrize("dense_max", [0, 10_000])
+def test_bf16_autocast_close_to_eager(minilm_tokenizer, monkeypatch, dense_max):
+    monkeypatch.setattr(la, "DENSE_MAX", dense_max)
     eager, banded = _pair(minilm_tokenizer, hidden=64, heads=4)
     ids, mask, real = _batch([400, 333, 70])
     ref32 = _forward(eager, ids, mask)
@@ -165,7 +170,7 @@ def test_modernbert_without_local_layers_is_left_alone(minilm_tokenizer):
     assert la.attention_implementation(model) == "sdpa"
 
 
-def test_load_model_picks_banded_for_modernbert(tiny_modernbert, minilm_tokenizer):
+def test_load_model_picks_banded_for_modernbert(tiny_modernbert, minilm_tokenizer, monkeypatch):
     """load_model switches ModernBERT by default and records it; the vectors equal the eager load's through
     the encoder (texts longer than the ±64 window, padded batches)."""
     from lmkbench.encoder import PooledEncoder
@@ -177,6 +182,7 @@ def test_load_model_picks_banded_for_modernbert(tiny_modernbert, minilm_tokenize
     assert eager.attention == "eager"
     texts = [" ".join(f"word{i} alpha beta" for i in range(n)) for n in (5, 30, 60, 90)]
     kw = dict(cache_dir=False, progress=False, max_length=128, token_budget=512)
+    monkeypatch.setattr(la, "DENSE_MAX", 0)   # the tiny model's 128 positions: force the blocked kernel
     la.CALLS.clear()
     a = PooledEncoder(default, **kw).encode(texts, ["mean", "cls", "lmk:g=8"])
     assert la.CALLS["banded"] > 0
