@@ -38,7 +38,6 @@ from .inputs import IDS, LONG_POLICIES, Content, Sequence, SpecialTokens, token_
 from .models import LoadedModel, load_model
 from .poolings import Pooling, make_pooling
 from .positions import parse_positions
-from .specs import slug
 from .search import doc_blocks
 from .settings import EncoderSettings
 from .strategies import add_unit_sums, aggregate, is_strategy, text_layout
@@ -383,23 +382,12 @@ class PooledEncoder:
                 "shard_texts": self.shard_texts, "shard_chars": self.shard_chars, "code_digest": code_digest()}
 
     @property
-    def variant(self) -> str:
-        """The settings that set this encoder apart from the checkpoint as shipped, as a label suffix: a positions
-        method with its max length, a max length other than the checkpoint's default, ``windows``; '' if none."""
-        parts = []
-        if not self.positions.native:
-            parts += [slug(str(self.positions.spec).replace(":factor=", "")), str(self.max_length)]
-        elif self.max_length != (getattr(self.loaded, "default_max_length", None) or self.loaded.max_positions):
-            parts.append(str(self.max_length))
-        if self.long_policy != "truncate":
-            parts.append(self.long_policy)
-        return "-".join(parts)
-
-    @property
     def label(self) -> str:
-        """The model label results are filed under: the checkpoint's label, ``~variant`` when settings differ
-        (``minilm``, ``minilm~pi-4096``, ``minilm~512-windows``), so settings side by side never collide."""
-        return self.loaded.label + (f"~{self.variant}" if self.variant else "")
+        """The model label results are filed under: the checkpoint's, ``~variant`` for settings asked for
+        (:func:`lmkbench.variants.label_for`: ``minilm``, ``minilm~pi-4096``), so settings never collide."""
+        from .variants import label_for
+
+        return label_for(self.loaded.label, self.settings)
 
     def _slot(self, pooling: Pooling):
         return self.store.slot(model=self.loaded.identity, pooling=str(pooling.spec), max_length=self.max_length,

@@ -64,7 +64,10 @@ def json_safe(v):
 
 
 def result_path(out_dir, task: str, model: str, pooling: str) -> Path:
-    return Path(out_dir) / slug(task) / slug(model) / f"{slug(pooling)}.json"
+    """``OUT/<task>/<model>/<pooling>.json``, each part one safe component inside ``out_dir`` whatever it says."""
+    from .io import safe_child
+
+    return safe_child(out_dir, task, model, f"{pooling}.json")
 
 
 #: the per-item table's key in a result file: ``per_query`` (retrieval) or ``per_item`` (the others)

@@ -1,8 +1,8 @@
 """Settings side by side: one model under several encoder settings, paired query by query, and the LongEmbed profile.
 
-A dense result is filed under its model label: the checkpoint's label, plus ``~variant`` when its encoder
-settings differ from the checkpoint as shipped (:attr:`lmkbench.encoder.PooledEncoder.label`:
-``minilm`` = native positions at the checkpoint's 256 tokens, ``minilm~pi-4096``, ``minilm~windows``). The main
+A dense result is filed under its model label: the checkpoint's label, plus ``~variant`` when the run asked for
+encoder settings other than the checkpoint's own (:func:`label_for`: ``minilm`` = native positions at the
+checkpoint's 256 tokens, ``minilm~pi-4096``, ``minilm~512``, ``minilm~windows``). The main
 comparison pairs poolings inside one label. :func:`compare_settings` pairs *settings* instead: for every task,
 base model and pooling, each variant against the base variant (as trained unless ``baseline`` names another),
 through :func:`~lmkbench.stats.compare.compare` (same buckets, paired test, CI, correction and MDE), so
@@ -20,6 +20,7 @@ import re
 from typing import Any
 
 from .results import ResultRecord
+from .specs import slug
 from .stats import buckets as bk
 from .stats.compare import compare
 
@@ -30,6 +31,33 @@ AS_TRAINED = "as-trained"
 LONGEMBED_TASKS = {"narrativeqa": r"narrativeqa", "qmsum": r"qmsum_longembed", "2wikimqa": r"2wikimqa",
                    "summscreenfd": r"summscreenfd", "passkey": r"passkey_\d+", "needle": r"needle_\d+"}
 _SYNTHETIC = re.compile(r"^(passkey|needle|needle_pg)_(\d+)$")
+
+
+def variant_of(settings) -> str:
+    """The label suffix of an :class:`~lmkbench.settings.EncoderSettings`: what the user asked for that sets the
+    encoder apart from the checkpoint as shipped — a positions method, an explicit max length, ``windows`` —
+    ``'pi-4096'``, ``'512'``, ``'windows'``, ``''`` (known before any model loads, so finished cells are found
+    without loading one)."""
+    parts = []
+    if str(settings.positions).strip() not in ("", "native"):
+        from .positions import parse_positions
+
+        spec = str(parse_positions(settings.positions).spec).replace(":factor=", "")
+        parts.append(slug(spec.removesuffix(".0") if spec.endswith(".0") else spec))
+    if settings.max_length is not None:
+        parts.append(str(settings.max_length))
+    if settings.long_policy != "truncate":
+        parts.append(str(settings.long_policy))
+    return "-".join(parts)
+
+
+def label_for(base: str, settings) -> str:
+    """``base`` plus ``~variant`` when :func:`variant_of` is not empty (``minilm``, ``minilm~pi-4096``)."""
+    return with_variant(base, variant_of(settings))
+
+
+def with_variant(base: str, variant: str) -> str:
+    return f"{base}{SEPARATOR}{variant}" if variant else base
 
 
 def split_label(label: str) -> tuple[str, str]:

@@ -30,7 +30,7 @@ def make_leaderboard(config: LeaderboardConfig, *, run: bool = True, overwrite: 
     if run:
         failures = run_grid(config, tasks, overwrite=overwrite, progress=progress, overrides=overrides,
                             log=log).failures
-    records, missing = collect(config, tasks)
+    records, missing = collect(config, tasks, overrides)
     if not records:
         raise LmkbenchError(f"no results for any cell of the grid under {config.results}"
                             + ("" if run else " (run without --no-run to compute them)"))

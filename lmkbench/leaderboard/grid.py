@@ -44,15 +44,19 @@ def resolve_grid_tasks(config: LeaderboardConfig) -> list[TaskDef]:
     return list(tasks.values())
 
 
-def model_label(model: str) -> str:
-    """The label results are written under: a checkpoint's, or a lexical system's (``bm25``)."""
+def model_label(entry: ModelEntry, overrides: dict | None = None) -> str:
+    """The label results are written under: a checkpoint's with its settings variant
+    (:func:`lmkbench.variants.label_for`), or a lexical system's (``bm25``)."""
     from ..bm25 import is_lexical, parse_system, system_label
+    from ..variants import label_for
 
-    return system_label(parse_system(model)) if is_lexical(model) else _dense_label(model)
+    if is_lexical(entry.model):
+        return system_label(parse_system(entry.model))
+    return label_for(_dense_label(entry.model), entry.encoder(**(overrides or {})))
 
 
-def grid_cells(config: LeaderboardConfig, tasks: list[TaskDef]) -> list[GridCell]:
-    return [GridCell(m, model_label(m.model), p, t) for m in config.models for t in tasks for p in m.poolings]
+def grid_cells(config: LeaderboardConfig, tasks: list[TaskDef], overrides: dict | None = None) -> list[GridCell]:
+    return [GridCell(m, model_label(m, overrides), p, t) for m in config.models for t in tasks for p in m.poolings]
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -86,7 +90,7 @@ def run_grid(config: LeaderboardConfig, tasks: list[TaskDef], *, overwrite: bool
 
     out = GridRun()
     for m, entry in enumerate(config.models):
-        label = model_label(entry.model)
+        label = model_label(entry, overrides)
         todo = [t for k, t in enumerate(tasks) if in_shard(m, k, len(tasks), shard) and (
             overwrite or not all(Cell(t.name, label, p).done(config.results) for p in entry.poolings))]
         if not todo:
@@ -119,10 +123,11 @@ def _free_gpu_memory() -> None:
         pass
 
 
-def collect(config: LeaderboardConfig, tasks: list[TaskDef]) -> tuple[list[ResultRecord], list[str]]:
+def collect(config: LeaderboardConfig, tasks: list[TaskDef],
+            overrides: dict | None = None) -> tuple[list[ResultRecord], list[str]]:
     """The result records of the grid's cells that exist, and the cells that do not (``task/model/pooling``)."""
     records, missing = [], []
-    for gc_ in grid_cells(config, tasks):
+    for gc_ in grid_cells(config, tasks, overrides):
         cell = gc_.cell
         if cell.done(config.results):
             rec = read_result(cell.path(config.results))

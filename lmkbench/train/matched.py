@@ -31,8 +31,9 @@ import time
 from pathlib import Path
 
 from ..errors import LmkbenchError
-from ..io import atomic_write_json
+from ..io import atomic_write_json, safe_child
 from ..results import ResultRecord, iter_results, read_trec_run
+from ..variants import split_label, with_variant as label_for_variant
 from .spec import parse_train_poolings
 from .trainer import TrainConfig, train
 
@@ -195,13 +196,14 @@ def write_matched_view(out_dir: Path, record: dict) -> int:
     """Copy each arm's results (its own pooling only) into ``results_matched``, one model label per seed."""
     by_model = {a["name"]: a for a in record["arms"]}
     labels = record.get("matched_labels") or {}
-    target = Path(out_dir) / record["matched_results_dir"]
+    target = safe_child(out_dir, record["matched_results_dir"])
     n = 0
-    for rec in iter_results(Path(out_dir) / record["results_dir"]):
-        arm = by_model.get(rec.model)
+    for rec in iter_results(safe_child(out_dir, record["results_dir"])):
+        checkpoint, variant = split_label(rec.model)      # evaluation settings stay in the label
+        arm = by_model.get(checkpoint)
         if arm is None or rec.pooling != arm["pooling"]:
             continue
-        label = labels.get(str(arm.get("seed")), record["matched_label"])
+        label = label_for_variant(labels.get(str(arm.get("seed")), record["matched_label"]), variant)
         run = read_trec_run(rec.trec_path) if rec.trec_path.exists() else None
         meta = rec.meta.updated(matched_checkpoint=arm["name"], matched_train_pooling=arm["train_pooling"],
                                 matched_seed=arm.get("seed"))
@@ -218,7 +220,7 @@ def matched_results(matched_json) -> list[ResultRecord]:
     rec = json.loads(path.read_text(encoding="utf-8"))
     if rec.get("schema") != SCHEMA:
         raise LmkbenchError(f"{path}: not a matched experiment (schema != {SCHEMA})")
-    return list(iter_results(path.parent / rec["matched_results_dir"]))
+    return list(iter_results(safe_child(path.parent, rec["matched_results_dir"])))
 
 
 def _mean(xs):

@@ -38,7 +38,7 @@ from ..errors import InputError, LmkbenchError
 from ..inputs import sentence_char_spans
 from ..io import read_jsonl, read_lines, require_id, require_str, sha256_file
 from ..params import Param, Schema, to_int
-from .data import TrainExample, TrainingData
+from .examples import TrainExample, TrainingData
 from .hyper import finite_float
 
 _COMMON = {
