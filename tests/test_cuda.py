@@ -118,7 +118,7 @@ def test_runner_on_cuda_gives_cpu_ndcg_and_reuses_its_store(tiny_beir, tmp_path)
     again = _run_task(tiny_beir, tmp_path / "again", DEVICE, tmp_path / "store_dev")
     for p, rec in again.items():
         assert rec.metrics == dev[p].metrics, p
-        fed = {name: s.get("tokens") for name, s in (rec.meta.text_sets or {}).items()}
+        fed = {name: s["tokens_fed"] for name, s in (rec.meta.text_sets or {}).items()}
         assert fed and all(t == 0 for t in fed.values()), (p, rec.meta.text_sets)
 
 
