@@ -89,19 +89,19 @@ def compare_settings(records: list[ResultRecord], *, baseline: str = "", **optio
     if not lent:
         return None
     cmp = compare(lent, baseline=want, **options)
-    columns: list[str] = []
+    order: dict[str, tuple] = {}
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
     for r in cmp.rows:
         if r.is_baseline or (r.n == 0 and r.bucket != bk.ALL):
             continue
-        if r.bucket not in columns:
-            columns.append(r.bucket)
+        order.setdefault(r.bucket, (r.bucket != bk.ALL, r.axis != "length", r.lo or 0.0))
         base, _, pooling = r.model.partition(" · ")
         row = rows.setdefault((r.task, r.model, r.pooling), {"task": r.task, "model": base, "pooling": pooling,
                                                              "variant": r.pooling, "cells": {}})
         row["cells"][r.bucket] = {"diff": r.mean_diff, "n": r.n_paired or r.n, "mark": r.mark, "p_adj": r.p_adj,
                                   "baseline": r.baseline_mean, "mean": r.mean, "mde": r.mde,
                                   "ci": [r.ci_low, r.ci_high]}
+    columns = sorted(order, key=order.get)       # all, then length buckets, then depth bins, each ascending
     return {"baseline": want, "columns": columns, "rows": list(rows.values()), "comparison": cmp}
 
 

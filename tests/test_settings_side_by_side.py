@@ -96,3 +96,19 @@ def test_cell_is_recomputed_when_data_changes(bert_p32, tiny_beir, tmp_path):
         fh.write("q_new\td0\t1\n")
     lines = _run(bert_p32, tiny_beir, out)
     assert any("dataset_checksums" in line and "recomputing" in line for line in lines), lines
+
+
+def test_compare_and_report_show_settings_and_profile(bert_p32, tiny_beir, tmp_path, capsys):
+    from lmkbench.cli import main
+
+    out = tmp_path / "res"
+    _run(bert_p32, tiny_beir, out)
+    _run(bert_p32, tiny_beir, out, positions="pi", max_length=96)
+    assert main(["compare", str(out), "--baseline", "mean", "--settings", "--profile", "--min-n", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "== settings side by side ==" in text and "pi-96" in text
+    assert "== LongEmbed profile ==" in text
+    html = tmp_path / "r.html"
+    assert main(["report", str(out), "-o", str(html), "--baseline", "mean"]) == 0
+    page = html.read_text()
+    assert 'id="settings-side-by-side"' in page and "pi-96" in page

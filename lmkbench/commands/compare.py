@@ -36,6 +36,12 @@ retrieval tasks bucket by the estimated evidence depth (est. depth: the gold doc
 
 --out FILE writes the long tables to FILE and prints only the short task x pooling summary.
 
+Settings side by side: a model run under several encoder settings is filed under one label per setting
+(minilm, minilm~pi-4096, minilm~windows). --settings tests each setting against the checkpoint as shipped
+(or --settings VARIANT) per task, pooling and bucket, query by query, with the same test and correction.
+--profile prints the LongEmbed profile: synthetic tasks by length and long real tasks per model label and
+pooling († where documents exceed the max length; LongEmbed's average where its six tasks are present).
+
 Example:
   lmkbench compare results/ --baseline mean --test wilcoxon --correction bh --json comparison.json
 """
@@ -50,6 +56,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--layout", default="long", choices=["long", "matrix", "summary"],
                         help="long: one line per pooling x bucket; matrix: poolings x buckets of means; "
                              "summary: task x pooling differences")
+    parser.add_argument("--settings", nargs="?", const="", default=None, metavar="VARIANT",
+                        help="also test each settings variant of a model (minilm~pi-4096, ...) against the checkpoint "
+                             "as shipped, or against VARIANT")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print the LongEmbed profile (synthetic tasks by length, long real tasks)")
     parser.add_argument("--json", default=None, metavar="OUT", help="also write the comparison as JSON to OUT")
     parser.add_argument("--out", default=None, metavar="FILE",
                         help="write the --layout tables to FILE and print only the short summary")
@@ -75,7 +86,32 @@ def run(args) -> int:
         print(f"wrote {args.out}")
     else:
         print(cmp.to_table(layout=args.layout))
+    extra = _settings_and_profile(args, cmp)
+    if extra:
+        print(extra)
     if args.json:
         path = cmp.to_json(args.json)
         print(f"wrote {path}")
     return 0
+
+
+def _settings_and_profile(args, cmp) -> str:
+    """The --settings table and the --profile table ('' when neither is asked for)."""
+    if args.settings is None and not args.profile:
+        return ""
+    from ..results import load_records
+    from ..variants import compare_settings, format_profile, format_settings_table, longembed_profile
+
+    records = load_records(results_folder(args))
+    parts = []
+    if args.profile:
+        parts.append("== LongEmbed profile ==\n" + format_profile(longembed_profile(records, cmp)))
+    if args.settings is not None:
+        from ..stats.buckets import DEFAULT_DEPTH_EDGES, DEFAULT_EDGES
+
+        data = compare_settings(records, baseline=args.settings, test=args.test, correction=args.correction,
+                                buckets=args.buckets or DEFAULT_EDGES,
+                                depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES, alpha=args.alpha, min_n=args.min_n, seed=args.seed,
+                                n_resamples=args.resamples, family=args.family)
+        parts.append("== settings side by side ==\n" + format_settings_table(data))
+    return "\n\n".join(parts)

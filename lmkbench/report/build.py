@@ -33,6 +33,7 @@ from .csp import CSP
 from .drilldown import TaskDataLoader, disagreements
 from .explain import explanation
 from .lexical import gain_over_bm25
+from ..variants import compare_settings, longembed_profile
 from .overview import delta_by_length, delta_matrix
 from .tables import (beyond_grids, bucket_table, depth_grids, family_table, metric_table, position_limit, series,
                      tested_field)
@@ -123,6 +124,11 @@ def render_report(results, options: ReportOptions) -> str:
         "matrix": delta_matrix(sections, cmp),
         "delta_figure": _delta_figure(sections, cmp, options),
         "cost": cost_table(records),
+        "profile": longembed_profile(records, cmp),
+        "settings_pairs": compare_settings(records, test=options.test, correction=options.correction,
+                                           family=options.family, buckets=options.buckets,
+                                           depth_buckets=options.depth_buckets, alpha=options.alpha,
+                                           min_n=options.min_n, seed=options.seed, n_resamples=options.n_resamples),
         "bm25_gain": gain_over_bm25(records, test=options.test, correction=options.correction, family=options.family,
                                     buckets=options.buckets, depth_buckets=options.depth_buckets,
                                     alpha=options.alpha, min_n=options.min_n, seed=options.seed,

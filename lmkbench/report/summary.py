@@ -69,7 +69,7 @@ def summarise(records: list[ResultRecord]) -> dict[str, Any]:
             "paths": _distinct(m.get("model_path") for m in ms),
             "poolings": sorted({canonical_pooling(r.pooling) for r in recs}),
             "trained_pooling": _distinct(m.get("trained_pooling") for m in ms),
-            "settings": {k: _distinct(m.get(k) for m in ms) for k in ("device", "dtype", "max_length", "long_policy")},
+            "settings": {k: _distinct(m.get(k) for m in ms) for k in ("device", "dtype", "max_length", "positions", "long_policy")},
         })
     tasks = []
     by_tm: dict[tuple[str, str], list[ResultRecord]] = defaultdict(list)
