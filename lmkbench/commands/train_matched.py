@@ -44,6 +44,9 @@ def add_arguments(p):
     p.add_argument("--suite", action="append", default=[], metavar="NAME", help="suite of tasks to evaluate on")
     p.add_argument("--eval-max-length", type=positive_int, default=None,
                    help="evaluation tokens per text (default: the model's limit)")
+    p.add_argument("--positions", default="native", metavar="METHOD",
+                   help="evaluation positions method past the model's limit (native, gp, rp, pi, ntk:F, linear:F, "
+                        "yarn:F; see 'lmkbench run --help'); training lengths stay --doc-max-length/--query-max-length")
     p.add_argument("--long", dest="long_policy", choices=("truncate", "windows"), default="truncate",
                    help="evaluation of texts longer than the limit (default truncate)")
     p.add_argument("--token-budget", type=positive_int, default=None, help="evaluation batch budget (rows × length)")
@@ -83,7 +86,8 @@ def run(args) -> int:
 
         raise LmkbenchError("give --seeds or --seed, not both")
     train_settings = config_kwargs(args)
-    eval_settings = dict(max_length=args.eval_max_length, long_policy=args.long_policy, device=args.device,
+    eval_settings = dict(max_length=args.eval_max_length, long_policy=args.long_policy, positions=args.positions,
+                         device=args.device,
                          dtype=args.dtype, token_budget=args.token_budget,
                          cache_dir=False if args.no_cache else args.cache_dir, progress=not args.quiet,
                          overwrite=args.overwrite)

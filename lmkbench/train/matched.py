@@ -101,12 +101,17 @@ def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings:
                                    "loss_last10": _mean(res.loss_curve[-10:]), "reused": res.skipped})
             atomic_write_json(out_dir / "matched.json", record)
     rows = []
+    train_lengths = {"document": (train_settings or {}).get("doc_max_length", TrainConfig.doc_max_length),
+                     "query": (train_settings or {}).get("query_max_length", TrainConfig.query_max_length)}
     if tasks:
         settings = dict(eval_settings or {})
         for arm in record["arms"]:
             log(f"== evaluating {arm['name']} with {arm['pooling']} ==")
             t0 = time.perf_counter()
-            extra = {"matched_experiment": str(out_dir / "matched.json")}
+            extra = {"matched_experiment": str(out_dir / "matched.json"),
+                     # the length trained at, beside the evaluation's max_length / positions in the same meta
+                     "training_lengths": {"document": arm.get("doc_max_length", train_lengths["document"]),
+                                          "query": arm.get("query_max_length", train_lengths["query"])}}
             if shared:
                 extra["training_overlap"] = {t: r["shared"] for t, r in record["overlap"]["tasks"].items()}
             rs = RunSettings(model=str(out_dir / arm["checkpoint"]), poolings=None, out_dir=out_dir / "results",

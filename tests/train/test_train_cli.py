@@ -73,3 +73,20 @@ def test_train_matched_rejects_two_arms_with_one_evaluation_pooling(tiny_bert, t
     assert main(["train-matched", "--model", tiny_bert, "--poolings", "lmk,lmk:train_g=8+16", "--data",
                  f"beir:{tiny_beir}#test", "--out", str(tmp_path / "x"), *FAST]) == 2
     assert "same pooling (lmk:g=32)" in capsys.readouterr().err
+
+
+def test_train_matched_evaluates_past_the_training_length_with_positions(tiny_bert, tiny_beir, tmp_path):
+    """--eval-max-length and --positions apply to the evaluations; each result records the training lengths
+    beside the evaluation length and positions, and the matched view keeps the setting in its label."""
+    out = tmp_path / "exp"
+    args = ["train-matched", "--model", tiny_bert, "--poolings", "mean,lmk:train_g=8+16", "--data",
+            f"beir:{tiny_beir}#test", "--out", str(out), *FAST, "--eval-task", f"beir:{tiny_beir}", "--no-cache",
+            "--allow-overlap", "--doc-max-length", "32", "--eval-max-length", "256", "--positions", "pi"]
+    assert main(args) == 0
+    results = list(iter_results(out / "results"))
+    assert results and all(r.meta.get("positions") == "pi" and r.meta.max_length == 256 for r in results)
+    assert all(r.meta.get("training_lengths", {}).get("document") == 32 for r in results)
+    assert all(r.model.endswith("~pi-256") for r in results)
+    view = list(iter_results(out / "results_matched"))
+    assert sorted(r.pooling for r in view) == ["lmk:g=32", "mean"]
+    assert {r.model for r in view} == {json.loads((out / "matched.json").read_text())["matched_label"] + "~pi-256"}
