@@ -1,0 +1,19 @@
+"""mkdocs hook: expand the ``<!-- gen:NAME -->`` markers of each page from the code (``docs/gen``)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+for key in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+    os.environ.setdefault(key, "1")       # the catalogue's profiles must never reach for the hub
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from docs.gen import expand  # noqa: E402
+
+
+def on_page_markdown(markdown, page, config, files):
+    return expand(markdown, page.file.src_uri)
