@@ -3,6 +3,7 @@ export formats, evaluators, statistical tests and corrections, and the task cata
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 
 from .md import cell, code, first_line, table
@@ -89,20 +90,31 @@ def evaluators() -> str:
 
 
 def stat_tests() -> str:
-    from lmkbench.stats import TESTS
-
-    return table(["test", "parameters", "what it is"],
-                 [[code(e.name), _params(e), e.help or first_line(inspect.getdoc(e.obj))] for e in _entries(TESTS)])
+    """The paired tests of ``lmkbench.stats.registry.STAT_TESTS`` (the tuple of names before it existed)."""
+    try:
+        from lmkbench.stats.registry import STAT_TESTS
+    except ImportError:
+        from lmkbench.stats import TESTS as STAT_TESTS
+    rows = []
+    for e in _entries(STAT_TESTS):
+        t = e.obj
+        use = "0/1 outcomes (automatic)" if getattr(t, "binary", False) else "`--test`" + (
+            "" if getattr(t, "gate", True) else " (not the gate)")
+        rows.append([code(e.name), use, code(getattr(t, "ci", None)), e.help, getattr(t, "text", "")])
+    return table(["test", "offered as", "CI (auto)", "in short", "what it tests"], rows)
 
 
 def corrections() -> str:
-    from lmkbench.stats import CORRECTIONS
+    try:
+        from lmkbench.stats.registry import CORRECTIONS
+    except ImportError:
+        from lmkbench.stats import CORRECTIONS
+    rows = [[code(e.name), ", ".join(code(a) for a in getattr(e.obj, "aliases", ())) or "-", e.help,
+             getattr(e.obj, "text", "")] for e in _entries(CORRECTIONS)]
+    return table(["correction", "aliases", "in short", "what it does"], rows)
 
-    return table(["correction", "parameters", "what it is"],
-                 [[code(e.name), _params(e), e.help or first_line(inspect.getdoc(e.obj))]
-                  for e in _entries(CORRECTIONS)])
 
-
+@functools.lru_cache(maxsize=1)
 def task_rows() -> tuple[list[dict], dict]:
     """What ``lmkbench tasks --json`` prints: sizes and word-length profiles measured where the data is."""
     from lmkbench.commands.tasks import rows

@@ -1,0 +1,172 @@
+"""The manual cannot drift from the code: its tables and references are generated (docs/gen) from the same
+registries, parsers and record models the CLI prints, every page's blocks resolve, and the README is a short
+front door whose links land in the manual."""
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+import yaml
+
+from _support import REPO
+
+sys.path.insert(0, str(REPO))
+from docs.gen import BLOCKS, UnknownBlock, cli, expand  # noqa: E402
+
+MANUAL = REPO / "docs" / "manual"
+README = REPO / "README.md"
+
+
+def page(name: str) -> str:
+    return expand((MANUAL / name).read_text(), name)
+
+
+def run_cli(*argv: str) -> str:
+    from lmkbench.cli import main
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(list(argv)) == 0
+    return out.getvalue()
+
+
+def test_every_page_is_in_the_nav_and_every_block_resolves():
+    nav = yaml.safe_load((REPO / "mkdocs.yml").read_text().split("\nnav:", 1)[1].join(["nav:", ""]))["nav"]
+
+    def leaves(items):
+        for item in items:
+            for v in item.values():
+                yield from (leaves(v) if isinstance(v, list) else [v])
+
+    listed = set(leaves(nav))
+    pages = {str(p.relative_to(MANUAL)) for p in MANUAL.rglob("*.md")}
+    assert listed == pages
+    for name in sorted(pages):
+        assert "<!-- gen:" not in page(name), name
+
+
+def test_an_unknown_block_is_an_error():
+    with pytest.raises(UnknownBlock, match="gen:nope|'nope'"):
+        expand("text\n<!-- gen:nope -->\n", "x.md")
+
+
+@pytest.mark.parametrize("name,marker", [("cli.md", "cli"), ("poolings.md", "poolings"), ("tasks.md", "tasks"),
+                                         ("long-contexts.md", "positions"), ("results.md", "result-record"),
+                                         ("results.md", "result-meta"), ("benchmarks.md", "benchmarks"),
+                                         ("comparison.md", "stat-tests"), ("tasks.md", "loaders")])
+def test_reference_tables_are_generated_not_copied(name, marker):
+    assert f"<!-- gen:{marker} -->" in (MANUAL / name).read_text()
+
+
+def test_cli_page_is_every_commands_help():
+    text = page("cli.md")
+    _, subs, _ = cli.commands()
+    assert len(subs) >= 10
+    for name in subs:
+        with cli._columns():
+            try:
+                run_cli(name, "--help")
+            except SystemExit:
+                pass
+        assert cli.help_text(name) in text, name
+        assert f"## lmkbench {name}\n" in text
+
+
+def test_cli_help_text_is_what_lmkbench_prints(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", cli.WIDTH)
+    from lmkbench.cli import main
+
+    assert main(["poolings", "--help"]) == 0
+    assert capsys.readouterr().out == cli.help_text("poolings")
+
+
+def test_poolings_page_matches_lmkbench_poolings():
+    text = page("poolings.md")
+    printed = run_cli("poolings", "--markdown")
+    rows = [line for line in printed.splitlines() if line.startswith("| `")]
+    assert rows
+    for row in rows:
+        name, canonical, family = (c.strip(" `") for c in row.strip("|").split("|")[:3])
+        assert f"| `{name}` | `{canonical}` | `{family}` |" in text
+    from lmkbench.positions import POSITIONS
+
+    positions = page("long-contexts.md")
+    for e in POSITIONS:
+        assert f"| `{e.name}` |" in positions
+
+
+def test_tasks_page_lists_the_catalogue():
+    import json
+
+    text = page("tasks.md")
+    listed = json.loads(run_cli("tasks", "--json", "--no-measure"))
+    assert len(listed["tasks"]) > 10
+    for t in listed["tasks"]:
+        assert re.search(rf"\| `{re.escape(t['name'])}` \| {t['kind']} \| {t['group']} \|", text), t["name"]
+    for suite in listed["suites"]:
+        assert f"| `{suite}` |" in text
+    from lmkbench.tasks.registry import LOADERS
+
+    for e in LOADERS:
+        assert f"| `{e.name}` |" in text
+
+
+def test_results_page_has_every_record_field():
+    import dataclasses
+
+    from lmkbench.gate import BaselineCell
+    from lmkbench.results import ResultMeta, ResultRecord
+
+    text = page("results.md")
+    names = [f.name for f in dataclasses.fields(ResultRecord)] + list(ResultMeta.model_fields) \
+        + list(BaselineCell.model_fields)
+    for name in names:
+        assert f"| `{name}` |" in text, name
+
+
+def test_benchmarks_page_renders_every_committed_file_with_its_machine():
+    import json
+
+    text = page("benchmarks.md")
+    files = sorted((REPO / "results" / "benchmarks").glob("*.json"))
+    assert files
+    for path in files:
+        d = json.loads(path.read_text())
+        assert f"### `{path.name}`" in text
+        assert d["machine"]["cpu_model"] in text
+        for fig in d["figures"]:
+            assert f"| `{fig['name']}` |" in text
+
+
+def test_a_new_registration_shows_up_in_the_generated_page():
+    """Generated, not copied: a pooling registered now is on the page without touching the page."""
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "from lmkbench.poolings import POOLINGS, Pooling\n"
+            "POOLINGS.register('docs_probe', help='probe')(type('P', (Pooling,), {}))\n"
+            "from docs.gen import BLOCKS\n"
+            "assert '| `docs_probe` | `docs_probe` | `plain` |' in BLOCKS['poolings']()\n") % str(REPO)
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_readme_is_a_short_front_door_into_the_manual():
+    text = README.read_text()
+    assert len(text.splitlines()) <= 250
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    local = [l for l in links if not re.match(r"[a-z]+://", l)]
+    assert any(l.startswith("docs/manual/") for l in local)
+    for link in local:
+        assert (REPO / link).exists(), link
+    for command in ("make demo", "make test", "make docs"):
+        assert command in text
+
+
+def test_blocks_are_all_used():
+    used = set()
+    for p in MANUAL.rglob("*.md"):
+        used |= set(re.findall(r"<!-- gen:([a-z0-9-]+) -->", p.read_text()))
+    assert used == set(BLOCKS)
