@@ -86,6 +86,8 @@ class Suite:
     description: str = ""
     file: str | None = None
     line: int | None = None
+    #: extra encoder settings the suite is also run with (taskfile.SuiteVariant), when the user chose none
+    variants: list = field(default_factory=list)
 
 
 @dataclass
@@ -266,5 +268,17 @@ def _mteb_target(t: TaskEntry, cls, loader, path: Path, line: int | None) -> dic
 
 def _suite(doc: dict, path: Path) -> Suite:
     s = validate(SuiteEntry, doc, file=path)
+    for i, v in enumerate(s.variants):
+        _check_variant_settings(v, path, line_of(doc, "variants"), i)
     return Suite(name=s.name, tasks=list(s.tasks), description=s.description or "", file=str(path),
-                 line=line_of(doc, "tasks"))
+                 line=line_of(doc, "tasks"), variants=list(s.variants))
+
+
+def _check_variant_settings(variant, path: Path, line: int | None, index: int) -> None:
+    """A variant's settings are EncoderSettings fields (checked when the file is read, not when it runs)."""
+    from ..settings import EncoderSettings
+
+    try:
+        EncoderSettings.of(**variant.settings)
+    except LmkbenchError as exc:
+        raise InputError(str(exc), file=path, line=line, field=f"suite.variants[{index}].settings") from None

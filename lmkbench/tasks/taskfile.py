@@ -85,9 +85,23 @@ class TaskEntry(StrictModel):
     for_each: None = None        # a grid of variables: expanded (and removed) before the entry is read
 
 
+class SuiteVariant(StrictModel):
+    """A suite's extra encoder setting (``variants:``): run when the user chose no length setting themselves.
+
+    ``settings`` are :class:`~lmkbench.settings.EncoderSettings` fields (e.g. ``{positions: pi, max_length:
+    4096}``); ``tasks`` (names or globs of the suite's tasks) limits the variant to where it matters; ``why``
+    says why the suite reads them so (shown by ``lmkbench run``)."""
+
+    name: Text
+    settings: dict
+    tasks: list[str] | None = None
+    why: Text | None = None
+
+
 class SuiteEntry(StrictModel):
-    """``suite: {name, description, tasks}``: task names, globs and ``suite:OTHER`` entries."""
+    """``suite: {name, description, tasks, variants}``: task names, globs and ``suite:OTHER`` entries."""
 
     name: Text
     tasks: Annotated[list[str], checked(_some)]
     description: Text | None = None
+    variants: list[SuiteVariant] = []
