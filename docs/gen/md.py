@@ -1,11 +1,15 @@
 """Small Markdown helpers for the generated blocks."""
 from __future__ import annotations
 
+import re
+
 
 def cell(value) -> str:
-    """One table cell: pipes escaped, newlines folded, empty as ``-``."""
-    text = "-" if value is None or value == "" else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    """One table cell: newlines folded, empty as ``-``, pipes escaped outside code spans (where the table
+    extension does not split; a backslash there would show). Idempotent."""
+    text = "-" if value is None or value == "" else str(value).replace("\n", " ")
+    parts = re.split(r"(`[^`]*`)", text)
+    return "".join(p if p.startswith("`") else re.sub(r"(?<!\\)\|", r"\\|", p) for p in parts)
 
 
 def code(value) -> str:
