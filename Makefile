@@ -7,7 +7,7 @@ BIN     = $(VENV)/bin
 OFFLINE = HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 DEMO_OUT ?= results/demo
 
-.PHONY: setup demo test gate bench clean
+.PHONY: setup demo test gate bench docs clean
 
 setup: $(VENV)/.installed
 
@@ -36,6 +36,15 @@ gate: setup
 
 bench: setup
 	$(OFFLINE) $(BIN)/python benchmarks/run.py
+
+# The manual (docs/manual, tables generated from the code by docs/hooks.py), strictly: every link and
+# reference must resolve. Its dependencies (the docs extra) are installed here, not by setup.
+docs: $(VENV)/.docs-installed
+	$(OFFLINE) NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --clean
+
+$(VENV)/.docs-installed: $(VENV)/.installed
+	$(BIN)/pip install -q -c constraints.txt -e '.[eval,dev,docs]' --config-settings editable_mode=compat
+	touch $@
 
 clean:
 	rm -rf $(VENV) .pytest_cache
