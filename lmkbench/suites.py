@@ -52,3 +52,26 @@ def plan_runs(task_specs: list[str], settings: EncoderSettings, dirs=None) -> li
                 runs.append(SuiteRun(EncoderSettings.of(settings, **v.settings), tuple(names),
                                      f"{name}/{v.name}", v.why))
     return runs
+
+
+def run_plan(runs: list[SuiteRun], make_runner, log=print) -> tuple[list[tuple[SuiteRun, list[dict]]], object]:
+    """Run every :class:`SuiteRun` with ``make_runner(settings)`` (a :class:`~lmkbench.runner.Runner` factory);
+    a variant that cannot run with this model is skipped with its reason. Returns each run with its summary rows
+    and the first runner (for hints that read its encoder)."""
+    from .errors import LmkbenchError
+
+    done: list[tuple[SuiteRun, list[dict]]] = []
+    first = None
+    for run in runs:
+        if run.variant is not None:
+            log(f"== suite variant {run.variant}: {', '.join(f'{k}={getattr(run.settings, k)}' for k in LENGTH_SETTINGS)}"
+                + (f" ({run.why})" if run.why else "") + " ==")
+        try:
+            runner = make_runner(run.settings)
+            first = first or runner
+            done.append((run, runner.run(list(run.tasks))))
+        except LmkbenchError as exc:
+            if run.variant is None:
+                raise
+            log(f"suite variant {run.variant} skipped: {exc}")
+    return done, first

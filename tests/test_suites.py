@@ -39,3 +39,17 @@ def test_a_bad_variant_setting_names_file_and_field(tmp_path):
         read_task_file(f)
     msg = str(info.value)
     assert "s.yaml" in msg and "variants" in msg and "max_length" in msg
+
+
+def test_a_variant_that_does_not_fit_the_model_is_skipped_with_its_reason(tiny_modernbert, tiny_beir, tmp_path):
+    from lmkbench.runner import Runner, RunSettings
+    from lmkbench.suites import SuiteRun, run_plan
+
+    asked = EncoderSettings(cache_dir=False, device="cpu", max_length=64)
+    runs = [SuiteRun(asked, (f"beir:{tiny_beir}",)),
+            SuiteRun(EncoderSettings.of(asked, positions="pi", max_length=512), (f"beir:{tiny_beir}",), "s/ext", "test")]
+    lines: list[str] = []
+    done, first = run_plan(runs, lambda s: Runner(RunSettings(tiny_modernbert, ["mean"], tmp_path, encoder=s,
+                                                             progress=False), log=lines.append), log=lines.append)
+    assert [r.variant for r, _ in done] == [None] and done[0][1]
+    assert any("suite variant s/ext skipped" in line and "absolute position models" in line for line in lines)
