@@ -14,8 +14,8 @@ the dataset checksums and the model identity and encoder settings that produced 
                 "dataset_checksums": {file: sha256}, "model_identity", "settings": {...}}]}
 
 :func:`check` pairs every baseline cell with the result of the same key, tests the per-item scores
-(paired; ``ttest``, ``wilcoxon`` or ``randomization``; 0/1 outcomes get McNemar's test, as in
-:func:`lmkbench.stats.compare`), corrects all p-values together (Holm by default: one family, so a gate
+(paired, through :func:`lmkbench.stats.paired.run_paired` as :func:`lmkbench.stats.compare` does: a registered
+test the gate offers, ``ttest`` by default; 0/1 outcomes get McNemar's test), corrects all p-values together (Holm by default: one family, so a gate
 with many cells does not fail by chance), and calls a cell a **regression** when the adjusted p is below
 ``alpha`` *and* the metric is worse by at least ``min_delta`` in the metric's own direction. Significance
 alone would fail on negligible changes over large query sets; a delta alone would fail on noise.
@@ -43,14 +43,13 @@ from .format import fmt_diff, fmt_p, fmt_score
 from .io import atomic_write_json, check_output_file, read_json_document
 from .results import NoItemScores, ResultRecord, iter_results, json_safe
 from .settings import EncoderSettings
-from .stats.correction import adjust
+from .stats.paired import Block, Contrast, Decision, Outcome, run_paired
+from .stats.registry import offered_tests
 from .stats.settings import check_settings
-from .stats.tests import choose_test, paired_test
 from .configs.errors import input_error
 from .params import did_you_mean
 
 SCHEMA = "lmkbench.baseline/1"
-GATE_TESTS = ("ttest", "wilcoxon", "randomization")
 
 #: Direction of each metric, as sentence-transformers' evaluators declare ``greater_is_better``. Every
 #: metric lmkbench stores today is greater-is-better; a lower-is-better metric is declared here (or by a
@@ -318,8 +317,8 @@ REGRESSION = "REGRESSION"
 def check(results_dir, baseline, *, alpha: float = 0.05, min_delta: float = 0.01, test: str = "ttest",
           correction: str = "holm", n_resamples: int = 10_000, seed: int = 0) -> GateReport:
     """Compare the results under ``results_dir`` with ``baseline`` (a path or a loaded baseline)."""
-    test, correction, alpha, min_delta = check_settings("gate", tests=GATE_TESTS, test=test, correction=correction,
-                                                        alpha=alpha, min_delta=min_delta).values()
+    stats = check_settings("gate", tests=offered_tests(gate=True), test=test, correction=correction, alpha=alpha,
+                           min_delta=min_delta, binary_test="mcnemar")
     base = baseline if isinstance(baseline, Baseline) else load_baseline(baseline)
     where = base.path or "<baseline>"
     now_cells = collect_cells(results_dir)
@@ -329,26 +328,30 @@ def check(results_dir, baseline, *, alpha: float = 0.05, min_delta: float = 0.01
         shown = "; ".join(_fmt_key(k) for k in missing[:3]) + (f"; and {len(missing) - 3} more" if len(missing) > 3 else "")
         raise LmkbenchError(f"{len(missing)} baseline cell(s) have no result under {results_dir}: {shown}")
 
-    report = GateReport(rows=[], settings={"test": test, "correction": correction, "alpha": alpha,
-                                           "min_delta": min_delta, "baseline": str(where),
+    report = GateReport(rows=[], settings={"test": stats.test, "correction": stats.correction, "alpha": stats.alpha,
+                                           "min_delta": stats.min_delta, "baseline": str(where),
                                            "results": str(results_dir)})
     report.new_cells = [f"{t}/{m}/{p}" for (t, m, p) in sorted(set(now_cells) - set(base_cells))]
-    untestable = []
+    cells: list[tuple[GateRow, Block] | Untestable] = []
     for key in sorted(base_cells):
         try:
-            report.rows.append(_compare_cell(base_cells[key], now_cells[key], test, n_resamples, seed, where,
-                                             report.warnings))
+            cells.append(_pair_cell(base_cells[key], now_cells[key], where, report.warnings))
         except Untestable as exc:
-            untestable.append(f"{_fmt_key(key)}: {exc}")
+            cells.append(exc)
+    tested = [cell for cell in cells if not isinstance(cell, Untestable)]
+    run_paired([block for _, block in tested], stats, n_resamples=n_resamples, seed=seed)   # one family
+    untestable = []
+    for key, cell in zip(sorted(base_cells), cells):
+        problem = cell if isinstance(cell, Untestable) else _tested(*cell)
+        if problem is not None:
+            untestable.append(f"{_fmt_key(key)}: {problem}")
     if untestable:
         raise LmkbenchError(f"{len(untestable)} cell(s) untestable, so the gate cannot pass them (baseline {where}):"
                             + "".join(f"\n  untestable: {u}" for u in untestable))
-    tested = [r for r in report.rows if r.p is not None]
-    for r, p_adj in zip(tested, adjust([r.p for r in tested], correction)):
-        r.p_adj = p_adj
-    report.settings["family_size"] = len(tested)
-    for r in report.rows:
-        r.verdict = _verdict(r, alpha, min_delta)
+    for row, block in tested:
+        row.verdict = _verdict(row, block.outcomes[0].decision)
+        report.rows.append(row)
+    report.settings["family_size"] = len(report.rows)
     return report
 
 
@@ -356,8 +359,8 @@ class Untestable(LmkbenchError):
     """A cell the gate cannot test (no per-item scores, too few non-NaN pairs): an error, never a pass."""
 
 
-def _compare_cell(b: BaselineCell, now: BaselineCell, test: str, n_resamples: int, seed: int, where: str,
-                  warnings: list[str]) -> GateRow:
+def _pair_cell(b: BaselineCell, now: BaselineCell, where: str, warnings: list[str]) -> tuple[GateRow, Block]:
+    """A cell checked against its baseline (same metric, data, items), with the block that tests it."""
     key = b.key
     if now.metric != b.metric:
         raise LmkbenchError(f"{_fmt_key(key)}: main metric is {now.metric!r} now, {b.metric!r} in the "
@@ -389,30 +392,33 @@ def _compare_cell(b: BaselineCell, now: BaselineCell, test: str, n_resamples: in
         gone, new = sorted(ids_b - ids_n), sorted(ids_n - ids_b)
         raise LmkbenchError(f"{_fmt_key(key)}: the item sets differ from the baseline {where}: "
                             f"{len(gone)} missing now{_examples(gone)}, {len(new)} new{_examples(new)}")
-    ids = sorted(ids_b)
-    a = np.array([now.items[i] for i in ids], dtype=float)   # None -> NaN
-    c = np.array([b.items[i] for i in ids], dtype=float)
-    used = choose_test(test, "mcnemar", a, c)
-    res = paired_test(a, c, used, n_resamples=n_resamples, seed=seed)
-    if res.p is None:
-        raise Untestable(f"{used} test impossible: {res.note or 'no p-value'} ({len(ids)} item(s))")
-    row.n, row.test, row.mean_diff, row.p = res.n, used, res.mean_diff, res.p
+    contrast = Contrast("now", "baseline", b_ids=sorted(ids_b), delta=row.delta,
+                        greater_is_better=b.greater_is_better)
+    return row, Block({"now": now.items, "baseline": b.items}, [contrast])
+
+
+def _tested(row: GateRow, block: Block) -> str | None:
+    """Fill ``row`` from its test; why it is untestable (no p-value), else None."""
+    o: Outcome = block.outcomes[0]
+    res = o.result
+    if res is None or res.p is None:
+        return f"{o.test} test impossible: {res.note if res else 'no pairs'} ({o.a.size} item(s))"
+    row.n, row.test, row.mean_diff, row.p, row.p_adj = res.n, o.test, res.mean_diff, res.p, o.p_adj
     if res.n_nan:
         row.note = res.note     # "k pair(s) with NaN dropped"
-    return row
+    return None
 
 
 def _examples(ids: list[str]) -> str:
     return f" (e.g. {', '.join(ids[:3])})" if ids else ""
 
 
-def _verdict(r: GateRow, alpha: float, min_delta: float) -> str:
+def _verdict(r: GateRow, d: Decision) -> str:
+    """The cell's verdict from its decision (effect: the main metric's delta; a loss needs min-delta)."""
     if r.delta == 0 and (r.mean_diff in (None, 0)):
         return "same"
-    significant = r.p_adj is not None and r.p_adj < alpha
-    direction_ok = r.mean_diff is None or (r.mean_diff < 0) == (r.delta < 0) or r.mean_diff == 0
     if r.worse:
-        if significant and direction_ok and abs(r.delta) >= min_delta:
+        if d.mark == "loss":
             return REGRESSION
-        return "worse (n.s.)" if not significant else "worse (< min-delta)"
-    return "better" if significant and direction_ok else "better (n.s.)"
+        return "worse (n.s.)" if not d.significant else "worse (< min-delta)"
+    return "better" if d.significant and d.agree else "better (n.s.)"

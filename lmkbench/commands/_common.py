@@ -63,16 +63,19 @@ def encoder_settings(args) -> EncoderSettings:
 # -- the commands that compare results (compare, report) ------------------------------------------------------
 def add_comparison_arguments(parser: argparse.ArgumentParser, *, resamples_help: str) -> None:
     """The results folder and the comparison's settings (baseline, test, correction, family, buckets, alpha,
-    min n, resamples, seed), declared once for ``compare`` and ``report``. Choices are checked again, with the
-    same names, by :func:`lmkbench.stats.compare.compare`."""
+    min n, resamples, seed), declared once for ``compare`` and ``report``. The tests and corrections offered are
+    the registered ones (:mod:`lmkbench.stats.registry`); :func:`lmkbench.stats.compare.compare` checks them again."""
+    from ..stats.registry import CORRECTIONS, offered_tests
+    from ..stats.settings import FAMILIES
+
     parser.add_argument("results_dir", metavar="RESULTS_DIR", help="folder of result files (searched recursively)")
     parser.add_argument("--baseline", default="mean", metavar="POOLING",
                         help="pooling every other pooling is tested against, its canonical string (default: mean)")
-    parser.add_argument("--test", default="ttest", choices=["ttest", "wilcoxon", "randomization", "bootstrap"],
+    parser.add_argument("--test", default="ttest", choices=offered_tests(),
                         help="paired test (default: ttest; binary 0/1 scores always use McNemar's test)")
-    parser.add_argument("--correction", default="holm", choices=["holm", "bh", "none"],
+    parser.add_argument("--correction", default="holm", choices=CORRECTIONS.names(),
                         help="multiple-comparison correction within each family (default: holm)")
-    parser.add_argument("--family", default="task", choices=["task", "all", "bucket"],
+    parser.add_argument("--family", default="task", choices=FAMILIES,
                         help="tests corrected together: task (default: one family per task and model), all, bucket")
     parser.add_argument("--buckets", default=None, metavar="EDGES",
                         help="length bucket edges in tokens (default: 0,512,1k,2k,4k,8k,16k,32k,inf)")
@@ -95,3 +98,21 @@ def results_folder(args):
     if not root.is_dir():
         raise LmkbenchError(f"results folder not found: {root}")
     return root
+
+
+METHODS = "{methods}"   # where a command's DESCRIPTION lists the registered tests and corrections
+_CI_TEXT = {"t": "t interval", "bootstrap": "bootstrap percentile"}
+
+
+def describe_methods(parser: argparse.ArgumentParser, *, gate: bool = False, width: int = 105) -> None:
+    """Replace :data:`METHODS` in the parser's description by the registered tests (with their CIs) and
+    corrections, so that a test registered anywhere is described in ``--help``."""
+    import textwrap
+
+    from ..stats.registry import CORRECTIONS, STAT_TESTS, offered_tests
+
+    tests = ", ".join(f"{name} ({STAT_TESTS.method(name).help}; CI: {_CI_TEXT[STAT_TESTS.method(name).ci]})"
+                      for name in offered_tests(gate=gate))
+    corrections = ", ".join(f"{e.name} ({e.obj.help})" for e in CORRECTIONS)
+    text = textwrap.fill(f"Tests: {tests}. Corrections: {corrections}.", width=width)
+    parser.description = (parser.description or "").replace(METHODS, text)

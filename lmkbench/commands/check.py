@@ -7,13 +7,16 @@ ORDER = 60
 DESCRIPTION = """\
 Compare the results under RESULTS_DIR with a baseline written by `lmkbench baseline`, cell by cell
 (task x model x pooling). Each cell's per-query (per-item) scores are paired with the baseline's and
-tested (--test; 0/1 outcomes use McNemar's test); all p-values are Holm-corrected together.
+tested (--test; 0/1 outcomes use McNemar's test); all p-values are corrected together (--correction, Holm
+by default).
 
 Exit 1 when some cell is a REGRESSION: adjusted p < --alpha AND the main metric is worse by at least
 --min-delta (in the metric's direction: greater-is-better unless declared otherwise). Exit 0 otherwise.
 Exit 2 on unusable input: a baseline cell without a result, different query/item ids, a different
 dataset checksum, a malformed baseline (unknown key, non-finite value), an untestable cell (no per-item
 scores, fewer than two non-NaN pairs). Changed model identity or encoder settings print a warning.
+
+{methods}
 
 The table shows per cell: baseline, now, delta, paired n, test, raw and adjusted p, and the verdict
 (same | better | better (n.s.) | worse (n.s.) | worse (< min-delta) | REGRESSION).
@@ -24,14 +27,18 @@ Example:
 
 
 def add_arguments(parser) -> None:
+    from ..stats.registry import CORRECTIONS, offered_tests
+    from ._common import describe_methods
+
+    describe_methods(parser, gate=True)
     parser.add_argument("results_dir", metavar="RESULTS_DIR", help="folder of fresh result files (searched recursively)")
     parser.add_argument("--baseline", required=True, metavar="BASELINE.json", help="baseline file from `lmkbench baseline`")
     parser.add_argument("--alpha", type=float, default=0.05, help="significance level after correction (default 0.05)")
     parser.add_argument("--min-delta", type=float, default=0.01, metavar="D",
                         help="smallest change of the main metric that counts as a regression (default 0.01)")
-    parser.add_argument("--test", default="ttest", choices=["ttest", "wilcoxon", "randomization"],
+    parser.add_argument("--test", default="ttest", choices=offered_tests(gate=True),
                         help="paired test on per-item scores (default ttest)")
-    parser.add_argument("--correction", default="holm", choices=["holm", "bh", "none"],
+    parser.add_argument("--correction", default="holm", choices=CORRECTIONS.names(),
                         help="multiple-comparison correction over all cells (default holm)")
     parser.add_argument("--json", default=None, metavar="OUT", help="also write the gate report as JSON")
 

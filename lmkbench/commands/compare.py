@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._common import add_comparison_arguments, results_folder
+from ._common import add_comparison_arguments, describe_methods, results_folder
 
 NAME = "compare"
 HELP = "test poolings against a baseline per task and length bucket (paired tests, corrected p-values)"
@@ -25,9 +25,7 @@ Correction family (--family): task (default) corrects each task's tests (pooling
 adding a task does not change another task's p-values; all corrects every test shown together; bucket
 corrects each task's bucket on its own.
 
-Tests: ttest (paired t-test; CI = t interval), wilcoxon (signed-rank, zero differences dropped),
-randomization (sign-flip permutation), bootstrap (paired bootstrap, shift method); the last three report
-a bootstrap percentile CI. Corrections: holm (family-wise error), bh (false discovery rate), none.
+{methods}
 
 Bucket edges are token counts, e.g. --buckets 0,512,1k,2k,inf ("1k" = 1024); an item is in [lo, hi).
 Synthetic tasks bucket by their target length and, when items have a needle depth, also by depth. Real
@@ -48,6 +46,7 @@ Example:
 
 
 def add_arguments(parser) -> None:
+    describe_methods(parser)
     add_comparison_arguments(parser, resamples_help="resamples for randomization/bootstrap tests and CIs "
                                                     "(default: 10000)")
     parser.add_argument("--cross", action="store_true",

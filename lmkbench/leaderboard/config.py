@@ -38,7 +38,7 @@ from ..configs import StrictModel, Text, checked, line_of, model_of, read_yaml, 
 from ..errors import InputError, LmkbenchError
 from ..settings import EncoderSettings
 from ..stats.correction import normalise_method
-from ..stats.tests import TESTS
+from ..stats.registry import STAT_TESTS
 
 
 def _listed(value: Any) -> Any:
@@ -52,8 +52,8 @@ def _canonical_poolings(specs: list[str]) -> list[str]:
 
 
 def _known_test(test: str) -> str:
-    if test not in TESTS:
-        raise LmkbenchError(f"unknown test (known: {', '.join(TESTS)})")
+    if test not in STAT_TESTS:
+        raise LmkbenchError(f"unknown test (known: {', '.join(STAT_TESTS.names())})")
     return test
 
 

@@ -80,12 +80,12 @@ import numpy as np
 from ..errors import InputError
 from ..results import NoItemScores, ResultRecord, load_records  # noqa: F401  (NoItemScores re-exported)
 from . import buckets as bk
-from .correction import adjust
 from .settings import check_settings
+from .paired import Block, Contrast, Outcome, run_paired
 from .power import DEFAULT_POWER, minimum_detectable_effect
 from .comparison import Comparison
 from .rows import Group, Row
-from .tests import DEFAULT_RESAMPLES, choose_test, paired_test
+from .tests import DEFAULT_RESAMPLES
 
 FAMILY_TEXT = {"task": "one family per task and model, its poolings × buckets",
                "all": "one family over every task, model, pooling and bucket",
@@ -130,9 +130,8 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
             ci: str = "auto", zero_method: str = "wilcox", family: str = "task", power: float = DEFAULT_POWER,
             topk: int = TOPK, cross: bool = False) -> Comparison:
     """Compare every pooling with ``baseline`` per task, model and bucket; see the module docstring."""
-    family, test, binary_test, correction, alpha, min_n = check_settings(
-        "compare", family=family, test=test, binary_test=binary_test, correction=correction, alpha=alpha,
-        min_n=min_n).values()
+    stats = check_settings("compare", family=family, test=test, binary_test=binary_test, correction=correction,
+                           alpha=alpha, min_n=min_n)
     edges = bk.parse_edges(buckets)
     depth_edges = bk.parse_edges(depth_buckets, default=bk.DEFAULT_DEPTH_EDGES) if depth_buckets is not None else None
     base_key = canonical_pooling(baseline)
@@ -152,39 +151,37 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
         if canon is not None and canon in known:
             base_key = canon
 
-    settings = {"baseline": base_key, "test": test, "binary_test": binary_test, "correction": correction,
-                "alpha": alpha, "min_n": min_n, "seed": seed, "n_resamples": n_resamples,
-                "confidence": confidence, "ci": ci, "zero_method": zero_method, "family": family,
-                "power": power, "topk": topk,
+    settings = {"baseline": base_key, "test": stats.test, "binary_test": stats.binary_test,
+                "correction": stats.correction, "alpha": stats.alpha, "min_n": stats.min_n, "seed": seed,
+                "n_resamples": n_resamples, "confidence": confidence, "ci": ci, "zero_method": zero_method,
+                "family": stats.family, "power": power, "topk": topk,
                 "edges": [None if e == math.inf else bk._json_edge(e) for e in edges],
                 "depth_edges": [bk._json_edge(e) for e in depth_edges] if depth_edges else None, "cross": cross}
     groups: list[Group] = []
     rows: list[Row] = []
-    opts = dict(ci=ci, confidence=confidence, n_resamples=n_resamples, seed=seed, zero_method=zero_method)
-    reading = dict(alpha=alpha, power=power, topk=topk, cross=cross)
+    tested: list[tuple[Group, Block]] = []     # groups with their baseline: one block of contrasts each
+    reading = dict(alpha=stats.alpha, power=power, topk=topk, cross=cross, min_n=stats.min_n, family=stats.family,
+                   test=stats.test)
     skipped: list[dict[str, str]] = []
     for (task, model), members in sorted(by_group.items()):
         try:
-            g, g_rows = _compare_group(task, model, members, base_key, test, binary_test, metric, edges,
-                                       depth_edges, min_n, opts, reading)
+            g, g_rows, block = _compare_group(task, model, members, base_key, metric, edges, depth_edges, reading)
         except NoItemScores as exc:
             skipped.append({"task": task, "model": model, "reason": str(exc)})
             continue
         groups.append(g)
         rows.extend(g_rows)
-
-    tested = [r for r in rows if r.p is not None]
-    families: dict[str, list[Row]] = {}
-    for r in tested:
-        r.family = family_key(family, r)
-        families.setdefault(r.family, []).append(r)
-    for members in families.values():
-        for r, p_adj in zip(members, adjust([r.p for r in members], correction)):
-            r.p_adj, r.family_size = p_adj, len(members)
-            if p_adj < alpha and r.mean_diff:
-                r.mark = "win" if r.mean_diff > 0 else "loss"
-    settings["family_size"] = len(tested)
-    settings["n_families"] = len(families)
+        if block is not None:
+            tested.append((g, block))
+    run_paired([block for _, block in tested], stats, ci=ci, confidence=confidence, n_resamples=n_resamples,
+               seed=seed, zero_method=zero_method)
+    outcomes = [o for g, block in tested for o in block.outcomes]
+    for g, block in tested:
+        g.test = block.test
+    for o in outcomes:
+        _fill(o.contrast.key, o, reading)
+    settings["family_size"] = sum(o.p is not None for o in outcomes)
+    settings["n_families"] = len({o.contrast.family for o in outcomes if o.p is not None})
     return Comparison(settings=settings, groups=groups, rows=rows, skipped=skipped)
 
 
@@ -235,8 +232,9 @@ def tied_topk_queries(trec_path, k: int = TOPK) -> set[str]:
     return out
 
 
-def _compare_group(task, model, members, base_key, test, binary_test, metric, edges, depth_edges, min_n, opts,
-                   reading):
+def _compare_group(task, model, members, base_key, metric, edges, depth_edges, reading):
+    """The group's record and rows (their own numbers); and, when the baseline is among its poolings, the block
+    of contrasts (each pooling against the baseline per bucket, ``key`` = the row it fills)."""
     order = ([base_key] if base_key in members else []) + sorted(p for p in members if p != base_key)
     first_rec = members[order[0]]
     metric_name = first_rec.item_metric(metric)
@@ -261,14 +259,9 @@ def _compare_group(task, model, members, base_key, test, binary_test, metric, ed
         if missing:
             notes.append(f"{p}: {missing} item(s) without a length inside the bucket edges appear only in 'all'")
 
-    group_test = test
-    if baseline_found:
-        group_test = choose_test(test, binary_test, *(members[p].scores(items[p], metric_name) for p in order),
-                              what=f"task {task!r}, model {model!r}, per-item {metric_name!r}: ")
-
     trained, untrained = trained_poolings(members)
     g = Group(task=task, task_kind=first_rec.task_kind, split=first_rec.split, model=model,
-              metric=metric_name, baseline=base_key, baseline_found=baseline_found, test=group_test,
+              metric=metric_name, baseline=base_key, baseline_found=baseline_found, test=reading["test"],
               poolings=order, buckets=[], notes=notes, main_metric=str(main or metric_name),
               trained_pooling=trained, untrained=[p for p in order if p in untrained])
     tied: dict[str, set[str] | None] = {}
@@ -277,60 +270,58 @@ def _compare_group(task, model, members, base_key, test, binary_test, metric, ed
             trec = _trec_path(members[p])
             tied[p] = tied_topk_queries(trec, reading["topk"]) if trec is not None else None
     rows: list[Row] = []
+    contrasts: list[Contrast] = []
     for bucket in grid:
         if not any(assigned[p][bucket] for p in order):
             if bucket.axis != bk.ALL:
                 g.empty_buckets.append(bucket.label)
                 continue
         g.buckets.append(bucket.to_dict())
-        base_ids = assigned[base_key][bucket] if baseline_found else []
         for p in order:
-            row = _cell(task, model, p, p == base_key, metric_name, bucket, assigned[p][bucket], items[p],
-                        base_ids, members.get(base_key), members[p], group_test, min_n, opts,
-                        baseline_found, reading)
+            row = _row(task, model, p, p == base_key, metric_name, bucket, assigned[p][bucket], items[p], members[p])
             if tied.get(p) is not None and row.n:
                 row.n_tied_topk = sum(1 for i in assigned[p][bucket] if i in tied[p])
                 row.share_tied_topk = row.n_tied_topk / row.n
             rows.append(row)
-    return g, rows
+            if baseline_found and p != base_key:
+                contrasts.append(Contrast(p, base_key, a_ids=assigned[p][bucket], b_ids=assigned[base_key][bucket],
+                                          family=family_key(reading["family"], row), key=row))
+    if not baseline_found:
+        return g, rows, None
+    scores = {p: dict(zip(items[p], members[p].scores(items[p], metric_name))) for p in order}
+    return g, rows, Block(scores, contrasts, what=f"task {task!r}, model {model!r}, per-item {metric_name!r}: ")
 
 
-def _cell(task, model, pooling, is_baseline, metric, bucket, ids, its, base_ids, base_rec, rec,
-          test, min_n, opts, baseline_found, reading) -> Row:
+def _row(task, model, pooling, is_baseline, metric, bucket, ids, its, rec) -> Row:
+    """A pooling's own numbers in one bucket (n, texts cut and split, mean score)."""
     scores = rec.scores(ids, metric)
     finite = scores[~np.isnan(scores)]
     n_trunc = sum(1 for i in ids if _flag(its[i].get("truncated")))
     n_split = sum(1 for i in ids if _flag(its[i].get("split")))
     info = bucket.to_dict()
-    row = Row(task=task, model=model, pooling=pooling, is_baseline=is_baseline, metric=metric,
-              bucket=info["label"], axis=info["axis"], lo=info["lo"], hi=info["hi"], n=len(ids),
-              n_truncated=n_trunc, share_truncated=n_trunc / len(ids) if ids else None,
-              mean=float(finite.mean()) if finite.size else None,
-              n_split=n_split, share_split=n_split / len(ids) if ids else None)
-    if is_baseline or not baseline_found:
-        return row
-    own = set(ids)
-    paired = [i for i in base_ids if i in own]
-    row.n_unpaired = len(own.symmetric_difference(base_ids))
-    a = rec.scores(paired, metric)
-    b = base_rec.scores(paired, metric)
-    keep = ~(np.isnan(a) | np.isnan(b))
-    row.n_nan = int((~keep).sum())
-    row.n_paired = int(keep.sum())
+    return Row(task=task, model=model, pooling=pooling, is_baseline=is_baseline, metric=metric,
+               bucket=info["label"], axis=info["axis"], lo=info["lo"], hi=info["hi"], n=len(ids),
+               n_truncated=n_trunc, share_truncated=n_trunc / len(ids) if ids else None,
+               mean=float(finite.mean()) if finite.size else None,
+               n_split=n_split, share_split=n_split / len(ids) if ids else None)
+
+
+def _fill(row: Row, o: Outcome, reading) -> None:
+    """A row's pairing with the baseline, reading aids, test, correction and mark, from its outcome."""
+    row.n_unpaired, row.n_nan, row.n_paired = o.n_unpaired, o.n_nan, o.n_paired
     if row.n_paired:
-        d = a[keep] - b[keep]
-        row.baseline_mean = float(b[keep].mean())
+        d = o.diffs
+        row.baseline_mean = float(o.b[o.finite].mean())
         row.mean_diff = float(d.mean())
         row.n_better, row.n_tied, row.n_worse = int((d > 0).sum()), int((d == 0).sum()), int((d < 0).sum())
         row.mde = minimum_detectable_effect(d, reading["alpha"], reading["power"])
-    notes = []
-    if row.n_paired < min_n:
-        notes.append(f"n={row.n_paired} < min_n={min_n}: not tested")
+    res = o.result
+    if res is None:
+        row.note = f"n={row.n_paired} < min_n={reading['min_n']}: not tested"
         if row.n_nan:
-            notes.append(f"{row.n_nan} pair(s) with NaN dropped")
-        row.note = "; ".join(notes)
-        return row
-    res = paired_test(a, b, test, **opts)
+            row.note += f"; {row.n_nan} pair(s) with NaN dropped"
+        return
     row.mean_diff, row.ci_low, row.ci_high, row.ci_method = res.mean_diff, res.ci_low, res.ci_high, res.ci_method
     row.test, row.statistic, row.p, row.note = res.test, res.statistic, res.p, res.note
-    return row
+    if res.p is not None:
+        row.family, row.p_adj, row.family_size, row.mark = o.contrast.family, o.p_adj, o.family_size, o.decision.mark

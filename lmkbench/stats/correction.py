@@ -12,6 +12,9 @@ one test in twenty is "significant" by chance, so p-values are adjusted over tha
 ``none``
     Raw p-values.
 
+Each is a function registered with :func:`~lmkbench.stats.registry.register_correction` (name, aliases, help
+and the report's text); another correction is one more such function.
+
 Entries that are ``None`` (buckets too small to test) are not part of the family: they stay ``None`` and
 do not count in ``m``. Both raw and adjusted values are kept by the callers.
 """
@@ -22,19 +25,17 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import LmkbenchError
-
-CORRECTIONS = ("holm", "bh", "none")
-_ALIASES = {"fdr_bh": "bh", "benjamini-hochberg": "bh", "bonferroni-holm": "holm", "raw": "none"}
+from .registry import register_correction, correction_of
 
 
 def normalise_method(method: str | None) -> str:
-    key = (method or "none").strip().lower()
-    key = _ALIASES.get(key, key)
-    if key not in CORRECTIONS:
-        raise LmkbenchError(f"unknown correction {method!r} (known: {', '.join(CORRECTIONS)})")
-    return key
+    """The registered name of a correction given by name or alias (``fdr_bh`` → ``bh``); unknown: an error."""
+    return correction_of(method).name
 
 
+@register_correction("holm", aliases=("bonferroni-holm",), help="family-wise error",
+                     text="Holm–Bonferroni step-down, which controls the family-wise error rate: the chance of even "
+                          "one false ▲/▼ in the whole report is at most alpha")
 def holm(p: np.ndarray) -> np.ndarray:
     m = p.size
     order = np.argsort(p, kind="mergesort")
@@ -44,6 +45,9 @@ def holm(p: np.ndarray) -> np.ndarray:
     return out
 
 
+@register_correction("bh", aliases=("fdr_bh", "benjamini-hochberg"), help="false discovery rate",
+                     text="Benjamini–Hochberg, which controls the false discovery rate: on average at most a share "
+                          "alpha of the ▲/▼ marks are false")
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     m = p.size
     order = np.argsort(p, kind="mergesort")
@@ -53,9 +57,16 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     return out
 
 
+@register_correction("none", aliases=("raw",), help="raw p-values",
+                     text="no correction: p-values are raw, so about one test in 1/alpha is 'significant' by chance "
+                          "alone")
+def raw(p: np.ndarray) -> np.ndarray:
+    return p
+
+
 def adjust(pvalues: Sequence[float | None], method: str = "holm") -> list[float | None]:
     """Adjusted p-values in the input order; ``None`` entries stay ``None`` and are not counted."""
-    method = normalise_method(method)
+    correction = correction_of(method)
     idx = [i for i, p in enumerate(pvalues) if p is not None]
     out: list[float | None] = [None] * len(pvalues)
     if not idx:
@@ -63,12 +74,6 @@ def adjust(pvalues: Sequence[float | None], method: str = "holm") -> list[float 
     p = np.array([float(pvalues[i]) for i in idx])
     if np.any(np.isnan(p)) or np.any((p < 0) | (p > 1)):
         raise LmkbenchError("p-values must be numbers in [0, 1]")
-    if method == "holm":
-        adj = holm(p)
-    elif method == "bh":
-        adj = benjamini_hochberg(p)
-    else:
-        adj = p
-    for i, v in zip(idx, adj):
+    for i, v in zip(idx, correction.adjust(p)):
         out[i] = float(v)
     return out

@@ -24,13 +24,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize, stats
 
 DEFAULT_POWER = 0.8
 
 
 def ttest_power(d: float, n: int, alpha: float = 0.05) -> float:
     """Power of the two-sided one-sample (paired) t-test with ``n`` pairs against standardised effect ``d``."""
+    from scipy import stats   # here, not at import: listing the tests (the CLI) must not import scipy
+
     df = n - 1
     crit = stats.t.ppf(1 - alpha / 2, df)
     nc = d * math.sqrt(n)
@@ -49,6 +50,8 @@ def detectable_effect_size(n: int, alpha: float = 0.05, power: float = DEFAULT_P
         hi *= 2
         if hi > 1e6:
             return None
+    from scipy import optimize
+
     return float(optimize.brentq(lambda d: ttest_power(d, n, alpha) - power, 0.0, hi, xtol=1e-10))
 
 

@@ -32,9 +32,9 @@ import numpy as np
 from ..errors import InputError, LmkbenchError
 from ..results import ResultRecord, json_safe, load_records
 from .compare import canonical_pooling
-from .correction import adjust
+from .paired import Block, Contrast, run_paired
 from .settings import check_settings
-from .tests import DEFAULT_RESAMPLES, choose_test, paired_test
+from .tests import DEFAULT_RESAMPLES
 
 
 @dataclass
@@ -84,8 +84,8 @@ def rank_systems(scores: Mapping[str, Mapping[str, float]], *, test: str = "ttes
                  alpha: float = 0.05, seed: int | None = 0, n_resamples: int = DEFAULT_RESAMPLES, min_n: int = 2,
                  binary_test: str | None = "mcnemar") -> Ranking:
     """Rank systems given ``{system: {item_id: score}}`` (greater is better); see the module docstring."""
-    test, correction, alpha, min_n, binary_test = check_settings(
-        "rank", test=test, correction=correction, alpha=alpha, min_n=min_n, binary_test=binary_test).values()
+    stats = check_settings("rank", test=test, correction=correction, alpha=alpha, min_n=min_n,
+                           binary_test=binary_test)
     if not scores:
         raise LmkbenchError("no systems to rank")
     names = sorted(scores)
@@ -93,34 +93,27 @@ def rank_systems(scores: Mapping[str, Mapping[str, float]], *, test: str = "ttes
     common = sorted(i for i in all_ids
                     if all(i in scores[s] and scores[s][i] is not None and not math.isnan(float(scores[s][i]))
                            for s in names))
-    mat = {s: np.array([float(scores[s][i]) for i in common]) for s in names}
-    means = {s: float(mat[s].mean()) if common else math.nan for s in names}
-    used_test = choose_test(test, binary_test, *mat.values(), what="rank: ")
+    block = Block({s: {i: float(scores[s][i]) for i in common} for s in names},
+                  [Contrast(a, b) for a, b in combinations(names, 2)], what="rank: ")
+    run_paired([block], stats, seed=seed, n_resamples=n_resamples)
+    means = {s: float(np.mean(list(block.scores[s].values()))) if common else math.nan for s in names}
     pairs: list[PairResult] = []
-    for a, b in combinations(names, 2):
-        if len(common) < min_n:
-            d = mat[a] - mat[b]
-            pairs.append(PairResult(a, b, float(d.mean()) if d.size else None, None, None, used_test, None))
-            continue
-        r = paired_test(mat[a], mat[b], used_test, seed=seed, n_resamples=n_resamples)
-        pairs.append(PairResult(a, b, r.mean_diff, r.ci_low, r.ci_high, used_test, r.p))
-    for pr, p_adj in zip(pairs, adjust([pr.p for pr in pairs], correction)):
-        pr.p_adj = p_adj
-
     better: dict[str, list[str]] = {s: [] for s in names}   # better[s]: systems significantly better than s
-    for pr in pairs:
-        if pr.p_adj is None or pr.p_adj >= alpha or not pr.mean_diff:
-            continue
-        winner, loser = (pr.a, pr.b) if pr.mean_diff > 0 else (pr.b, pr.a)
-        better[loser].append(winner)
+    for o in block.outcomes:
+        a, b = o.contrast.a, o.contrast.b
+        ci = (o.result.ci_low, o.result.ci_high) if o.result is not None else (None, None)
+        pairs.append(PairResult(a, b, o.mean_diff, *ci, block.test, o.p, o.p_adj))
+        if o.decision.mark:
+            winner, loser = (a, b) if o.decision.mark == "win" else (b, a)
+            better[loser].append(winner)
     order = sorted(names, key=lambda s: (-means[s] if not math.isnan(means[s]) else math.inf, s))
     ranked, floor = [], 1
     for s in order:
         floor = max(floor, 1 + len(better[s]))
         worse = sorted(t for t in names if s in better[t])
         ranked.append(RankedSystem(s, floor, means[s], len(common), sorted(worse), sorted(better[s])))
-    settings = {"test": used_test, "correction": correction, "alpha": alpha, "seed": seed,
-                "n_resamples": n_resamples, "min_n": min_n,
+    settings = {"test": block.test, "correction": stats.correction, "alpha": stats.alpha, "seed": seed,
+                "n_resamples": n_resamples, "min_n": stats.min_n,
                 "rule": "rank = 1 + #systems significantly better (adjusted p < alpha), monotone in mean"}
     return Ranking(ranked, pairs, settings, len(common), len(all_ids) - len(common))
 

@@ -36,7 +36,12 @@ resample) give ``p = None``, Wilcoxon and randomization their exact answer (``p 
 non-zero difference (zero variance) → t-test ``p = 0``, bootstrap ``p = 1 / (1 + n_resamples)``.
 
 The CI method by default follows the test (``ci="auto"``): the t interval for the t-test, the bootstrap
-percentile interval (``n_resamples``, same seed) for the others.
+percentile interval (``n_resamples``, same seed) for the others (each test declares which when it registers).
+
+Each test is a function ``run(a, b, draws) -> (statistic, p, note)`` registered with
+:func:`~lmkbench.stats.registry.register_test` (name, help, the report's text, its CI); :func:`paired_test`
+runs any registered test. scipy is imported inside the functions that use it, so that listing the tests (the
+CLI) does not import it.
 """
 from __future__ import annotations
 
@@ -46,12 +51,11 @@ from dataclasses import asdict, dataclass
 from typing import Sequence
 
 import numpy as np
-from scipy import stats
 
 from ..errors import LmkbenchError
 from ..results import json_safe
+from .registry import STAT_TESTS, register_test
 
-TESTS = ("ttest", "wilcoxon", "randomization", "bootstrap", "mcnemar")
 ZERO_METHODS = ("wilcox", "pratt", "zsplit")
 MCNEMAR_EXACT_BELOW = 25
 DEFAULT_RESAMPLES = 10_000
@@ -131,6 +135,8 @@ def ttest_p(a: np.ndarray, b: np.ndarray) -> tuple[float | None, float | None, s
         return None, None, "one pair: the t-test needs two"
     if _zero_variance(d):
         return math.copysign(math.inf, float(d.mean())), 0.0, "zero variance: every pair differs by the same amount"
+    from scipy import stats
+
     res = stats.ttest_rel(a, b)
     return float(res.statistic), float(res.pvalue), ""
 
@@ -143,6 +149,8 @@ def wilcoxon_p(a: np.ndarray, b: np.ndarray, zero_method: str = "wilcox") -> tup
         return None, None, "no pairs"
     if _all_zero(d):
         return 0.0, 1.0, "all differences are zero"
+    from scipy import stats
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = stats.wilcoxon(d, zero_method=zero_method)
@@ -260,6 +268,8 @@ def mcnemar_p(a: np.ndarray, b: np.ndarray,
     disc = n10 + n01
     if disc == 0:
         return 0.0, 1.0, "no discordant pairs"
+    from scipy import stats
+
     if disc < exact_below:
         p = stats.binomtest(n10, disc, 0.5).pvalue
         return float(min(n10, n01)), float(min(p, 1.0)), f"exact binomial, n10={n10}, n01={n01}"
@@ -277,8 +287,69 @@ def t_ci(d: np.ndarray, confidence: float = 0.95):
         return m, m
     if n < 2:
         return None, None
+    from scipy import stats
+
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * float(np.std(d, ddof=1)) / math.sqrt(n)
     return m - half, m + half
+
+
+# ---------------------------------------------------------------- the registered tests
+
+
+@dataclass
+class Draws:
+    """What a registered test may use beyond the pairs: the resampling settings and Wilcoxon's zero method.
+    :meth:`bootstrap_means` draws the resampled means of ``a - b`` once, shared by a test and its CI."""
+
+    d: np.ndarray
+    n_resamples: int = DEFAULT_RESAMPLES
+    seed: int | None = 0
+    batch: int | None = None
+    zero_method: str = "wilcox"
+    _means: np.ndarray | None = None
+
+    def bootstrap_means(self) -> np.ndarray:
+        if self._means is None:
+            self._means = bootstrap_means(self.d, self.n_resamples, self.seed, self.batch)
+        return self._means
+
+
+@register_test("ttest", ci="t", help="paired t-test",
+               text="a paired t-test on the per-item score differences (scipy.stats.ttest_rel); the CI of the "
+                    "difference is the matching t interval")
+def _ttest(a, b, draws: Draws):
+    return ttest_p(a, b)
+
+
+@register_test("wilcoxon", help="signed-rank, zero differences dropped",
+               text="the Wilcoxon signed-rank test on the per-item differences (scipy.stats.wilcoxon; pairs with a "
+                    "zero difference are dropped); the CI of the difference is a percentile bootstrap")
+def _wilcoxon(a, b, draws: Draws):
+    return wilcoxon_p(a, b, draws.zero_method)
+
+
+@register_test("randomization", help="sign-flip permutation",
+               text="a paired randomization (sign-flip permutation) test of the mean difference; the CI of the "
+                    "difference is a percentile bootstrap")
+def _randomization(a, b, draws: Draws):
+    return randomization_p(a, b, draws.n_resamples, draws.seed)
+
+
+# not offered by the gate, whose failures stop CI: the shift method is anti-conservative for small n
+@register_test("bootstrap", gate=False, help="paired bootstrap, shift method",
+               text="a paired bootstrap test of the mean difference (shift method); the CI of the difference is a "
+                    "percentile bootstrap")
+def _bootstrap(a, b, draws: Draws):
+    d = a - b
+    means = draws.bootstrap_means() if d.size >= 2 and not _all_zero(d) else None
+    return bootstrap_p(a, b, draws.n_resamples, draws.seed, draws.batch, means=means)
+
+
+@register_test("mcnemar", binary=True, help="McNemar's test for 0/1 outcomes",
+               text="McNemar's test on the discordant pairs (items one pooling gets right and the other wrong); "
+                    "exact binomial below 25 discordant pairs, else chi-square with continuity correction")
+def _mcnemar(a, b, draws: Draws):
+    return mcnemar_p(a, b)
 
 
 # ---------------------------------------------------------------- the one entry point
@@ -287,9 +358,11 @@ def t_ci(d: np.ndarray, confidence: float = 0.95):
 def paired_test(a: Sequence[float], b: Sequence[float], test: str = "ttest", *, ci: str = "auto",
                 confidence: float = 0.95, n_resamples: int = DEFAULT_RESAMPLES, seed: int | None = 0,
                 zero_method: str = "wilcox", batch: int | None = None) -> PairedResult:
-    """Test ``a`` against ``b`` (paired by position) and report the mean difference with its CI."""
-    if test not in TESTS:
-        raise LmkbenchError(f"unknown test {test!r} (known: {', '.join(TESTS)})")
+    """Test ``a`` against ``b`` (paired by position) with the registered ``test`` and report the mean
+    difference with its CI."""
+    if test not in STAT_TESTS:
+        raise LmkbenchError(f"unknown test {test!r} (known: {', '.join(STAT_TESTS.names())})")
+    method = STAT_TESTS.method(test)
     if ci not in ("auto", "t", "bootstrap"):
         raise LmkbenchError(f"unknown ci method {ci!r} (known: auto, t, bootstrap)")
     if not 0 < confidence < 1:
@@ -299,21 +372,9 @@ def paired_test(a: Sequence[float], b: Sequence[float], test: str = "ttest", *, 
     a, b, n_nan = drop_nan_pairs(a, b)
     d = a - b
     n = int(d.size)
-    ci_method = ("t" if test == "ttest" else "bootstrap") if ci == "auto" else ci
-    means = None
-    if n and (ci_method == "bootstrap" or test == "bootstrap") and not _all_zero(d):
-        means = bootstrap_means(d, n_resamples, seed, batch)
-
-    if test == "ttest":
-        stat, p, note = ttest_p(a, b)
-    elif test == "wilcoxon":
-        stat, p, note = wilcoxon_p(a, b, zero_method)
-    elif test == "randomization":
-        stat, p, note = randomization_p(a, b, n_resamples, seed)
-    elif test == "bootstrap":
-        stat, p, note = bootstrap_p(a, b, n_resamples, seed, batch, means=means)
-    else:
-        stat, p, note = mcnemar_p(a, b)
+    ci_method = method.ci if ci == "auto" else ci
+    draws = Draws(d, n_resamples, seed, batch, zero_method)
+    stat, p, note = method.run(a, b, draws)
 
     if n == 0:
         lo = hi = None
@@ -322,7 +383,7 @@ def paired_test(a: Sequence[float], b: Sequence[float], test: str = "ttest", *, 
     elif ci_method == "t":
         lo, hi = t_ci(d, confidence)
     else:
-        lo, hi = bootstrap_ci(d, confidence, means=means)
+        lo, hi = bootstrap_ci(d, confidence, means=draws.bootstrap_means())
     if n_nan:
         note = (note + "; " if note else "") + f"{n_nan} pair(s) with NaN dropped"
     return PairedResult(test=test, n=n, n_nan=n_nan,
