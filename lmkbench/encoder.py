@@ -10,7 +10,7 @@ tokenizers, known before tokenizing, so a rerun finds its shards without tokeniz
 3. group poolings by input family (``cls``/``mean``/``last``/``mean_every`` share the plain family; each
    ``lmk``/``multicls`` variant has its own) and build each family's sequences;
 4. sort sequences by length and cut them into batches under a *token budget* (rows × padded length),
-   choosing the cuts that minimise padding plus a per-batch cost (:func:`batches_by_budget`);
+   choosing the cuts that minimise padding plus a per-batch cost (:func:`~lmkbench.batching.batches_by_budget`);
 5. one forward pass per batch (no attention mask where nothing is padded); every pooling of the family
    reads the same hidden states; weighted sums accumulate per text of the shard on the device (windows of
    one text add up);
@@ -24,92 +24,32 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from .store import MemoryStore, code_digest, open_store, shard_stem, text_hash
+from .batching import BATCHING, SHARDING, batches_by_budget, plan_shards
+from .devices import DTYPES, autocast_for, bf16_speedup, cpu_supports_bf16, device_kind, resolve_device, resolve_dtype
 from .errors import LmkbenchError
 from .inputs import IDS, LONG_POLICIES, Content, Sequence, SpecialTokens, token_sentence_spans
 from .models import LoadedModel, load_model
 from .poolings import Pooling, make_pooling
 from .positions import parse_positions
-from .search import doc_blocks
 from .settings import EncoderSettings
-from .strategies import add_unit_sums, aggregate, is_strategy, text_layout
+from .store import MemoryStore, code_digest, open_store, shard_stem, text_hash
+from .stored import StoredEmbeddings
+from .strategies import add_unit_sums, aggregate, text_layout
+
+#: the public names, including those that moved to devices, batching and stored and stay importable from here
+#: (tests, benchmarks, train/ and commands/ import them from this module)
+__all__ = ["PooledEncoder", "Encoded", "EncodedSet", "EncodeStats", "StoredEmbeddings", "content_ids",
+           "content_token_counts", "batches_by_budget", "plan_shards", "BATCHING", "SHARDING", "DTYPES",
+           "resolve_device", "resolve_dtype", "cpu_supports_bf16", "bf16_speedup", "autocast_for"]
 
 log = logging.getLogger(__name__)
-
-#: Bounded kernel caches. oneDNN and PyTorch's mkldnn layer cache a primitive per input shape (default 1024
-#: each); length-sorted batches come in ever new (rows, width) shapes, so over a large corpus those caches
-#: filled with entries that are never reused: measured on a 1M-document run, peak RSS 923 → 706 MiB with the
-#: caches off, and no slower. Both are read when the first primitive is made; a value the user set wins.
-KERNEL_CACHE_CAPACITY = "32"
-for _var in ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "LRU_CACHE_CAPACITY"):
-    os.environ.setdefault(_var, KERNEL_CACHE_CAPACITY)
-
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def resolve_device(device: str = "auto") -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise LmkbenchError("--device cuda asked for, but torch sees no CUDA device")
-    if device not in ("cpu",) and not device.startswith("cuda"):
-        raise LmkbenchError(f"unknown device {device!r} (auto|cpu|cuda|cuda:N)")
-    return device
-
-
-def resolve_dtype(dtype: str, device: str) -> str:
-    """``auto`` → bf16 (or fp16) on CUDA, fp32 on CPU; ``bf16`` on CPU needs AVX-512 BF16 or AMX."""
-    if dtype == "auto":
-        if device.startswith("cuda"):
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        return "fp32"
-    if dtype not in DTYPES:
-        raise LmkbenchError(f"unknown dtype {dtype!r} (auto|fp32|bf16|fp16)")
-    if device.startswith("cuda") or dtype == "fp32":
-        return dtype
-    if dtype == "fp16":
-        raise LmkbenchError("--dtype fp16 needs a CUDA device; on CPU use bf16 (where supported) or fp32")
-    if not cpu_supports_bf16():
-        raise LmkbenchError("--dtype bf16 on CPU needs AVX-512 BF16 or AMX, which this CPU lacks "
-                            f"(torch sees {torch.backends.cpu.get_cpu_capability()}); use fp32")
-    return dtype
-
-
-def cpu_supports_bf16() -> bool:
-    """True where the CPU has native bf16 arithmetic (AVX-512 BF16 or AMX tiles), as oneDNN uses it."""
-    cpu = getattr(torch, "cpu", None)
-    checks = [getattr(cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
-    return any(bool(f()) for f in checks if f is not None)
-
-
-def bf16_speedup(model, device: str = "cpu", rows: int = 4, width: int = 256, reps: int = 2) -> float:
-    """Measured forward speed-up of bf16 autocast over fp32 for ``model`` on ``device`` (a second or so)."""
-    ids = torch.randint(1000, 2000, (rows, width), device=device)
-    seconds = {}
-    with torch.inference_mode():
-        for dtype in ("fp32", "bf16"):
-            with autocast_for(device, dtype):
-                model(input_ids=ids)                       # warm-up: kernels, primitive caches
-                t = time.perf_counter()
-                for _ in range(reps):
-                    model(input_ids=ids)
-                seconds[dtype] = time.perf_counter() - t
-    return seconds["fp32"] / max(seconds["bf16"], 1e-9)
-
-
-def autocast_for(device: str, dtype: str):
-    """Autocast to ``dtype`` for the forward pass (a no-op for fp32); pooling sums stay in fp32/fp64."""
-    if dtype == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast("cuda" if device.startswith("cuda") else "cpu", dtype=DTYPES[dtype])
 
 
 @dataclass
@@ -144,86 +84,15 @@ class EncodeStats:
 class Encoded:
     """Result of one :meth:`PooledEncoder.encode` call; arrays are in input order, in memory."""
 
-    embeddings: dict[str, np.ndarray]      # canonical pooling → [n, dim] float32, L2-normalised
+    #: canonical pooling → float32 L2-normalised rows: ``[n, dim]``, one per text, except for a multi-vector
+    #: strategy (agg=max): one per chunk, ``[rows, dim]``, with the text of each row in ``owners``
+    embeddings: dict[str, np.ndarray]
     token_counts: np.ndarray               # content tokens per text (no special tokens)
     truncated: dict[str, np.ndarray]       # canonical pooling → bool per text: content cut (lost)
     stats: EncodeStats
     split: dict[str, np.ndarray] = field(default_factory=dict)  # pooling → bool: encoded as several windows
     #: multi-vector strategies (``chunk``/``late`` with agg=max): pooling → text index of each row
     owners: dict[str, np.ndarray] = field(default_factory=dict)
-
-
-class StoredEmbeddings:
-    """One pooling's embeddings of a text set, as the store's shards in order (nothing held in memory).
-
-    ``blocks(rows)`` yields ``(start, array)`` of at most ``rows`` consecutive embeddings, read shard by shard
-    (search streams the corpus this way); ``array()`` loads everything (small sets, the Python API).
-    A *multi-vector* set (``multi``: several rows per text, MaxP) keeps an ``owner`` array per shard;
-    ``doc_blocks(rows)`` then yields whole texts' rows with their owners, and ``array()`` / ``blocks()``
-    give rows, not texts (``vectors`` of them; ``len()`` is still the number of texts).
-    """
-
-    def __init__(self, slot, shards: list[tuple[str, int]], dim: int, multi: bool = False, vectors: int | None = None):
-        self.slot, self.shards, self.dim, self.multi = slot, shards, dim, multi
-        self.n = sum(r for _, r in shards)
-        self.vectors = self.n if vectors is None else vectors
-
-    def __len__(self) -> int:
-        return self.n
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (self.n, self.dim)
-
-    def doc_blocks(self, rows: int = 50_000) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
-        """``(first text, rows, owner or None)`` where a block ends on a text boundary (see search.doc_blocks)."""
-        if not self.multi:
-            for start, block in self.blocks(rows):
-                yield start, block, None
-            return
-        start = 0
-        for stem, n_texts in self.shards:
-            emb = self.slot.read(stem, "emb", mmap=True)
-            yield from doc_blocks(emb, self.slot.read(stem, "owner"), rows, start)
-            start += n_texts
-            del emb
-
-    def owners(self) -> np.ndarray:
-        """Text index (in the set) of every row: ``arange(n)`` for one vector per text."""
-        if not self.multi:
-            return np.arange(self.n)
-        out, start = [], 0
-        for stem, n_texts in self.shards:
-            out.append(self.slot.read(stem, "owner").astype(np.int64) + start)
-            start += n_texts
-        return np.concatenate(out) if out else np.zeros(0, np.int64)
-
-    def blocks(self, rows: int = 50_000) -> Iterator[tuple[int, np.ndarray]]:
-        buf = np.empty((min(rows, max(self.vectors, 1)), self.dim), np.float32)
-        start = fill = 0
-        for stem, _ in self.shards:
-            part = self.slot.read(stem, "emb", mmap=True)
-            at = 0
-            while at < len(part):
-                take = min(len(part) - at, len(buf) - fill)
-                buf[fill:fill + take] = part[at:at + take]
-                fill, at = fill + take, at + take
-                if fill == len(buf):
-                    yield start, buf
-                    start, fill = start + fill, 0
-            del part  # unmap: pages of finished shards leave the resident set
-        if fill:
-            yield start, buf[:fill]
-
-    def array(self) -> np.ndarray:
-        out = np.empty((self.vectors, self.dim), np.float32)
-        for start, block in self.blocks():
-            out[start:start + len(block)] = block
-        return out
-
-    def __array__(self, dtype=None, copy=None):
-        a = self.array()
-        return a if dtype is None else a.astype(dtype)
 
 
 @dataclass
@@ -242,75 +111,6 @@ class EncodedSet:
                        {k: v.owners() for k, v in self.embeddings.items() if v.multi})
 
 
-def batches_by_budget(lengths: list[int], token_budget: int, max_rows: int = 512, *,
-                      batch_cost: int = 0) -> list[list[int]]:
-    """Indices cut into batches with rows × longest row ≤ ``token_budget`` (a longer row goes alone) and at
-    most ``max_rows`` rows, choosing the cut that minimises padded tokens + ``batch_cost`` per batch.
-
-    Texts are sorted longest first, so an optimal batching is a set of cuts in that order, found exactly
-    by dynamic programming (``cost[j] = min_i cost[i] + len[i] · (j − i) + batch_cost``; milliseconds for
-    thousands of texts). ``batch_cost`` is the fixed price of one more forward pass, in tokens: 0 gives
-    zero padding (equal lengths only), larger values trade a little padding for fewer, larger batches.
-
-    Why: a padded position costs as much as a real one, and on CPU a forward pass costs about the same per
-    token from ~128 tokens per batch upwards, so padding is the waste to cut; but each batch also has a
-    fixed cost (dispatch, thread synchronisation, larger on a busy machine), which ``batch_cost`` prices.
-    A batch with no padding at all also lets SDPA drop the attention mask and take its flash kernel.
-    """
-    n = len(lengths)
-    if n == 0:
-        return []
-    order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
-    sorted_len = np.asarray(lengths, dtype=np.int64)[order]
-    best = np.zeros(n + 1)
-    cut = np.zeros(n + 1, dtype=np.int64)
-    for j in range(1, n + 1):
-        # batch = sorted rows i..j-1, as wide as row i; rows i ≥ j - budget // len[j-1] can satisfy the budget
-        lo = max(0, j - max_rows, j - max(1, token_budget // max(int(sorted_len[j - 1]), 1)))
-        rows = np.arange(j - lo, 0, -1)
-        width = sorted_len[lo:j]
-        cost = best[lo:j] + width * rows + batch_cost
-        cost[(width * rows > token_budget) & (rows > 1)] = np.inf
-        k = int(np.argmin(cost))  # first minimum: the largest batch among equal costs
-        best[j], cut[j] = cost[k], lo + k
-    out: list[list[int]] = []
-    j = n
-    while j > 0:
-        out.append(order[cut[j]:j].tolist())
-        j = int(cut[j])
-    return out[::-1]
-
-
-#: batching defaults per device kind: (token budget, batch cost in tokens); see :func:`batches_by_budget`.
-#: CPU, measured on 2 cores (160 SciFact abstracts at 512 tokens, sentence-transformers = 1): budget 4096
-#: with batch cost 64 → 1.47×, 256 → 1.45× (2 threads, quiet machine; 1 thread: 1.37× and 1.35×);
-#: 16384/256 → 1.36×, 16384/0 → 1.29×. 256 keeps fewer batches (15 vs 21 there), which matters on a
-#: busy machine where every batch waits for its threads. Sweep: ``python benchmarks/run.py --only sweep``.
-#: CUDA (not measured here): larger batches keep the GPU busy, so one more batch must save more padding.
-BATCHING = {"cpu": (4096, 256), "cuda": (65536, 4096)}
-
-
-#: shard bounds per device kind: (texts, characters). Characters bound content tokens from above for
-#: WordPiece/BPE tokenizers (a token covers at least one character), so a shard's memory is bounded before it
-#: is tokenized: at the CPU default about 4M chars ≈ ≤ 4M tokens → ≤ 16 MB of int32 ids per family, and
-#: per-text float64 accumulators of 4096 × dim per pooling (25 MB at 768 dimensions).
-SHARDING = {"cpu": (4096, 4_000_000), "cuda": (32768, 32_000_000)}
-
-
-def plan_shards(texts: Iterable[str], max_texts: int, max_chars: int) -> Iterator[list[str]]:
-    """Consecutive shards of ≤ ``max_texts`` texts and ≤ ``max_chars`` characters (≥ 1 text each)."""
-    shard: list[str] = []
-    chars = 0
-    for t in texts:
-        if shard and (len(shard) >= max_texts or chars + len(t) > max_chars):
-            yield shard
-            shard, chars = [], 0
-        shard.append(t)
-        chars += len(t)
-    if shard:
-        yield shard
-
-
 class PooledEncoder:
     """Encode texts with any registered pooling(s) of one Hugging Face encoder.
 
@@ -318,8 +118,8 @@ class PooledEncoder:
     declares one) or else the model's position limit; ``long_policy`` is ``truncate`` (right truncation) or
     ``windows`` (consecutive max-length windows pooled together). ``token_budget`` bounds rows × padded
     length of a batch and ``batch_cost`` (tokens) the padding one more batch must save to be worth it
-    (see :func:`batches_by_budget`; both default per device kind, :data:`BATCHING`). ``shard_texts`` and
-    ``shard_chars`` bound a shard (:data:`SHARDING`). ``cache_dir`` is the embedding store's folder (default
+    (see :func:`~lmkbench.batching.batches_by_budget`; both default per device kind, :data:`~lmkbench.batching.BATCHING`). ``shard_texts`` and
+    ``shard_chars`` bound a shard (:data:`~lmkbench.batching.SHARDING`). ``cache_dir`` is the embedding store's folder (default
     ``$LMKBENCH_CACHE`` or ``~/.cache/lmkbench``); ``cache_dir=False`` keeps shards in memory instead (the
     Python API); an unwritable folder gives a warning and a temporary store. ``store`` passes a store object
     (:mod:`lmkbench.store`) instead. These settings are an :class:`~lmkbench.settings.EncoderSettings`
@@ -354,7 +154,7 @@ class PooledEncoder:
             raise LmkbenchError(f"--max-length must be at least 4, got {self.max_length}")
         self.positions.check(self.loaded.model, limit, self.max_length)
         self.positions.install(self.loaded.model, limit, self.max_length)
-        kind = "cuda" if self.device.startswith("cuda") else "cpu"
+        kind = device_kind(self.device)
         budget, cost = BATCHING[kind]
         self.token_budget = max(int(s.token_budget or budget), self.max_length)
         self.batch_cost = int(cost if s.batch_cost is None else s.batch_cost)
@@ -392,7 +192,7 @@ class PooledEncoder:
     def _slot(self, pooling: Pooling):
         return self.store.slot(model=self.loaded.identity, pooling=str(pooling.spec), max_length=self.max_length,
                                long_policy=self.long_policy, dtype=self.dtype, positions=str(self.positions),
-                               multi=bool(getattr(pooling, "multi_vector", False)))
+                               multi=pooling.multi_vector)
 
     # -- tokenization ---------------------------------------------------------------------------------
     def tokenize(self, texts: list[str], sentences: bool = False) -> list[Content]:
@@ -407,8 +207,9 @@ class PooledEncoder:
     def encode(self, texts: list[str], poolings, *, desc: str = "encode") -> Encoded:
         """Embed ``texts`` with every pooling in ``poolings`` (specs or :class:`Pooling` objects).
 
-        Returns an :class:`Encoded` with, per canonical pooling string, an ``[n, dim]`` float32 array of
-        L2-normalised embeddings in input order, plus content-token counts and cut/split flags per text.
+        Returns an :class:`Encoded` with, per canonical pooling string, a float32 array of L2-normalised
+        embeddings in input order (``[n, dim]``; a multi-vector strategy, agg=max, gives one row per chunk and
+        the text of each row in ``Encoded.owners``), plus content-token counts and cut/split flags per text.
         Texts stream through the store in shards (:meth:`encode_set`); this call then loads the arrays.
         """
         if isinstance(texts, str) or any(not isinstance(t, str) for t in texts):
@@ -458,7 +259,7 @@ class PooledEncoder:
             log.info("%s: reused %d of %d shards from the %s", desc, stats.shards_reused, stats.shards,
                      self.store.describe())
         self.total.add(stats)
-        multi = {name: bool(getattr(p, "multi_vector", False)) for name, p in zip(names, poolers)}
+        multi = {name: p.multi_vector for name, p in zip(names, poolers)}
         return EncodedSet(*self._collect(slots, shards, multi), stats=stats)
 
     def _collect(self, slots: dict, shards: list[tuple[str, int]], multi: dict[str, bool]):
@@ -519,7 +320,7 @@ class PooledEncoder:
         if any(p.falls_back_to_mean for p in members) and _MEAN not in weighers:
             weighers[_MEAN] = make_pooling("mean")
         # where each sequence (or position) adds up: one unit per text, or per chunk for the strategies
-        layouts = {name: (p.layout(seqs, owner, len(contents), self.special) if is_strategy(p)
+        layouts = {name: (p.layout(seqs, owner, len(contents), self.special) if p.is_strategy
                           else text_layout(owner, len(contents))) for name, p in weighers.items()}
         seq_rows = {name: torch.as_tensor(lay.seq_unit, dtype=torch.long) for name, lay in layouts.items()
                     if lay.seq_unit is not None}
@@ -592,8 +393,8 @@ class PooledEncoder:
                     raise LmkbenchError(f"pooling {name} produced no weight for {int((~ok).sum())} text(s)")
             norms = np.linalg.norm(vec, axis=1, keepdims=True)
             vec = (vec / np.maximum(norms, 1e-12)).astype(np.float32)
-            rows_out, row_owner = aggregate(vec, lay.unit_owner, len(contents), getattr(p, "agg", None))
-            if is_strategy(p):
+            rows_out, row_owner = aggregate(vec, lay.unit_owner, len(contents), p.agg)
+            if p.is_strategy:
                 stats.chunks[name] = stats.chunks.get(name, 0) + len(lay.unit_owner)
             results[name] = (rows_out, cut, split, row_owner)
         return results

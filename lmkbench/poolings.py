@@ -22,13 +22,29 @@ POOLINGS: Registry = Registry("pooling", modules=("lmkbench.strategies",))   # c
 
 
 class Pooling:
-    """Base class. ``spec`` is the parsed, normalised :class:`~lmkbench.specs.Spec`."""
+    """Base class. ``spec`` is the parsed, normalised :class:`~lmkbench.specs.Spec`.
+
+    The class attributes below are the whole protocol the encoder, the runner and the mteb adapter read; the
+    long-document strategies (:class:`lmkbench.strategies.Strategy`) override them."""
 
     #: if True and a text gets zero total weight, the masked mean is used instead
     falls_back_to_mean: bool = False
+    #: a long-document strategy: its vectors are chunks laid out per text (``layout``), aggregated by ``agg``,
+    #: and only documents use it (queries use its inner pooling: :meth:`spec_for`)
+    is_strategy: bool = False
+    #: several stored rows per text (an ``owner`` array in the store); search scores a text by its best row
+    multi_vector: bool = False
+    #: how a strategy's chunk vectors become the stored rows (``max``: all kept, ``mean``: their normalised
+    #: mean); None for a pooling of one vector per text
+    agg: str | None = None
 
     def __init__(self, spec: Spec):
         self.spec = spec
+
+    def spec_for(self, role: str) -> str:
+        """The spec to encode a text set of ``role`` (``query``, ``document`` or ``single``: a set whose
+        evaluator needs one vector per text) with: the pooling itself, except for strategies."""
+        return str(self.spec)
 
     def __str__(self) -> str:
         return str(self.spec)

@@ -68,8 +68,9 @@ BASE_ARRAYS = ("emb", "ntok", "cut", "split")
 NORM_TOLERANCE = 1e-3
 
 #: the modules (of this package) whose source decides what a stored vector is: their bytes are in every slot
-#: key. Absent ones count as absent (so adding the file changes the key too).
-CODE_MODULES = ("encoder", "inputs", "poolings", "strategies", "models", "positions", "attention")
+#: key. Absent ones count as absent (so adding the file changes the key too). ``devices`` is one: its
+#: ``autocast_for`` decides how the forward pass computes in the dtype the key names.
+CODE_MODULES = ("encoder", "inputs", "poolings", "strategies", "models", "positions", "attention", "devices")
 #: modules the encoder imports that do not decide a stored vector (tests/test_store_integrity.py insists
 #: that every module the encoder imports is in one of the two lists)
 NOT_VECTOR_MODULES = {
@@ -79,6 +80,9 @@ NOT_VECTOR_MODULES = {
     "specs": "spec parsing: as params",
     "settings": "declares the encoder settings, whose values are in the key",
     "search": "reads stored vectors, never writes them",
+    "stored": "reads stored vectors, never writes them",
+    "batching": "shard and batch sizes: which texts share a shard (the shard's name) and a batch (float rounding "
+                "at most; the token budget is not in the key either), never what a vector is",
     "store": "this module: its layout is keyed by FORMAT_VERSION and _DTYPES",
 }
 #: libraries whose versions are in every slot key (tokenisation and the forward pass)

@@ -111,7 +111,7 @@ class Strategy(Pooling):
 
     def spec_for(self, role: str) -> str:
         """The spec to encode a text set with: ``query`` → the inner pooling; ``document`` → this strategy;
-        ``single`` (a document set whose evaluator needs one vector per text) → the ``agg=mean`` variant."""
+        ``single`` (a set whose evaluator needs one vector per text) → the ``agg=mean`` variant of ``agg=max``."""
         if role == "query":
             return str(self.inner.spec)
         if role == "single" and self.multi_vector:
@@ -162,8 +162,9 @@ class LateStrategy(Strategy):
         return Layout(np.asarray(unit_owner, np.int64), pos_units=pos_units)
 
 
-def is_strategy(pooling) -> bool:
-    return getattr(pooling, "is_strategy", False)
+def is_strategy(pooling: Pooling) -> bool:
+    """``pooling.is_strategy`` (declared on :class:`~lmkbench.poolings.Pooling`)."""
+    return pooling.is_strategy
 
 
 def add_unit_sums(sums: torch.Tensor, wsum: torch.Tensor, h: torch.Tensor, w: torch.Tensor,
