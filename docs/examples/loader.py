@@ -4,6 +4,7 @@ import tempfile
 from pathlib import Path
 
 import lmkbench
+from lmkbench.api import evaluate
 from lmkbench.data.types import RetrievalData
 from lmkbench.params import Param, to_str
 from lmkbench.tasks.loaders import Loader, file_sha256, register_loader
@@ -44,8 +45,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "shop.jsonl"
         path.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in pairs))
-        comparison = lmkbench.evaluate(model="minilm", poolings=["mean", "lmk"], tasks=[f"faq:{path}"],
-                                       out=Path(tmp) / "results", max_length=64, device="cpu")
+        comparison = evaluate(model="minilm", poolings=["mean", "lmk"], tasks=[f"faq:{path}"],
+                              out=Path(tmp) / "results", max_length=64, device="cpu")
         for record in lmkbench.load_results(Path(tmp) / "results"):
             print(record.task, record.pooling, round(record.value, 3))
         print(len(comparison.rows), "comparison rows")
