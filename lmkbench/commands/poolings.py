@@ -7,7 +7,7 @@ HELP = "list the registered poolings, their parameters and defaults"
 
 
 def add_arguments(p):
-    p.add_argument("--markdown", action="store_true", help="print a Markdown table (used for the README)")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
 
 
 def catalogue_rows():
@@ -28,7 +28,8 @@ def run(args) -> int:
         print("| pooling | canonical default | input family | parameters | what it does |")
         print("|---|---|---|---|---|")
         for r in rows:
-            print("| " + " | ".join(f"`{c}`" if i < 3 else c for i, c in enumerate(r)) + " |")
+            cells = (f"`{c}`" if i < 3 else c.replace("|", "\\|") for i, c in enumerate(r))   # a | inside a cell
+            print("| " + " | ".join(cells) + " |")
         return 0
     w = max(len(r[1]) for r in rows)
     for name, canon, fam, params, help_ in rows:
