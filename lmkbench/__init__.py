@@ -1,8 +1,10 @@
 """lmkbench: which pooling should a text encoder use, and how does the answer change as documents get longer?
 
-The public API (see the README, "Python API"); names load on first use, so ``import lmkbench`` stays light:
+The public API (see docs/manual/interop.md, "Python API"); names load on first use, so ``import lmkbench``
+stays light:
 
-* :func:`evaluate` — run tasks × poolings for a model and return the :class:`Comparison` ``compare`` prints;
+* :func:`lmkbench.api.evaluate` — run tasks × poolings for a model and return the :class:`Comparison`
+  ``compare`` prints (``lmkbench.evaluate`` is the evaluators package);
 * :func:`load_results` — the result files of a folder, as :class:`ResultRecord`; :func:`compare` — a
   :class:`Comparison` from them;
 * :func:`export_results` — results in mteb's or ranx's format;
@@ -13,12 +15,13 @@ The public API (see the README, "Python API"); names load on first use, so ``imp
 from __future__ import annotations
 
 import importlib
-import types
+
+from . import api  # noqa: F401  (light: imports nothing heavy at module level)
 
 __version__ = "0.1.0"
 
 _PUBLIC = {
-    "load_results": "lmkbench.api",
+    "load_results": "lmkbench.results",
     "compare": "lmkbench.stats.compare", "Comparison": "lmkbench.stats.comparison",
     "ResultRecord": "lmkbench.results", "EncoderSettings": "lmkbench.settings",
     "export_results": "lmkbench.export",
@@ -27,26 +30,7 @@ _PUBLIC = {
     "resolve_tasks": "lmkbench.tasks", "load_model": "lmkbench.models",
     "LmkbenchError": "lmkbench.errors", "InputError": "lmkbench.errors",
 }
-__all__ = sorted([*_PUBLIC, "evaluate"]) + ["__version__"]
-
-
-class _EvaluatePackage(types.ModuleType):
-    """``lmkbench.evaluate`` is the evaluators package *and* callable as :func:`lmkbench.api.evaluate`.
-
-    (A subpackage import would otherwise replace a plain ``evaluate`` function on this module.)"""
-
-    def __call__(self, *args, **kwargs):
-        from .api import evaluate as _evaluate
-
-        return _evaluate(*args, **kwargs)
-
-
-from . import api as _api  # noqa: E402  (light: imports nothing heavy at module level)
-from . import evaluate  # noqa: E402
-
-evaluate.__class__ = _EvaluatePackage
-_EvaluatePackage.__call__.__doc__ = _api.evaluate.__doc__
-
+__all__ = sorted([*_PUBLIC, "api"]) + ["__version__"]
 
 _ATTR = {"export_results": "export"}
 
@@ -56,7 +40,8 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(_PUBLIC[name]), _ATTR.get(name, name))
         globals()[name] = value
         return value
-    raise AttributeError(f"module 'lmkbench' has no attribute {name!r}")
+    hint = " (run tasks × poolings and compare: lmkbench.api.evaluate)" if name == "evaluate" else ""
+    raise AttributeError(f"module 'lmkbench' has no attribute {name!r}{hint}")
 
 
 def __dir__():

@@ -1,21 +1,20 @@
-"""The Python API: the CLI's verbs as functions (``lmkbench.evaluate`` ≈ ``lmkbench run`` + ``compare``).
+"""The Python API: the CLI's verbs as functions (``lmkbench.api.evaluate`` ≈ ``lmkbench run`` + ``compare``).
 
     import lmkbench
-    cmp = lmkbench.evaluate(model="minilm", poolings=["cls", "mean", "lmk"], tasks=["bbc_retrieval"],
-                            out="results", max_length=256, device="cpu")
+    cmp = lmkbench.api.evaluate(model="minilm", poolings=["cls", "mean", "lmk"], tasks=["bbc_retrieval"],
+                                out="results", max_length=256, device="cpu")
     print(cmp)                                    # the table `lmkbench compare` prints
     records = lmkbench.load_results("results")    # the result files, as ResultRecords (schema lmkbench.result/1)
     lmkbench.export_results("results", "mteb", "mteb-results")
+
+(``lmkbench.evaluate`` is the evaluators package, :mod:`lmkbench.evaluate`.)
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 from .errors import LmkbenchError
-
-if TYPE_CHECKING:  # pragma: no cover  (import lmkbench stays light)
-    from .results import ResultRecord
 
 
 def evaluate(model: str, poolings: Iterable[str] | None = None, tasks: Iterable[str] = ("suite:default",),
@@ -30,6 +29,7 @@ def evaluate(model: str, poolings: Iterable[str] | None = None, tasks: Iterable[
     ``long_policy``, ``dtype``, ``cache_dir``, ...) or ``overwrite``, ``tokenizer``, ``extra_meta`` (as
     :class:`~lmkbench.runner.RunSettings` takes them). Finished cells in ``out`` are reused.
     """
+    from .results import load_results
     from .runner import Runner, RunSettings
     from .stats.compare import compare
     from .tasks import resolve_tasks
@@ -47,10 +47,3 @@ def evaluate(model: str, poolings: Iterable[str] | None = None, tasks: Iterable[
     if not records:
         raise LmkbenchError(f"no results for {label} under {out}")
     return compare(records, baseline=baseline, test=test, correction=correction)
-
-
-def load_results(results_dir) -> list[ResultRecord]:
-    """Every lmkbench result file under ``results_dir`` (recursively), as records sorted by path."""
-    from .results import iter_results
-
-    return list(iter_results(results_dir))

@@ -14,12 +14,16 @@ A result file (schema ``lmkbench.result/1``) holds::
 relevant document in the evaluated model's tokenizer, content tokens without special tokens),
 ``lengths`` (all relevant documents) and ``truncated`` (whether that document was cut).
 Synthetic tasks add ``target_length`` and ``depth``. ``per_item`` (classification, clustering) records
-per text its outcome and ``length``.
+per text its outcome and ``length``. ``item_scores`` names the per-item fields that are scores (the
+evaluator's metric keys); a file written before that declaration existed reads as before: every numeric
+per-item field not in :data:`AUX_FIELDS` counts as one.
 
 In Python a result is a :class:`ResultRecord` (read with :meth:`ResultRecord.read`, written with
-:meth:`ResultRecord.write`, rendered as JSON by :meth:`ResultRecord.to_json`); its ``meta`` is a
-:class:`ResultMeta` with the fields lmkbench reads typed and every other key kept as written.
-Every consumer (compare, gate, report, leaderboard, ranking, export) takes records, never raw dicts.
+:meth:`ResultRecord.write`, rendered as JSON by :meth:`ResultRecord.to_json`); the file is checked by one
+pydantic model, :class:`ResultFile`, whose ``meta`` is a :class:`ResultMeta` (the fields lmkbench reads typed,
+every other key kept as written). One reader: :meth:`ResultRecord.read` a file, :func:`iter_results` a
+folder, :func:`load_results` (``lmkbench.load_results``) a folder or records for every consumer (compare,
+gate, report, leaderboard, ranking, export), which take records, never raw dicts.
 """
 from __future__ import annotations
 
@@ -29,22 +33,26 @@ import numbers
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Optional
+from typing import Annotated, Any, Iterable, Iterator, Mapping, Optional
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, StrictBool,
+                      StrictStr, ValidationError, model_validator)
 
 from .errors import InputError, LmkbenchError
-from .io import atomic_write_json, atomic_write_text, read_trec_run  # noqa: F401  (read_trec_run re-exported)
 from .configs.errors import input_error
 from .data.files import read_json_file
-from .specs import slug  # noqa: F401  (re-exported: results name their files with it)
+from .io import atomic_write_json, atomic_write_text
+# re-exports for train/matched.py and commands/embed.py only, until they import from io / specs: then delete
+from .io import read_trec_run  # noqa: F401
+from .specs import slug  # noqa: F401
 
 SCHEMA = "lmkbench.result/1"
 
 log = logging.getLogger(__name__)
 
-#: per-item fields that describe an item (its length, cut/split, depth, ...) rather than score it
+#: results without ``item_scores`` (written before it existed): per-item fields that describe an item (its
+#: length, cut/split, depth, ...) rather than score it; every other numeric per-item field counts as a score
 AUX_FIELDS = frozenset({"length", "lengths", "truncated", "split", "target_length", "depth", "query_length",
                         "doc_tokens", "cluster", "evidence_depth", "evidence_depth_estimated"})
 
@@ -99,6 +107,20 @@ def _infinite(v) -> bool:
     return False
 
 
+def _finite(v):
+    """A per-item value or metric as written, refused when it holds ±inf (:func:`_infinite`)."""
+    if _infinite(v):
+        raise ValueError(_INF)
+    return v
+
+
+def _metric_value(v):
+    """A metric: a real number (numpy's too) or null; bool and text are refused, ±inf too."""
+    if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
+        raise ValueError(f"expected a number or null, got {type(v).__name__}")
+    return _finite(v)
+
+
 class ResultMeta(BaseModel):
     """A result's ``meta``: how it was produced. The fields lmkbench reads are declared (and type-checked on
     read); any other key (``dataset_info``, ``prompts``, a user's ``extra_meta``...) is kept as written."""
@@ -132,12 +154,19 @@ class ResultMeta(BaseModel):
 
     _order: list[str] = PrivateAttr(default_factory=list)   # the keys in the order they were given
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_order(cls, data: Any, handler):
+        """Remember the key order of a mapping it is read from, so that it is written back as given."""
+        meta = handler(data)
+        if isinstance(data, Mapping):
+            meta._order = list(data)
+        return meta
+
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> "ResultMeta":
-        """A meta from a mapping (checked), remembering its key order so that it is written back as given."""
-        meta = cls.model_validate(data)
-        meta._order = list(data)
-        return meta
+        """A meta from a mapping (checked), remembering its key order."""
+        return cls.model_validate(dict(data))
 
     def to_json(self) -> dict[str, Any]:
         """The keys the meta holds, in the order given (declared fields first for one built field by field)."""
@@ -158,8 +187,52 @@ class ResultMeta(BaseModel):
         return ResultMeta.of({**self.to_json(), **values})
 
 
-_TOP_LEVEL = ("task", "task_kind", "task_group", "split", "model", "pooling", "main_metric", "per_item_metric",
-              "greater_is_better", "metrics")
+_Name = Annotated[StrictStr, Field(min_length=1)]
+_Items = Annotated[Optional[dict[str, dict[str, Annotated[Any, AfterValidator(_finite)]]]], Field(default=None)]
+
+
+class ResultFile(BaseModel):
+    """A result file's JSON object, checked (one pydantic model, as its ``meta``): every problem is one error
+    naming the field. NaN or null is "not scored"; ±inf, in ``metrics`` or any per-item value, is refused: it
+    would pass for a score and break means and ranks. Keys it does not declare are kept (``extra``)."""
+
+    model_config = ConfigDict(extra="allow", protected_namespaces=())
+
+    schema_: Optional[str] = Field(default=None, alias="schema")
+    task: _Name
+    task_kind: Optional[StrictStr] = None
+    task_group: Optional[StrictStr] = None
+    split: Optional[StrictStr] = None
+    model: _Name
+    pooling: _Name
+    main_metric: _Name
+    per_item_metric: Optional[StrictStr] = None
+    greater_is_better: Optional[StrictBool] = None
+    item_scores: Optional[list[_Name]] = None
+    metrics: dict[str, Annotated[Any, AfterValidator(_metric_value)]]
+    per_query: _Items
+    per_item: _Items
+    meta: Annotated[ResultMeta, BeforeValidator(lambda v: {} if v is None else v)] = Field(default_factory=ResultMeta)
+
+    @property
+    def table(self) -> str:
+        """The per-item table's key: ``per_query`` when the file has one, else ``per_item``."""
+        return ITEM_TABLES[0] if ITEM_TABLES[0] in self.model_fields_set else ITEM_TABLES[1]
+
+    @classmethod
+    def check(cls, data: Any, where) -> "ResultFile":
+        """``data`` checked, or an :class:`InputError` naming ``where`` (the file) and the field."""
+        if not isinstance(data, Mapping):
+            raise InputError("a result must be a JSON object", file=where)
+        data = dict(data)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise input_error(exc, data, file=where) from None
+
+
+#: the top-level keys a record holds in its own fields (others are kept in ``extra``)
+_DECLARED = frozenset(f.alias or name for name, f in ResultFile.model_fields.items())
 
 
 @dataclass
@@ -178,6 +251,7 @@ class ResultRecord:
     item_table: str = "per_item"                 # its key in the file: "per_query" (retrieval) or "per_item"
     per_item_metric: Optional[str] = None        # the per-item score to test, when not the main metric
     greater_is_better: Optional[bool] = None     # the main metric's direction, when the result declares it
+    item_scores: Optional[list[str]] = None      # the per-item fields that are scores (None: an older file)
     meta: ResultMeta = field(default_factory=ResultMeta)
     extra: dict[str, Any] = field(default_factory=dict)   # other top-level keys, kept as written
     path: Optional[Path] = None                  # the file it was read from
@@ -208,29 +282,37 @@ class ResultRecord:
         return self.metrics.get(self.main_metric)
 
     # ------------------------------------------------------------ per-item scores
+    def score_fields(self) -> list[str]:
+        """The per-item fields that are scores: those the result declares (``item_scores``) and its items
+        hold; for an older file without the declaration, every numeric per-item field not in
+        :data:`AUX_FIELDS`."""
+        rows = list(self.items.values())
+        present = {k for r in rows for k in r}
+        if self.item_scores is not None:
+            return [k for k in self.item_scores if k in present]
+        return sorted(k for k in present - AUX_FIELDS
+                      if any(isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool) for r in rows))
+
     def item_metric(self, metric: str | None = None) -> str:
         """The per-item score to test.
 
         In order: ``metric`` if given; the result's ``per_item_metric``; its ``main_metric``; the first of
         :data:`ITEM_OUTCOME_FIELDS` present (compare notes the substitution). A name asked for explicitly
-        (``metric``, ``per_item_metric``) that is absent is an :class:`InputError`; otherwise a result without
-        any of them raises :class:`NoItemScores`.
+        (``metric``, ``per_item_metric``) that is not a per-item score is an :class:`InputError`; otherwise a
+        result without any of them raises :class:`NoItemScores`. Where the result declares its scores, only
+        those count; an older file accepts any per-item field its items hold.
         """
-        rows = list(self.items.values())
-        present = {k for r in rows for k in r}
-        numeric = sorted(k for k in present - AUX_FIELDS
-                         if any(isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool) for r in rows))
-        fields = ", ".join(numeric) or "none"
+        scores = self.score_fields()
+        usable = set(scores) if self.item_scores is not None else {k for r in self.items.values() for k in r}
+        fields = ", ".join(scores) or "none"
         for name, field_name in ((metric, self.item_table), (self.per_item_metric, "per_item_metric")):
             if name:
-                if name in present:
+                if name in usable:
                     return name
                 raise InputError(f"metric {name!r} is not a per-item score (per-item scores: {fields})",
                                  file=self.where, field=field_name)
-        if self.main_metric in present:
-            return self.main_metric
-        for name in ITEM_OUTCOME_FIELDS:
-            if name in present:
+        for name in (self.main_metric, *ITEM_OUTCOME_FIELDS):
+            if name in usable:
                 return name
         raise NoItemScores(f"main metric {self.main_metric!r} has no per-item scores (per-item scores: {fields})",
                            file=self.where, field="main_metric")
@@ -253,61 +335,27 @@ class ResultRecord:
     # ------------------------------------------------------------ reading
     @classmethod
     def from_json(cls, data: Any, path=None, *, where: str = "<result>") -> "ResultRecord":
-        """A record from a result file's JSON object (read from ``path``, if from a file); every problem is an
-        :class:`InputError` naming the file (else ``where``) and the field. NaN or null is "not scored"; ±inf (in
-        ``metrics`` or any per-item value) is refused: it would pass for a score and break means and ranks."""
+        """A record from a result file's JSON object (read from ``path``, if from a file), checked by
+        :class:`ResultFile`: every problem is an :class:`InputError` naming the file (else ``where``) and the
+        field."""
         if path is not None:
             path = where = Path(path)
-        if not isinstance(data, Mapping):
-            raise InputError("a result must be a JSON object", file=where)
-        for key in ("task", "model", "pooling", "main_metric"):
-            if not isinstance(data.get(key), str) or not data[key]:
-                raise InputError("missing or not a non-empty string", file=where, field=key)
-        for key in ("task_kind", "task_group", "split", "per_item_metric"):
-            if data.get(key) is not None and not isinstance(data[key], str):
-                raise InputError("expected a string", file=where, field=key)
-        if data.get("greater_is_better") is not None and not isinstance(data["greater_is_better"], bool):
-            raise InputError("expected true or false", file=where, field="greater_is_better")
-        metrics = data.get("metrics")
-        if not isinstance(metrics, Mapping):
-            raise InputError("expected an object of metric → value", file=where, field="metrics")
-        for name, v in metrics.items():
-            if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
-                raise InputError(f"expected a number or null, got {type(v).__name__}", file=where,
-                                 field=f"metrics.{name}")
-            if _infinite(v):
-                raise InputError(_INF, file=where, field=f"metrics.{name}")
-        table = ITEM_TABLES[0] if ITEM_TABLES[0] in data else ITEM_TABLES[1]
-        items = data.get(table) or {}
-        if not isinstance(items, Mapping):
-            raise InputError("expected an object of item id → scores", file=where, field=table)
-        for item_id, row in items.items():
-            if not isinstance(row, Mapping):
-                raise InputError(f"expected an object, got {type(row).__name__}", file=where,
-                                 field=f"{table}.{item_id}")
-            for k, v in row.items():
-                if _infinite(v):
-                    raise InputError(_INF, file=where, field=f"{table}.{item_id}.{k}")
-        meta = data.get("meta") or {}
-        try:
-            meta = ResultMeta.of(meta)
-        except ValidationError as exc:
-            raise input_error(exc, data.get("meta"), file=where, prefix="meta") from None
-        extra = {k: v for k, v in data.items()
-                 if k not in _TOP_LEVEL and k not in ITEM_TABLES and k not in ("schema", "meta")}
-        return cls(task=data["task"], model=data["model"], pooling=data["pooling"], main_metric=data["main_metric"],
-                   metrics={k: (None if v is None or not math.isfinite(v) else float(v)) for k, v in metrics.items()},
-                   task_kind=data.get("task_kind") or "", task_group=data.get("task_group"),
-                   split=data.get("split"), items=dict(items), item_table=table,
-                   per_item_metric=data.get("per_item_metric"), greater_is_better=data.get("greater_is_better"),
-                   meta=meta, extra=extra, path=path, source=None if path is not None else str(where))
+        f = ResultFile.check(data, where)
+        table = f.table
+        return cls(task=f.task, model=f.model, pooling=f.pooling, main_metric=f.main_metric,
+                   metrics={k: (None if v is None or not math.isfinite(v) else float(v)) for k, v in f.metrics.items()},
+                   task_kind=f.task_kind or "", task_group=f.task_group, split=f.split,
+                   items=getattr(f, table) or {}, item_table=table, per_item_metric=f.per_item_metric,
+                   greater_is_better=f.greater_is_better, item_scores=f.item_scores, meta=f.meta,
+                   extra={k: v for k, v in data.items() if k not in _DECLARED},
+                   path=path, source=None if path is not None else str(where))
 
     @classmethod
     def read(cls, path) -> "ResultRecord":
         """Read and check one result file (an :class:`InputError` naming file, line or field otherwise), in any
         key order and any JSON encoding (:func:`lmkbench.data.files.read_json_file`)."""
         data = read_json_file(path, "result file")
-        if not isinstance(data, Mapping) or data.get("schema") != SCHEMA:
+        if _kind(data) != "result":
             found = data.get("schema") if isinstance(data, Mapping) else None
             what = f"schema {found!r}" if found is not None else f"a JSON {type(data).__name__} without a schema"
             raise InputError(f"not an lmkbench result ({what}; expected {SCHEMA!r})", file=path, field="schema")
@@ -321,10 +369,9 @@ class ResultRecord:
             out["task_group"] = self.task_group
         out.update({"split": self.split, "model": self.model, "pooling": self.pooling,
                     "main_metric": self.main_metric})
-        if self.per_item_metric is not None:
-            out["per_item_metric"] = self.per_item_metric
-        if self.greater_is_better is not None:
-            out["greater_is_better"] = self.greater_is_better
+        for key in ("per_item_metric", "greater_is_better", "item_scores"):   # written only when declared
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
         out["metrics"] = self.metrics
         out[self.item_table] = self.items
         out["meta"] = self.meta.to_json()
@@ -360,9 +407,19 @@ def format_trec_run(run: dict[str, list[tuple[str, float]]], tag: str = "lmkbenc
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def read_result(path) -> ResultRecord:
-    """:meth:`ResultRecord.read`."""
-    return ResultRecord.read(path)
+#: the README's name for :meth:`ResultRecord.read`
+read_result = ResultRecord.read
+
+
+def _kind(data: Any) -> str:
+    """What a JSON document is: ``"result"`` (this schema), ``"result-version"`` (a result of another schema
+    version), ``"document"`` (another lmkbench document: comparison, baseline, ranking...) or ``"foreign"``."""
+    schema = data.get("schema") if isinstance(data, Mapping) else None
+    if schema == SCHEMA:
+        return "result"
+    if not isinstance(schema, str) or not schema.startswith("lmkbench."):
+        return "foreign"
+    return "result-version" if schema.startswith("lmkbench.result/") else "document"
 
 
 def iter_results(root, *, on_bad: str = "error") -> Iterator[ResultRecord]:
@@ -390,16 +447,14 @@ def iter_results(root, *, on_bad: str = "error") -> Iterator[ResultRecord]:
             continue
         try:
             data = read_json_file(path, "result file")
-            schema = data.get("schema") if isinstance(data, Mapping) else None
-            if isinstance(schema, str) and schema.startswith("lmkbench.") and not schema.startswith("lmkbench.result/"):
-                continue
-            if schema is None or not isinstance(schema, str) or not schema.startswith("lmkbench."):
-                others.append(path)
-                continue
-            if schema != SCHEMA:
-                raise InputError(f"result schema {schema!r} is not one this lmkbench reads ({SCHEMA!r})",
+            kind = _kind(data)
+            if kind == "result":
+                yield ResultRecord.from_json(data, path)
+            elif kind == "result-version":
+                raise InputError(f"result schema {data['schema']!r} is not one this lmkbench reads ({SCHEMA!r})",
                                  file=path, field="schema")
-            yield ResultRecord.from_json(data, path)
+            elif kind == "foreign":
+                others.append(path)
         except InputError as exc:
             if on_bad == "error":
                 raise
@@ -409,9 +464,10 @@ def iter_results(root, *, on_bad: str = "error") -> Iterator[ResultRecord]:
         log.warning("%d JSON file(s) under %s are not lmkbench results and were skipped: %s", len(others), root, shown)
 
 
-def load_records(results) -> list[ResultRecord]:
-    """Records from a results folder, one record, or a list of records (a mapping in a result file's shape is
-    read as one: :meth:`ResultRecord.from_json`)."""
+def load_results(results) -> list[ResultRecord]:
+    """Records from a results folder (:func:`iter_results`), one record, or a list of records (a mapping in a
+    result file's shape is read as one: :meth:`ResultRecord.from_json`); ``lmkbench.load_results``. Finding
+    none is an error naming the folder."""
     if isinstance(results, (str, Path)):
         records = list(iter_results(results))
         if not records:
@@ -424,6 +480,10 @@ def load_records(results) -> list[ResultRecord]:
     if not records:
         raise LmkbenchError("no results to compare")
     return records
+
+
+#: the name stats/, report/, leaderboard/ and commands/compare.py still import (to be replaced by load_results)
+load_records = load_results
 
 
 @dataclass(frozen=True)

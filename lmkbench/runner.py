@@ -24,7 +24,7 @@ from .poolings import make_pooling
 from .bm25 import is_lexical, parse_system, system_label
 from .strategies import is_strategy
 from .provenance import git_commit, hardware, versions
-from .results import Cell, ResultRecord, read_result
+from .results import Cell, ResultRecord, json_safe, read_result
 from .reuse import differences, producing
 from .settings import EncoderSettings
 from .store import open_store, writable_dir
@@ -40,7 +40,7 @@ class RunSettings:
     """
 
     model: str
-    poolings: list[str] | None                # None: the checkpoint's trained pooling, else cls,mean,lmk
+    poolings: list[str] | None                # None: the checkpoint's trained pooling, else DEFAULT_POOLINGS
     out_dir: Path
     encoder: EncoderSettings
     overwrite: bool
@@ -71,7 +71,14 @@ def _check_extra_meta(extra: dict) -> None:
         raise input_error(exc, extra, file="<extra_meta>") from None
 
 
-DEFAULT_POOLINGS = ["cls", "mean", "lmk"]
+#: what a run (and ``lmkbench embed``) evaluates when no pooling is named and the checkpoint declares none
+DEFAULT_POOLINGS = ("cls", "mean", "lmk")
+
+
+def default_poolings(trained: str | None) -> list[str]:
+    """The canonical specs evaluated when none are named: the checkpoint's trained pooling, else
+    :data:`DEFAULT_POOLINGS`."""
+    return [str(make_pooling(p).spec) for p in ([trained] if trained else DEFAULT_POOLINGS)]
 
 
 class Runner:
@@ -107,8 +114,7 @@ class Runner:
             return [parse_system(self.s.model).name]
         if self.s.poolings:
             return [str(make_pooling(p).spec) for p in self.s.poolings]
-        trained = self.encoder.loaded.trained_pooling
-        return [str(make_pooling(trained).spec)] if trained else [str(make_pooling(p).spec) for p in DEFAULT_POOLINGS]
+        return default_poolings(self.encoder.loaded.trained_pooling)
 
     def run(self, task_specs: list[str]) -> list[dict]:
         tasks: list[TaskDef] = []
@@ -118,9 +124,8 @@ class Runner:
         if why is not None:  # before any model loads or any text is encoded
             raise LmkbenchError(f"results folder {self.s.out_dir} is not writable ({why})")
         for task in tasks:  # absent data or a changed checksum stops the run before any model loads
-            check = getattr(task, "check", None)
-            if check is not None and getattr(task, "availability", lambda: ("yes", ""))()[0] != "network":
-                check()
+            if task.availability()[0] != "network":
+                task.check()
         try:
             for i, task in enumerate(tasks, 1):
                 if len(tasks) > 1:
@@ -198,21 +203,17 @@ class Runner:
         paths = []
         if not is_main_process():  # under torchrun every rank encodes its shards; rank 0 evaluates and writes
             return paths
+        trained = enc.loaded.trained_pooling
         for p in todo:
             t2 = time.perf_counter()
             out = evaluator.evaluate(data, embeddings[p])
             lengths = evaluator.length_of_items(data, token_counts, cut[p], split[p])
-            per_item = {i: {**vals, **lengths.get(i, {})} for i, vals in out.per_item.items()}
-            eval_s = time.perf_counter() - t2
-            record = {
-                "task": task.name, "task_kind": task.kind, "task_group": task.group, "split": getattr(data, "split", None)
-                or getattr(data, "eval_split", None), "model": label, "pooling": p, "main_metric": out.main_metric,
-                "metrics": out.metrics, evaluator.per_item_key: per_item,
-                "meta": self._meta(task, data, p, cut[p], split[p], {**timings, "evaluate_s": eval_s}, enc_stats,
-                                   out.info, prompts),
-            }
-            # per set: the spec that encoded it, rows stored, chunks pooled, tokens its family fed (0 if reused)
-            record["meta"]["text_sets"] = used[p]
+            # text_sets, per set: the spec that encoded it, rows stored, chunks pooled, tokens its family fed
+            produced = {**enc.describe(), "prompts": prompts, "trained_pooling": trained,
+                        "pooling_mismatch": trained is not None and str(make_pooling(trained).spec) != p,
+                        "encode_stats": enc_stats, "text_sets": used[p]}
+            record = self._record(task, data, evaluator, out, lengths, p, cut[p], split[p],
+                                  {**timings, "evaluate_s": time.perf_counter() - t2}, enc.device, produced)
             paths.append(self._save(record, out.run))
         return paths
 
@@ -253,21 +254,8 @@ class Runner:
         timings["search_s"] = time.perf_counter() - t3
         out = evaluator.score_run(data, scores, idx, keep=lambda s: s > 0)
         lengths = evaluator.length_of_items(data, token_counts, none, none)
-        per_item = {i: {**vals, **lengths.get(i, {})} for i, vals in out.per_item.items()}
-        record = {
-            "task": task.name, "task_kind": task.kind, "task_group": task.group, "split": getattr(data, "split", None),
-            "model": label, "pooling": pooling, "main_metric": out.main_metric, "metrics": out.metrics,
-            evaluator.per_item_key: per_item,
-            "meta": {"lmkbench_task_source": task.source, "license": task.license,
-                     "dataset_checksums": data.checksums, "dataset_info": data.info, "model": label,
-                     "bm25": index.describe(), "length_tokenizer": tok_name,
-                     "evaluator_options": dict(task.evaluator_options or {}), "long_policy": "none",
-                     "truncated": {s: 0 for s in sets}, "split": {s: 0 for s in sets},
-                     "n_texts": {s: len(ids) for s, (ids, _) in sets.items()},
-                     "timings": {k: round(v, 3) for k, v in timings.items()}, "evaluator": out.info,
-                     "versions": versions(), "hardware": hardware("cpu"), "git_commit": git_commit(),
-                     "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **self.s.extra_meta},
-        }
+        produced = {"model": label, "bm25": index.describe(), "length_tokenizer": tok_name, "long_policy": "none"}
+        record = self._record(task, data, evaluator, out, lengths, pooling, none, none, timings, "cpu", produced)
         return [self._save(record, out.run)]
 
     def _cells_to_compute(self, task: TaskDef, label: str, poolings: list[str], expected: dict) -> list[str]:
@@ -299,26 +287,35 @@ class Runner:
             self._tok = (AutoTokenizer.from_pretrained(resolve_model_path(name)), name)
         return self._tok
 
-    def _meta(self, task, data, pooling, cut, split, timings, enc_stats, info, prompts) -> dict:
-        enc = self.encoder
-        trained = enc.loaded.trained_pooling
-        return {
+    def _record(self, task: TaskDef, data, evaluator, out, lengths: dict, pooling: str, cut: dict, split: dict,
+                timings: dict, device: str, produced: dict) -> dict:
+        """One cell's result in the file's shape, dense or lexical: the evaluator's output with each item's
+        length, and the meta (``produced``: what made the vectors or the ranking, after the data's provenance;
+        the run's ``extra_meta`` last)."""
+        meta = {
             "lmkbench_task_source": task.source, "license": task.license, "dataset_checksums": data.checksums,
-            "dataset_info": data.info, **enc.describe(), "evaluator_options": dict(task.evaluator_options or {}),
+            "dataset_info": data.info, **produced, "evaluator_options": dict(task.evaluator_options or {}),
             "truncated": {s: int(v.values.sum()) for s, v in cut.items()},      # content cut (lost)
             "split": {s: int(v.values.sum()) for s, v in split.items()},        # windows: nothing lost
-            "n_texts": {s: len(v) for s, v in cut.items()}, "prompts": prompts,
-            "trained_pooling": trained,
-            "pooling_mismatch": (trained is not None and str(make_pooling(trained).spec) != pooling),
-            "timings": {k: round(v, 3) for k, v in timings.items()}, "encode_stats": enc_stats, "evaluator": info,
-            "versions": versions(), "hardware": hardware(enc.device), "git_commit": git_commit(),
+            "n_texts": {s: len(v) for s, v in cut.items()},
+            "timings": {k: round(v, 3) for k, v in timings.items()}, "evaluator": out.info,
+            "versions": versions(), "hardware": hardware(device), "git_commit": git_commit(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **self.s.extra_meta,
         }
+        record = {"task": task.name, "task_kind": task.kind, "task_group": task.group,
+                  "split": getattr(data, "split", None) or getattr(data, "eval_split", None), "model": self.model_label(),
+                  "pooling": pooling, "main_metric": out.main_metric, "metrics": out.metrics,
+                  evaluator.per_item_key: {i: {**vals, **lengths.get(i, {})} for i, vals in out.per_item.items()},
+                  "meta": meta}
+        if out.item_scores is not None:
+            record["item_scores"] = list(out.item_scores)
+        return record
 
     def _save(self, record: dict, run) -> Path:
-        """Check a new result as a record, write it (and its TREC run) and add it to the summary."""
-        rec = ResultRecord.from_json(record, where=f"<result of {record['task']} / {record['model']} / "
-                                                   f"{record['pooling']}>")
+        """Check a new result as a record (as a file is read back), write it (and its TREC run) and add it to
+        the summary."""
+        rec = ResultRecord.from_json(json_safe(record), where=f"<result of {record['task']} / {record['model']} / "
+                                                              f"{record['pooling']}>")
         path = rec.write(self.s.out_dir, run)
         self._summarise(rec, cached=False)
         return path

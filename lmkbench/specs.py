@@ -13,12 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Iterator, TypeVar
 
 from .errors import LmkbenchError
-from .params import Param, Schema, int_list, to_bool, unknown_name
+from .params import Param, Schema, int_list, unknown_name
 
-__all__ = ["Spec", "slug", "Param", "Registry", "Entry", "int_list", "bool_param"]
-
-#: the converter of a boolean spec value (kept under its old name)
-bool_param = to_bool
+__all__ = ["Spec", "slug", "Param", "Registry", "Entry", "int_list"]
 
 T = TypeVar("T")
 

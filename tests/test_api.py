@@ -1,4 +1,4 @@
-"""The Python API (lmkbench.evaluate / load_results / export) and the example script that uses it."""
+"""The Python API (lmkbench.api.evaluate / load_results / export) and the example script that uses it."""
 from __future__ import annotations
 
 import os
@@ -22,7 +22,7 @@ def test_evaluate_returns_the_comparison_compare_prints(tiny_bert, tiny_beir, tm
     from lmkbench.cli import main
 
     out = tmp_path / "res"
-    cmp = lmkbench.evaluate(model=tiny_bert, poolings=["cls", "mean"], tasks=[f"beir:{tiny_beir}"], out=out,
+    cmp = lmkbench.api.evaluate(model=tiny_bert, poolings=["cls", "mean"], tasks=[f"beir:{tiny_beir}"], out=out,
                             device="cpu", cache_dir=tmp_path / "cache", correction="none")
     assert isinstance(cmp, lmkbench.Comparison)
     assert {(r.task, r.pooling) for r in cmp.select(bucket="all")} == {("tinybeir", "cls"), ("tinybeir", "mean")}
@@ -31,7 +31,7 @@ def test_evaluate_returns_the_comparison_compare_prints(tiny_bert, tiny_beir, tm
     assert main(["compare", str(out), "--correction", "none"]) == 0
     assert capsys.readouterr().out.strip() == cmp.to_table().strip()
     with pytest.raises(lmkbench.LmkbenchError, match="unknown setting"):
-        lmkbench.evaluate(model=tiny_bert, tasks=["x"], out=out, max_len=3)
+        lmkbench.api.evaluate(model=tiny_bert, tasks=["x"], out=out, max_len=3)
 
 
 def test_example_script_runs_outside_the_repository(tiny_bert, tiny_beir, tmp_path):
@@ -43,3 +43,13 @@ def test_example_script_runs_outside_the_repository(tiny_bert, tiny_beir, tmp_pa
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "tinybeir: lmk:g=32 vs mean: Δ" in proc.stdout and "2 result files" in proc.stdout
     assert (tmp_path / "res-ranx" / "tinybeir" / "qrels.trec").is_file()
+
+
+def test_evaluate_is_only_the_evaluators_package():
+    """The API function has its own home (lmkbench.api.evaluate); lmkbench.evaluate is a plain package."""
+    import importlib
+    import types
+
+    package = importlib.import_module("lmkbench.evaluate")
+    assert type(package) is types.ModuleType and not callable(package) and lmkbench.evaluate is package
+    assert lmkbench.api.evaluate.__module__ == "lmkbench.api" and "api" in lmkbench.__all__

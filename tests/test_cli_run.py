@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from lmkbench.cli import main
-from lmkbench.results import iter_results, read_result, read_trec_run
+from lmkbench.io import read_trec_run
+from lmkbench.results import iter_results, read_result
 
 
 def _run(tiny_bert, tiny_beir, out, *extra):
@@ -94,4 +95,47 @@ def test_result_files_are_valid_and_readable(tiny_bert, tiny_beir, tmp_path):
         rec = read_result(p)
         assert rec.path == p and rec.to_json()["schema"] == "lmkbench.result/1"
         assert rec.to_json() == json.loads(p.read_text())   # the record holds the whole file
+        # scores declared, not guessed: the evaluator's metric keys, never a numeric description of the query
+        assert rec.item_scores == ["ndcg_at_10", "recall_at_10", "recall_at_100", "mrr_at_10", "acc_at_1"]
+        assert "query_length" in rec.items["q0"] and "query_length" not in rec.score_fields()
     assert not list(out.rglob("*.tmp"))
+
+
+def test_dense_and_lexical_cells_are_built_by_one_builder(tiny_bert, tiny_beir, tmp_path):
+    """One builder for both: the same top-level keys, and the meta keys of the data's provenance and the run."""
+    out = tmp_path / "res"
+    assert _run(tiny_bert, tiny_beir, out, "--pooling", "mean") == 0
+    assert main(["run", "--model", "bm25", "--task", f"beir:{tiny_beir}", "--out", str(out), "--quiet"]) == 0
+    recs = {r.pooling: r for r in iter_results(out)}
+    dense, lexical = recs["mean"], recs["bm25"]
+    assert list(dense.to_json()) == list(lexical.to_json())
+    shared = ["lmkbench_task_source", "license", "dataset_checksums", "dataset_info", "evaluator_options",
+              "truncated", "split", "n_texts", "timings", "evaluator", "versions", "hardware", "git_commit", "created"]
+    assert all(dense.meta.has(k) and lexical.meta.has(k) for k in shared)
+    assert lexical.meta.get("bm25") and lexical.meta.long_policy == "none" and dense.meta.text_sets
+    assert dense.item_scores == lexical.item_scores
+
+
+class _Weights:
+    """A stand-in model: only its parameter count matters to the hint."""
+
+    def __init__(self, n):
+        import torch
+
+        self.weights = [torch.nn.Parameter(torch.empty(n))]
+
+    def parameters(self):
+        return self.weights
+
+
+@pytest.mark.parametrize("weights,gain,shown", [(22_368, 28.0, None), (11_000_000, 1.05, None),
+                                                (11_000_000, 2.2, "2.2x faster")])
+def test_bf16_hint_only_where_the_figure_means_something(weights, gain, shown):
+    """A tiny model is not timed at all (its 0.0x or 28x was noise); a measured gain below 1.2x is not shown."""
+    from lmkbench.commands.run import bf16_hint
+
+    timed = []
+    hint = bf16_hint(_Weights(weights), lambda: timed.append(1) or gain)
+    assert timed == ([] if weights < 5_000_000 else [1])
+    assert (hint is None) if shown is None else (shown in hint and hint.startswith("hint: this CPU has native bf16"))
+

@@ -18,7 +18,7 @@ from lmkbench.data.beir import load_beir_folder
 from lmkbench.data.labelled import load_labelled_jsonl
 from lmkbench.errors import InputError, LmkbenchError
 from lmkbench.evidence import evidence_depth
-from lmkbench.results import ResultRecord, iter_results, load_records, read_result
+from lmkbench.results import ResultRecord, iter_results, load_results, read_result
 
 TOKENLESS = ["", "to be or not to be", "?! ... ;-)"]
 
@@ -153,7 +153,7 @@ def test_other_json_is_skipped_with_a_note_and_lmkbench_documents_quietly(tmp_pa
     (tmp_path / ".lmkbench-store-x" / "key.json").write_text("{}")       # a store's temporary folder: hidden
     (tmp_path / "dir.json").mkdir()                                       # a folder is not a candidate
     with caplog.at_level("WARNING", logger="lmkbench.results"):
-        assert [r.pooling for r in load_records(tmp_path)] == ["mean"]
+        assert [r.pooling for r in load_results(tmp_path)] == ["mean"]
     assert "ranx-run.json" in caplog.text and "not lmkbench results" in caplog.text
     assert "comparison.json" not in caplog.text and "key.json" not in caplog.text
 

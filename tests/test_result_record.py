@@ -11,7 +11,8 @@ import pytest
 
 from lmkbench.errors import InputError
 from lmkbench.io import atomic_write_json
-from lmkbench.results import NoItemScores, ResultMeta, ResultRecord, iter_results, load_records, read_result
+from lmkbench.results import (NoItemScores, ResultFile, ResultMeta, ResultRecord, iter_results, load_results,
+                              read_result)
 
 
 def _file(**over):
@@ -96,7 +97,7 @@ def test_extra_meta_is_checked_before_any_work():
 
 
 def test_mappings_are_read_as_records_and_meta_updates_keep_other_keys(tmp_path):
-    (rec,) = load_records([_file()])
+    (rec,) = load_results([_file()])
     assert isinstance(rec, ResultRecord) and rec.where == "<result #0>"
     meta = rec.meta.updated(matched_checkpoint="ckpt", max_length=128)
     assert isinstance(meta, ResultMeta) and meta.max_length == 128 and meta.get("matched_checkpoint") == "ckpt"
@@ -110,3 +111,68 @@ def test_other_lmkbench_documents_in_a_results_folder_are_passed_over_quietly(tm
     recs = list(iter_results(tmp_path, on_bad="warn"))
     assert [r.path.name for r in recs] == ["a.json"]
     assert "broken.json" in caplog.text and "baseline.json" not in caplog.text
+
+
+# ------------------------------------------------------------------ declared per-item scores (issue 22 item 6)
+def test_declared_scores_are_the_only_per_item_scores():
+    """A result that names its scores (``item_scores``) is read by them: an item field that is a number but no
+    score (``doc_tokens``, a new descriptive field) is never offered or tested as one."""
+    items = {"q1": {"ndcg_at_10": 1.0, "length": 12, "n_passages": 3}, "q2": {"ndcg_at_10": 0.0, "length": 9,
+                                                                              "n_passages": 5}}
+    declared = ResultRecord.from_json(_file(item_scores=["ndcg_at_10"], per_query=items))
+    assert declared.score_fields() == ["ndcg_at_10"] and declared.item_metric() == "ndcg_at_10"
+    with pytest.raises(InputError, match=r"'n_passages' is not a per-item score \(per-item scores: ndcg_at_10\)"):
+        declared.item_metric("n_passages")
+    older = ResultRecord.from_json(_file(per_query=items))          # no declaration: today's reading
+    assert older.score_fields() == ["n_passages", "ndcg_at_10"] and older.item_metric("n_passages") == "n_passages"
+
+
+def test_declared_scores_pick_the_outcome_when_the_main_metric_has_none():
+    rec = ResultRecord.from_json(_file(main_metric="v_measure", item_scores=["correct", "correct_rate"],
+                                       per_query={"a": {"correct": 1, "correct_rate": 0.5, "cluster": 3}}))
+    assert rec.item_metric() == "correct_rate"
+    none = ResultRecord.from_json(_file(main_metric="v_measure", item_scores=[], per_query={"a": {"correct": 1}}))
+    with pytest.raises(NoItemScores, match="per-item scores: none"):
+        none.item_metric()
+
+
+def test_the_declaration_round_trips_and_older_files_stay_byte_identical(tmp_path):
+    raw = _file(item_scores=["ndcg_at_10"])
+    rec = ResultRecord.from_json(raw)
+    assert rec.item_scores == ["ndcg_at_10"] and "item_scores" not in rec.extra
+    assert rec.to_json() == raw
+    assert "item_scores" not in ResultRecord.from_json(_file()).to_json()
+
+
+@pytest.mark.parametrize("over,field,message", [
+    ({"item_scores": "ndcg_at_10"}, "item_scores", "expected a list"),
+    ({"item_scores": ["ndcg_at_10", 3]}, "item_scores[1]", "expected a string"),
+    ({"metrics": {"ndcg_at_10": True}}, "metrics.ndcg_at_10", "expected a number or null, got bool"),
+    ({"task_kind": 3}, "task_kind", "expected a string"),
+    ({"meta": []}, "meta", "expected a mapping"),
+])
+def test_the_file_model_names_the_field(over, field, message):
+    with pytest.raises(InputError, match=message) as info:
+        ResultRecord.from_json(_file(**over), "r.json")
+    assert info.value.field == field and "r.json" in str(info.value)
+
+
+def test_the_file_model_keeps_numpy_metrics_and_null_tables():
+    rec = ResultRecord.from_json(_file(metrics={"ndcg_at_10": np.float32(0.5)}, per_query=None, meta=None))
+    assert rec.metrics == {"ndcg_at_10": 0.5} and rec.items == {} and rec.meta.to_json() == {}
+    assert set(ResultFile.model_fields) >= {"task", "metrics", "per_query", "per_item", "meta", "item_scores"}
+
+
+def test_one_reader_for_folders_files_and_records(tmp_path):
+    from lmkbench.errors import LmkbenchError
+
+    (tmp_path / "a.json").write_text(json.dumps(_file()))
+    folder = load_results(tmp_path)
+    assert [r.path.name for r in folder] == ["a.json"] and read_result(tmp_path / "a.json").key == folder[0].key
+    assert load_results(folder) == folder and load_results(folder[0]) == folder
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(LmkbenchError, match="no lmkbench result files under"):
+        load_results(tmp_path / "empty")
+    import lmkbench
+
+    assert lmkbench.load_results is load_results

@@ -36,6 +36,9 @@ class EvalOutput:
     main_metric: str
     run: dict[str, list[tuple[str, float]]] | None = None   # retrieval only: top-k per query
     info: dict[str, Any] = field(default_factory=dict)       # goes into the result's meta
+    #: the per-item fields that are scores (the result's ``item_scores``); None: not declared, and readers
+    #: count every numeric per-item field outside ``results.AUX_FIELDS``
+    item_scores: tuple[str, ...] | None = None
 
 
 class IdArray(Mapping):
@@ -66,6 +69,20 @@ class IdArray(Mapping):
 def restrict(values: Mapping, wanted: Iterable[str]) -> Mapping:
     """The entries of ``wanted`` ids: one scan for an :class:`IdArray`, the mapping itself otherwise."""
     return values.restrict(wanted) if isinstance(values, IdArray) else values
+
+
+def text_lengths(data, rows: Iterable[int], set_name: str, token_counts: Mapping, truncated: Mapping,
+                 split: Mapping | None) -> dict[str, dict[str, Any]]:
+    """:meth:`Evaluator.length_of_items` of an evaluator whose items are the texts ``rows`` of labelled
+    ``data`` embedded as ``set_name``: each text's length, whether it was cut or split, and its item meta."""
+    out = {}
+    for r in rows:
+        item = data.ids[r]
+        out[item] = {"length": int(token_counts[set_name][item]),
+                     "truncated": bool(truncated[set_name].get(item, False)),
+                     **({"split": bool(split[set_name].get(item, False))} if split else {}),
+                     **data.item_meta.get(item, {})}
+    return out
 
 
 class Evaluator:

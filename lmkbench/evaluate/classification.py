@@ -43,12 +43,14 @@ from threadpoolctl import threadpool_limits
 from ..data.types import LabelledData
 from ..errors import LmkbenchError
 from ..params import Param, to_int, to_str
-from .base import EvalOutput, Evaluator, register_evaluator
+from .base import EvalOutput, Evaluator, register_evaluator, text_lengths
 
 MTEB_SAMPLES_PER_LABEL = 8
 MTEB_N_EXPERIMENTS = 10
 MTEB_MAX_ITER = 100
 MTEB_SEED = 42
+#: per-item fields that are scores (``label`` and ``predicted`` describe the item)
+ITEM_SCORES = ("accuracy", "correct", "correct_rate")
 
 
 def undersample(train_labels: list[Any], samples_per_label: int | None, n_experiments: int,
@@ -117,15 +119,7 @@ class ClassificationEvaluator(Evaluator):
                 "eval": ([data.ids[r] for r in eval_rows], [data.texts[r] for r in eval_rows])}
 
     def length_of_items(self, data: LabelledData, token_counts, truncated, split=None):
-        eval_rows = self._rows(data, data.eval_split)
-        out = {}
-        for r in eval_rows:
-            item = data.ids[r]
-            out[item] = {"length": int(token_counts["eval"][item]),
-                         "truncated": bool(truncated["eval"].get(item, False)),
-                         **({"split": bool(split["eval"].get(item, False))} if split else {}),
-                         **data.item_meta.get(item, {})}
-        return out
+        return text_lengths(data, self._rows(data, data.eval_split), "eval", token_counts, truncated, split)
 
     # -- scoring ----------------------------------------------------------------------------------
     def evaluate(self, data: LabelledData, embeddings) -> EvalOutput:
@@ -172,4 +166,4 @@ class ClassificationEvaluator(Evaluator):
                 "unconverged_experiments": int(n_unconverged),
                 "per_item_prediction": "experiment 0"}
         main = data.main_metric if data.main_metric in metrics else "accuracy"
-        return EvalOutput(metrics, per_item, main, info=info)
+        return EvalOutput(metrics, per_item, main, info=info, item_scores=ITEM_SCORES)

@@ -40,7 +40,7 @@ from threadpoolctl import threadpool_limits
 from ..data.types import LabelledData
 from ..errors import LmkbenchError
 from ..params import Param, to_bool, to_float, to_int
-from .base import EvalOutput, Evaluator, register_evaluator
+from .base import EvalOutput, Evaluator, register_evaluator, text_lengths
 
 MTEB_SEED = 42
 MTEB_LEGACY_BATCH_SIZE = 500          # ClusteringEvaluator(clustering_batch_size=500)
@@ -48,6 +48,8 @@ MTEB_FAST_BATCH_SIZE = 512            # AbsTaskClustering.k_mean_batch_size
 MTEB_FAST_SAMPLE_SIZE = 16_384        # AbsTaskClustering.max_documents_per_cluster
 MTEB_FAST_N_SAMPLES = 10              # AbsTaskClustering.n_clusters (the number of bootstrap samples)
 MTEB_FAST_FRACTION = 0.04             # AbsTaskClustering.max_fraction_of_documents_to_embed
+#: per-item fields that are scores (``label`` and ``cluster`` describe the item; v_measure has none per item)
+ITEM_SCORES = ("correct", "correct_rate")
 
 
 def kmeans_assignments(embeddings: np.ndarray, k: int, seed: int, batch_size: int = MTEB_LEGACY_BATCH_SIZE) -> np.ndarray:
@@ -131,14 +133,7 @@ class ClusteringEvaluator(Evaluator):
         return {"texts": ([data.ids[r] for r in rows], [data.texts[r] for r in rows])}
 
     def length_of_items(self, data: LabelledData, token_counts, truncated, split=None):
-        out = {}
-        for r in self._rows(data):
-            item = data.ids[r]
-            out[item] = {"length": int(token_counts["texts"][item]),
-                         "truncated": bool(truncated["texts"].get(item, False)),
-                         **({"split": bool(split["texts"].get(item, False))} if split else {}),
-                         **data.item_meta.get(item, {})}
-        return out
+        return text_lengths(data, self._rows(data), "texts", token_counts, truncated, split)
 
     def evaluate(self, data: LabelledData, embeddings) -> EvalOutput:
         rows = self._rows(data)
@@ -174,4 +169,4 @@ class ClusteringEvaluator(Evaluator):
             metrics["v_measure_bootstrap"] = float(np.mean(boot))
             metrics["v_measure_bootstrap_std"] = float(np.std(boot))
             info["v_measure_bootstrap_per_sample"] = boot
-        return EvalOutput(metrics, per_item, "v_measure", info=info)
+        return EvalOutput(metrics, per_item, "v_measure", info=info, item_scores=ITEM_SCORES)

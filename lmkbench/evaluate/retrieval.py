@@ -90,4 +90,5 @@ class RetrievalEvaluator(Evaluator):
         metrics = {m.key: float(np.mean([v[m.key] for v in per_query.values()])) if per_query else 0.0
                    for m in self.metrics}
         info = {"n_queries": len(qids), "n_docs": len(doc_ids), "k": self.k}
-        return EvalOutput(metrics, per_query, data.main_metric, run=run, info=info)
+        return EvalOutput(metrics, per_query, data.main_metric, run=run, info=info,
+                          item_scores=tuple(m.key for m in self.metrics))

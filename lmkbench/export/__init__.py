@@ -1,7 +1,7 @@
 """Export lmkbench results into other tools' formats: one small registered class per format.
 
 ``lmkbench export RESULTS --format NAME -o DIR`` (or :func:`export`) reads the result files under RESULTS
-(:func:`lmkbench.results.iter_results`) and writes them in the layout the other tool reads:
+(:func:`lmkbench.results.load_results`) and writes them in the layout the other tool reads:
 
 * ``mteb`` (:mod:`.mteb`): mteb's results layout, loadable with ``mteb.TaskResult.from_disk`` and
   ``mteb.cache.ResultCache``;
@@ -12,15 +12,19 @@ Add a format by subclassing :class:`Exporter` and decorating it with :func:`regi
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, ClassVar
+from typing import TYPE_CHECKING, Callable, ClassVar
 
 from ..errors import LmkbenchError
 from ..io import WriteError
 from ..specs import Registry
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..results import ResultRecord
 
 EXPORTERS: Registry = Registry("export format", modules=("lmkbench.export.mteb", "lmkbench.export.ranx"))
 
@@ -46,12 +50,12 @@ class Exporter:
     """Base class: ``write(records, out, report)`` writes one format."""
 
     name: ClassVar[str] = ""
-    needs: ClassVar[str] = ""        # the package the format needs (for the error when it is missing)
+    needs: ClassVar[str] = ""        # the package the format needs: its absence is one error before any work
 
     def __init__(self, **options):
         self.options = options
 
-    def write(self, records: list[dict], out: Path, report: ExportReport) -> None:
+    def write(self, records: list[ResultRecord], out: Path, report: ExportReport) -> None:
         raise NotImplementedError
 
 
@@ -62,10 +66,12 @@ def register_exporter(cls):
 
 def export(results, fmt: str, out, **options) -> ExportReport:
     """Export every result under ``results`` (a folder, or a list of result records) as ``fmt`` into ``out``."""
-    from ..results import load_records
+    from ..results import load_results
 
     cls = EXPORTERS.entry(fmt).obj
-    records = load_records(results)
+    if cls.needs and importlib.util.find_spec(cls.needs) is None:
+        raise LmkbenchError(f"--format {fmt} needs {cls.needs} (pip install 'lmkbench[eval]')")
+    records = load_results(results)
     out = Path(out)
     report = ExportReport(format=fmt, out=out)
     try:

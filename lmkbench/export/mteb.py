@@ -120,10 +120,6 @@ class MtebExporter(Exporter):
 
     # -- writing ---------------------------------------------------------------------------------------
     def write(self, records: list[ResultRecord], out: Path, report: ExportReport) -> None:
-        try:
-            import mteb  # noqa: F401
-        except ImportError:
-            raise LmkbenchError("--format mteb needs mteb (pip install 'lmkbench[eval]')") from None
         from ..tasks import load_catalogue
 
         catalogue = load_catalogue().tasks

@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..errors import LmkbenchError
 from ..io import read_trec_run, safe_child
 from ..results import ResultRecord
 from . import ExportReport, Exporter, atomic_via, register_exporter
@@ -34,11 +33,8 @@ class RanxExporter(Exporter):
     name = "ranx"
     needs = "ranx"
 
-    def write(self, records: list[dict], out: Path, report: ExportReport) -> None:
-        try:
-            from ranx import Qrels, Run
-        except ImportError:
-            raise LmkbenchError("--format ranx needs ranx (pip install 'lmkbench[eval]')") from None
+    def write(self, records: list[ResultRecord], out: Path, report: ExportReport) -> None:
+        from ranx import Qrels, Run   # present: export() checks ``needs`` first
         by_task: dict[str, list[ResultRecord]] = {}
         for rec in records:
             if rec.task_kind != "retrieval":

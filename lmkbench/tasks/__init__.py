@@ -82,7 +82,7 @@ def adhoc_tasks(spec: str, dirs=None) -> list[TaskDef]:
         if kind not in cls.kinds:
             raise LmkbenchError(f"--task {spec}: kind {kind!r} is not one the {cls.name} loader feeds "
                                 f"({', '.join(cls.kinds)})")
-        tasks.append(TaskDef(name=entry["name"], kind=kind, loader=loader.load, params=loader.p,
+        tasks.append(TaskDef(name=entry["name"], kind=kind, params=loader.p,
                              source=loader.describe(), group=group or _default_group(kind, cls),
                              needs_tokenizer=cls.needs_tokenizer, loader_name=cls.name, source_loader=loader))
     return _own_names(tasks, dirs)
@@ -118,8 +118,4 @@ def resolve_tasks(spec: str, dirs=None) -> list[TaskDef]:
             raise LmkbenchError(f"no catalogue task matches {spec!r} (see 'lmkbench tasks')")
         return found
     raise LmkbenchError(f"unknown task {spec!r}{did_you_mean(spec, cat.tasks, n=3)} (a catalogue name from 'lmkbench tasks', suite:NAME, "
-                        f"or SCHEME:ARG with scheme one of {', '.join(e.name for e in _all_loaders())})")
-
-
-def _all_loaders():
-    return list(LOADERS)
+                        f"or SCHEME:ARG with scheme one of {', '.join(e.name for e in LOADERS)})")

@@ -7,8 +7,8 @@ clear message instead of a confusing parse error (or, worse, silently different 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import InitVar, dataclass, field
+from typing import Any
 
 from ..errors import LmkbenchError
 
@@ -20,15 +20,14 @@ GROUPS = ("short-retrieval", "long-retrieval", "synthetic", "clustering", "class
 class TaskDef:
     """A resolved task: a name, a kind (retrieval|classification|clustering) and how to load its data.
 
-    ``loader`` is called as ``loader(**params)`` (plus ``tokenizer=`` when ``needs_tokenizer``). Tasks from
-    the catalogue also carry ``source_loader`` (the configured :class:`~lmkbench.tasks.loaders.Loader`),
-    the task file they come from, pinned ``sha256`` per source file, an optional ``subset`` and the
-    declared ``size``.
+    ``source_loader`` is the configured :class:`~lmkbench.tasks.loaders.Loader` that reads the data
+    (``params`` are its checked parameters). Tasks from the catalogue also carry the task file they come
+    from, pinned ``sha256`` per source file, an optional ``subset`` and the declared ``size``.
     """
 
     name: str
     kind: str
-    loader: Callable[..., Any]
+    source_loader: Any                   # a tasks.loaders.Loader
     params: dict[str, Any] = field(default_factory=dict)
     evaluator_options: dict[str, Any] = field(default_factory=dict)
     source: str = ""
@@ -42,13 +41,12 @@ class TaskDef:
     main_metric: str | None = None
     description: str = ""
     size: dict[str, Any] = field(default_factory=dict)   # declared counts, shown when the data is absent
-    source_loader: Any = None
     mteb: dict[str, Any] | None = None   # the same evaluation in mteb: {task, split, hf_subset} (for export)
+    #: ``source_loader.load``, which catalogue.build_task still passes; ignored (drop it there, then here)
+    loader: InitVar[Any] = None
 
     def availability(self) -> tuple[str, str]:
         """``("yes", "")``, ``("no", why)`` or ``("network", what it would fetch)``."""
-        if self.source_loader is None:
-            return "yes", ""
         return self.source_loader.availability()
 
     def where(self) -> str:
@@ -59,8 +57,6 @@ class TaskDef:
 
         Returns the verified ``{key: sha256}`` (empty when nothing is pinned or checks are switched off).
         """
-        if self.source_loader is None:
-            return {}
         status, why = self.availability()
         if status == "no":
             raise LmkbenchError(f"task {self.name}: data not available: {why}{self.where()}")
@@ -69,10 +65,7 @@ class TaskDef:
         return verify_task(self)
 
     def load(self, tokenizer=None):
-        if self.source_loader is None:  # a plain callable task (kept for callers that build TaskDefs by hand)
-            if self.needs_tokenizer:
-                return self.loader(tokenizer=tokenizer, **self.params)
-            return self.loader(**self.params)
+        """The task's data, after :meth:`check`: subset applied, named as the task, its main metric set."""
         verified = self.check()
         data = self.source_loader.load(tokenizer=tokenizer) if self.needs_tokenizer else self.source_loader.load()
         if self.subset:
