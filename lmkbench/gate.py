@@ -34,7 +34,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
 from pydantic import (BaseModel, ConfigDict, StrictBool, StrictFloat, StrictStr, ValidationError, field_validator,
                       model_validator)
 

@@ -3,7 +3,9 @@
 Modelled on ranx's ``compare`` / PyTerrier's ``Experiment``: one declarative call computes everything once
 and returns a :class:`Comparison`; the console table (:meth:`Comparison.to_table`), the JSON file read by
 the HTML report, the CI gate and the leaderboard (:meth:`Comparison.to_dict` / :meth:`to_json`) and the
-pandas view (:meth:`to_dataframe`) are renderings of that one object, so they cannot disagree.
+pandas view (:meth:`to_dataframe`) are renderings of that one object, so they cannot disagree. Pairing, test
+choice, test, correction and marks are :func:`~lmkbench.stats.paired.run_paired`'s, the path the leaderboard's
+ranks and the CI gate take too; this module says what is paired (per bucket) and renders the outcomes as rows.
 
 What is compared: results are grouped by (task, model). Within a group the baseline is the result whose
 pooling canonical string equals ``baseline`` (e.g. ``"mean"``, ``"lmk:g=32"``); poolings are never compared
@@ -160,12 +162,12 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
     groups: list[Group] = []
     rows: list[Row] = []
     tested: list[tuple[Group, Block]] = []     # groups with their baseline: one block of contrasts each
-    reading = dict(alpha=stats.alpha, power=power, topk=topk, cross=cross, min_n=stats.min_n, family=stats.family,
-                   test=stats.test)
+    reading = dict(alpha=stats.alpha, power=power, topk=topk, cross=cross, min_n=stats.min_n)
     skipped: list[dict[str, str]] = []
     for (task, model), members in sorted(by_group.items()):
         try:
-            g, g_rows, block = _compare_group(task, model, members, base_key, metric, edges, depth_edges, reading)
+            g, g_rows, block = _compare_group(task, model, members, base_key, metric, edges, depth_edges, stats,
+                                              reading)
         except NoItemScores as exc:
             skipped.append({"task": task, "model": model, "reason": str(exc)})
             continue
@@ -232,7 +234,7 @@ def tied_topk_queries(trec_path, k: int = TOPK) -> set[str]:
     return out
 
 
-def _compare_group(task, model, members, base_key, metric, edges, depth_edges, reading):
+def _compare_group(task, model, members, base_key, metric, edges, depth_edges, stats, reading):
     """The group's record and rows (their own numbers); and, when the baseline is among its poolings, the block
     of contrasts (each pooling against the baseline per bucket, ``key`` = the row it fills)."""
     order = ([base_key] if base_key in members else []) + sorted(p for p in members if p != base_key)
@@ -261,7 +263,7 @@ def _compare_group(task, model, members, base_key, metric, edges, depth_edges, r
 
     trained, untrained = trained_poolings(members)
     g = Group(task=task, task_kind=first_rec.task_kind, split=first_rec.split, model=model,
-              metric=metric_name, baseline=base_key, baseline_found=baseline_found, test=reading["test"],
+              metric=metric_name, baseline=base_key, baseline_found=baseline_found, test=stats.test,
               poolings=order, buckets=[], notes=notes, main_metric=str(main or metric_name),
               trained_pooling=trained, untrained=[p for p in order if p in untrained])
     tied: dict[str, set[str] | None] = {}
@@ -285,7 +287,7 @@ def _compare_group(task, model, members, base_key, metric, edges, depth_edges, r
             rows.append(row)
             if baseline_found and p != base_key:
                 contrasts.append(Contrast(p, base_key, a_ids=assigned[p][bucket], b_ids=assigned[base_key][bucket],
-                                          family=family_key(reading["family"], row), key=row))
+                                          family=family_key(stats.family, row), key=row))
     if not baseline_found:
         return g, rows, None
     scores = {p: dict(zip(items[p], members[p].scores(items[p], metric_name))) for p in order}

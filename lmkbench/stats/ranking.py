@@ -18,6 +18,9 @@ Items: for one task, the per-item scores (NDCG@10 per query, 0/1 per text, ...).
 metric as reported in the result (``metrics[main_metric]``), so tasks count equally (a macro average);
 with a handful of tasks such tests have little power and most systems will share a rank — which is the
 honest answer.
+
+The pairs are tested, corrected and decided by :func:`~lmkbench.stats.paired.run_paired` (one block: the test is
+chosen once from every system's scores, McNemar's for 0/1 outcomes), as compare's rows and the gate's cells are.
 """
 from __future__ import annotations
 

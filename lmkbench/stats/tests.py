@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -306,7 +306,7 @@ class Draws:
     seed: int | None = 0
     batch: int | None = None
     zero_method: str = "wilcox"
-    _means: np.ndarray | None = None
+    _means: np.ndarray | None = field(default=None, repr=False)
 
     def bootstrap_means(self) -> np.ndarray:
         if self._means is None:
