@@ -5,7 +5,8 @@ the full L×L) and **after** (lmkbench.attention's banded kernel) in the same ru
 
 Each configuration runs in its own child process (this file with ``child``), so its peak RSS (``VmHWM``)
 is its own. Figures: tokens/s and the after/before speed-up; the share of the GEMM-bound estimate (FLOPs
-counted with the local layers windowed, over the fp32/bf16 GEMM peak measured in this process); time per token
+counted with the local layers windowed, over the fp32/bf16 GEMM peak each child measures just before and
+after its timed forwards, so both see the same contention); time per token
 at 8k over 2k; peak RSS at 8k against weights + 1.5 GiB. ``--quick``: 3 layers (one global, two local).
 
     python benchmarks/run.py --only long [--quick]
@@ -29,6 +30,7 @@ TOKENS_PER_FORWARD = 8192           # rows × length: 16 × 512, 4 × 2048, 1 ×
 BASE_SHAPE = dict(hidden_size=768, num_attention_heads=12, intermediate_size=1152, vocab_size=50368,
                   max_position_embeddings=8192, local_attention=128, global_attn_every_n_layers=3)
 LAYERS = {"quick": 3, "full": 22}
+GEMM_SHAPE = (2048, 768, 2304)      # the Wqkv projection of 2k tokens
 REPS = {"quick": 1, "full": 2}
 FORMULA = ("FLOPs(L) = L · Σ_layers [8·d² (Wqkv, Wo) + 6·d·d_ff (GLU MLP) + 4·d·span], span = L in global layers, "
            "min(L, 2·w+1) in local ones (w = 64); embeddings, norms, activations and softmax left out")
@@ -68,9 +70,10 @@ def long_native(ctx) -> list[Figure]:
 
     layers, reps = LAYERS[ctx.mode], REPS[ctx.mode]
     print(f"long: {FORMULA}", flush=True)
-    peaks = {"fp32": _gemm_gflops(ctx.device, _torch_dtype("fp32"), 2048, 768, 2304),
-             "bf16": _gemm_gflops(ctx.device, _torch_dtype("bf16"), 2048, 768, 2304)}
-    figs = [Figure(f"long.gemm_peak.{k}", v, "GFLOP/s", None, "torch.mm 2048×768 @ 768×2304, this process")
+    peaks = {"fp32": _gemm_gflops(ctx.device, _torch_dtype("fp32"), *GEMM_SHAPE),
+             "bf16": _gemm_gflops(ctx.device, _torch_dtype("bf16"), *GEMM_SHAPE)}
+    figs = [Figure(f"long.gemm_peak.{k}", v, "GFLOP/s", None, "torch.mm 2048×768 @ 768×2304, this process "
+                   "(shares use the peak each child measures around its own forwards)")
             for k, v in peaks.items()]
     with tempfile.TemporaryDirectory(prefix="lmkbench-long-") as tmp:
         ctx.log(f"[long] random ModernBERT-base shape, {layers} layers → {tmp}")
@@ -88,8 +91,10 @@ def long_native(ctx) -> list[Figure]:
         for dtype in ("fp32", "bf16"):
             a, b = res[length, dtype, "after"], res[length, dtype, "before"]
             flops = modernbert_flops(config, length) * a["rows"]
-            bound = flops / (peaks[dtype] * 1e9)                    # seconds per forward at the GEMM peak
+            peak = a["gemm_gflops"]     # measured in the child around its forwards: the same contention
+            bound = flops / (peak * 1e9)                            # seconds per forward at the GEMM peak
             share = bound / a["seconds_per_forward"]
+            before_share = flops / (b["gemm_gflops"] * 1e9) / b["seconds_per_forward"]
             tag = f"long.{length}.{dtype}"
             figs.append(Figure(f"{tag}.tokens_per_s", a["tokens_per_s"], "tok/s",
                                a["tokens_per_s"] / b["tokens_per_s"],
@@ -97,9 +102,10 @@ def long_native(ctx) -> list[Figure]:
                                f"tok/s); {a['rows']} × {length} tokens", "", {"after": a, "before": b}))
             figs.append(Figure(f"{tag}.share_of_estimate", share, "", None,
                                f"GEMM-bound estimate {bound:.2f} s/forward = {flops / 1e12:.2f} TFLOP at "
-                               f"{peaks[dtype]:.0f} GFLOP/s; before {bound / b['seconds_per_forward']:.1%}",
+                               f"{peak:.0f} GFLOP/s; before {before_share:.1%}",
                                ">= 0.5" if (length, dtype) == (8192, "fp32") else "",
-                               {"flops": flops, "estimate_s": bound, "before_share": bound / b["seconds_per_forward"]}))
+                               {"flops": flops, "estimate_s": bound, "gemm_gflops": peak,
+                                "before_share": before_share}))
     for dtype in ("fp32", "bf16"):
         per_token = {L: 1 / res[L, dtype, "after"]["tokens_per_s"] for L in LENGTHS}
         floor = (modernbert_flops(config, 8192) / 8192) / (modernbert_flops(config, 2048) / 2048)
@@ -146,6 +152,7 @@ def child(argv: list[str]) -> dict:
 
     import torch
 
+    from bench_bf16 import _gemm_gflops
     from child import peak_hwm, reset_peak, rss_now
     from lmkbench.encoder import autocast_for
     from lmkbench.models import load_model
@@ -163,6 +170,8 @@ def child(argv: list[str]) -> dict:
     weights = sum(t.numel() * t.element_size() for t in model.parameters())
     gen = torch.Generator().manual_seed(0)
     ids = torch.randint(1000, 20000, (args.rows, args.length), generator=gen).to(args.device)
+    tdtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
+    gemm = [_gemm_gflops(args.device, tdtype, *GEMM_SHAPE, reps=10)]
     with torch.inference_mode(), autocast_for(args.device, args.dtype):
         model(input_ids=ids[:1, :256])
         base = rss_now()
@@ -175,10 +184,12 @@ def child(argv: list[str]) -> dict:
             t0 = time.perf_counter()
             model(input_ids=ids).last_hidden_state.float().sum().item()
             walls.append(time.perf_counter() - t0)
+    gemm.append(_gemm_gflops(args.device, tdtype, *GEMM_SHAPE, reps=10))
     best = min(walls)
     out = {"length": args.length, "rows": args.rows, "dtype": args.dtype, "impl": args.impl,
            "attention": loaded.attention, "walls_s": walls, "seconds_per_forward": best,
-           "tokens_per_s": args.rows * args.length / best, "weights_bytes": weights, "rss_before": base,
+           "tokens_per_s": args.rows * args.length / best, "gemm_gflops": sum(gemm) / len(gemm),
+           "weights_bytes": weights, "rss_before": base,
            "peak_rss": peak_hwm()}
     if cuda:
         out["gpu_peak_bytes"] = torch.cuda.max_memory_allocated()
