@@ -49,3 +49,14 @@ def test_graded_qrels_come_from_the_data(exported):
     assert "q0 0 x0 2" not in lines and "q0 0 d0_0 2" in lines and "q0 0 d0_1 1" in lines
     assert len(lines) == 40
     assert not (out / "x_classes").exists()                       # no ranking, skipped
+
+
+def test_a_missing_package_is_one_error_before_any_result_is_read(monkeypatch, tmp_path):
+    """``Exporter.needs`` is checked once, by export(), for every format (no per-format import guard)."""
+    from lmkbench.errors import LmkbenchError
+    from lmkbench.export import export
+    from lmkbench.export.ranx import RanxExporter
+
+    monkeypatch.setattr(RanxExporter, "needs", "lmkbench_no_such_package")
+    with pytest.raises(LmkbenchError, match=r"--format ranx needs lmkbench_no_such_package \(pip install"):
+        export(tmp_path / "absent", "ranx", tmp_path / "out")
