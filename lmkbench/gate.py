@@ -15,8 +15,8 @@ the dataset checksums and the model identity and encoder settings that produced 
 
 :func:`check` pairs every baseline cell with the result of the same key, tests the per-item scores
 (paired, through :func:`lmkbench.stats.paired.run_paired` as :func:`lmkbench.stats.compare` does: a registered
-test the gate offers, ``ttest`` by default; 0/1 outcomes get McNemar's test), corrects all p-values together (Holm by default: one family, so a gate
-with many cells does not fail by chance), and calls a cell a **regression** when the adjusted p is below
+test the gate offers, ``ttest`` by default; 0/1 outcomes get McNemar's test), corrects all p-values together
+(Holm by default: one family, so a gate with many cells does not fail by chance), and calls a cell a **regression** when the adjusted p is below
 ``alpha`` *and* the metric is worse by at least ``min_delta`` in the metric's own direction. Significance
 alone would fail on negligible changes over large query sets; a delta alone would fail on noise.
 
@@ -399,9 +399,9 @@ def _pair_cell(b: BaselineCell, now: BaselineCell, where: str, warnings: list[st
 def _tested(row: GateRow, block: Block) -> str | None:
     """Fill ``row`` from its test; why it is untestable (no p-value), else None."""
     o: Outcome = block.outcomes[0]
-    res = o.result
-    if res is None or res.p is None:
-        return f"{o.test} test impossible: {res.note if res else 'no pairs'} ({o.a.size} item(s))"
+    res = o.result          # never None: the gate has no min_n, every cell is tested
+    if res.p is None:
+        return f"{o.test} test impossible: {res.note or 'no p-value'} ({o.a.size} item(s))"
     row.n, row.test, row.mean_diff, row.p, row.p_adj = res.n, o.test, res.mean_diff, res.p, o.p_adj
     if res.n_nan:
         row.note = res.note     # "k pair(s) with NaN dropped"

@@ -53,7 +53,8 @@ def check_settings(owner: str, *, tests: list[str] | tuple[str, ...] | None = No
     ``owner`` and the setting."""
     params = {k: STATS_PARAMS[k] for k in given}
     if "test" in params:
-        params["test"] = Param(to_str, "ttest", "paired test", choices=tuple(STAT_TESTS.names() if tests is None else tests))
+        allowed = STAT_TESTS.names() if tests is None else tests
+        params["test"] = Param(to_str, "ttest", "paired test", choices=tuple(allowed))
     if "binary_test" in params:
         params["binary_test"] = Param(to_str, "mcnemar", STATS_PARAMS["binary_test"].help,
                                       choices=tuple(binary_tests()), nullable=True)
