@@ -66,6 +66,14 @@ class EncodeStats:
     tokenize_s: float = 0.0
     per_family_tokens: dict[str, int] = field(default_factory=dict)
     chunks: dict[str, int] = field(default_factory=dict)   # strategy → chunks pooled (encoded, not reused)
+    #: what the encoding of the reused shards cost when it ran (recorded in their manifests; a family counted
+    #: once per shard, and only where none of its poolings was encoded again)
+    reused_tokens: int = 0
+    reused_padded_tokens: int = 0
+    reused_forward_s: float = 0.0
+    reused_per_family_tokens: dict[str, int] = field(default_factory=dict)
+    reused_per_family_s: dict[str, float] = field(default_factory=dict)
+    reused_devices: dict[str, int] = field(default_factory=dict)   # device → family shards encoded there
 
     def add(self, other: "EncodeStats") -> None:
         for k, v in other.__dict__.items():
@@ -77,7 +85,14 @@ class EncodeStats:
                 setattr(self, k, getattr(self, k) + v)
 
     def as_dict(self) -> dict:
-        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+        return {k: _rounded(v) for k, v in self.__dict__.items()}
+
+
+def _rounded(v):
+    """Seconds to the millisecond, inside dicts too (the stats go into result files)."""
+    if isinstance(v, dict):
+        return {k: _rounded(x) for k, x in v.items()}
+    return round(v, 3) if isinstance(v, float) else v
 
 
 @dataclass
@@ -244,6 +259,7 @@ class PooledEncoder:
             stats.shards += 1
             todo = [p for p, name in zip(poolers, names) if not slots[name].has(stem)]
             stats.cached += len(shard) * (len(poolers) - len(todo))
+            _add_reused_cost(stats, [p for p in poolers if p not in todo], todo, slots, stem)
             if todo:
                 self._encode_shard(shard, todo, {str(p.spec): slots[str(p.spec)] for p in todo}, stem, stats)
             else:
@@ -295,11 +311,12 @@ class PooledEncoder:
         for p in poolers:
             families.setdefault(p.family().key, []).append(p)
         for members in families.values():
-            for name, (vecs, cut, split, owner) in self._encode_family(members, contents, stats).items():
+            results, cost = self._encode_family(members, contents, stats)
+            for name, (vecs, cut, split, owner) in results.items():
                 arrays = {"emb": vecs, "ntok": ntok, "cut": cut, "split": split}
                 if owner is not None:
                     arrays["owner"] = owner
-                slots[name].write(stem, arrays)
+                slots[name].write(stem, arrays, cost=cost)
 
     def _encode_family(self, members: list[Pooling], contents: list[Content], stats: EncodeStats):
         family = members[0].family()
@@ -328,6 +345,7 @@ class PooledEncoder:
         weights: dict[str, torch.Tensor] = {}
         model = self.loaded.model
         batches = batches_by_budget(lengths, self.token_budget, batch_cost=self.batch_cost)
+        padded_tokens = 0
         t0 = time.perf_counter()
         for batch in batches:
             width = lengths[batch[0]]  # longest first within a batch
@@ -367,14 +385,19 @@ class PooledEncoder:
                             units[r, : len(u)], units[r, len(u):] = u, u[0]
                         add_unit_sums(sums[name], weights[name], h, w, torch.from_numpy(units).to(self.device))
             stats.batches += 1
-            stats.padded_tokens += width * len(batch)
+            padded_tokens += width * len(batch)
         if self.device.startswith("cuda"):
             torch.cuda.synchronize()
-        stats.forward_s += time.perf_counter() - t0
+        forward_s = time.perf_counter() - t0
         real = sum(lengths)
+        stats.forward_s += forward_s
+        stats.padded_tokens += padded_tokens
         stats.sequences += len(seqs)
         stats.tokens += real
         stats.per_family_tokens[family.key] = stats.per_family_tokens.get(family.key, 0) + real
+        # what this family's encoding of the shard cost, kept in the manifest of each of its poolings' shards
+        cost = {"tokens": int(real), "padded_tokens": int(padded_tokens), "forward_s": round(forward_s, 6),
+                "device": self.device, "dtype": self.dtype}
         host_sums = {k: v.cpu().numpy() for k, v in sums.items()}
         host_w = {k: v.cpu().numpy() for k, v in weights.items()}
         results = {}
@@ -397,7 +420,7 @@ class PooledEncoder:
             if p.is_strategy:
                 stats.chunks[name] = stats.chunks.get(name, 0) + len(lay.unit_owner)
             results[name] = (rows_out, cut, split, row_owner)
-        return results
+        return results, cost
 
     def _position_inputs(self, lengths: list[int], width: int) -> dict:
         """Position ids (per sequence, from its own length) and zero token types for the positions method."""
@@ -411,6 +434,28 @@ class PooledEncoder:
 
 
 _MEAN = "mean"  # the masked mean, kept alongside poolings that fall back to it
+
+
+def _add_reused_cost(stats: EncodeStats, reused: list[Pooling], encoded: list[Pooling], slots: dict,
+                     stem: str) -> None:
+    """Add to ``stats`` what the reused shards' encoding cost when it ran, once per input family (its poolings
+    share one forward pass and record the same cost) and only for families not encoded again now."""
+    again = {p.family().key for p in encoded}
+    seen: set[str] = set()
+    for p in reused:
+        key = p.family().key
+        if key in again or key in seen:
+            continue
+        cost = slots[str(p.spec)].cost(stem)
+        if cost is None:     # a shard written without one (not by the encoder, which always records it)
+            continue
+        seen.add(key)
+        stats.reused_tokens += cost["tokens"]
+        stats.reused_padded_tokens += cost["padded_tokens"]
+        stats.reused_forward_s += cost["forward_s"]
+        stats.reused_per_family_tokens[key] = stats.reused_per_family_tokens.get(key, 0) + cost["tokens"]
+        stats.reused_per_family_s[key] = stats.reused_per_family_s.get(key, 0.0) + cost["forward_s"]
+        stats.reused_devices[cost["device"]] = stats.reused_devices.get(cost["device"], 0) + 1
 
 
 #: one tokenizer call takes at most this many texts / characters: the fast tokenizer keeps every token's

@@ -12,7 +12,9 @@ flight and a rerun reuses every shard that exists. The store *is* the cache:
 * a **shard** inside it is named by a hash of its texts' hashes, in order (``<stem>.emb.npy`` and the per-text
   arrays ``ntok``, ``cut``, ``split`` [, ``owner`` for multi-vector poolings]), plus ``<stem>.ok.json`` written
   **last**: layout version, slot digest, stem, row count, vector count and dimension, each file's size and
-  BLAKE2b checksum. A shard exists once its ``ok.json`` does. Plain ``.npy`` files (no pickle), memory-mappable.
+  BLAKE2b checksum, and (optional) the ``cost`` of the encoding that produced it (:data:`COST_FIELDS`: tokens fed,
+  padded tokens, forward seconds, device, dtype), so a run that reuses the shard can still say what its vectors
+  cost. A shard exists once its ``ok.json`` does. Plain ``.npy`` files (no pickle), memory-mappable.
 
 What invalidates stored vectors (a new slot, so the old shards are simply not found):
 
@@ -59,11 +61,14 @@ log = logging.getLogger(__name__)
 
 #: the on-disk layout (manifest fields, array names and dtypes); bump it with any change to them. Vector code is
 #: keyed by :func:`code_digest` instead, with nothing to bump.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 #: the arrays of a shard: embeddings, per text content tokens / content cut / split into windows, row owners
 _DTYPES = {"emb": np.float32, "ntok": np.int32, "cut": np.bool_, "split": np.bool_, "owner": np.int32}
 #: arrays every shard has; ``owner`` (which text each row belongs to) only multi-vector poolings'
 BASE_ARRAYS = ("emb", "ntok", "cut", "split")
+#: the optional ``cost`` entry of a shard's manifest: what encoding the shard took (its input family's forward
+#: passes; poolings of one family share them and record the same cost). Field → check of its value.
+COST_FIELDS = {"tokens": "count", "padded_tokens": "count", "forward_s": "seconds", "device": "name", "dtype": "name"}
 #: a stored vector's norm may differ from 1 by this much (float32 rounding); an all-zero row is also accepted
 NORM_TOLERANCE = 1e-3
 
@@ -186,7 +191,24 @@ def check_manifest(man, *, slot: str, stem: str) -> dict[str, dict]:
     for name, want in files.items():
         if not (isinstance(want, dict) and _is_count(want.get("bytes")) and isinstance(want.get("blake2b"), str)):
             raise BadShard(f"entry {name!r} is not {{'bytes': count, 'blake2b': hex}}")
+    if "cost" in man:
+        check_cost(man["cost"])
     return files
+
+
+_COST_CHECKS = {"count": _is_count,
+                "seconds": lambda x: type(x) in (int, float) and 0 <= x < float("inf"),
+                "name": lambda x: isinstance(x, str) and 0 < len(x) <= 64}
+
+
+def check_cost(cost) -> dict:
+    """A manifest's ``cost`` entry (:data:`COST_FIELDS`, nothing else), or :class:`BadShard` saying what is wrong."""
+    if not isinstance(cost, dict) or set(cost) != set(COST_FIELDS):
+        raise BadShard(f"field 'cost' is {_show(cost)}, not an object of {sorted(COST_FIELDS)}")
+    for field, kind in COST_FIELDS.items():
+        if not _COST_CHECKS[kind](cost[field]):
+            raise BadShard(f"cost field {field!r} is {_show(cost[field])}, not a {kind}")
+    return cost
 
 
 def check_arrays(arrays: dict[str, np.ndarray], rows: int, *, multi: bool | None = None,
@@ -287,6 +309,7 @@ class DiskSlot:
         self._spill = spill if spill is not None else _Spill()
         self._mem = MemoryStoreSlot(self._spill.shards, key)
         self._verified: dict[str, frozenset] = {}
+        self._costs: dict[str, dict | None] = {}
         self._dim: int | None = None
 
     def _path(self, stem: str, name: str) -> Path:
@@ -326,6 +349,14 @@ class DiskSlot:
             raise BadShard(f"emb is {vectors}×{dim}, the manifest says {man['vectors']}×{man['dim']}")
         self._dim = dim
         self._verified[stem] = frozenset(files)
+        self._costs[stem] = man.get("cost")
+
+    def cost(self, stem: str) -> dict | None:
+        """The recorded cost of the encoding that produced a shard (:data:`COST_FIELDS`), or None."""
+        if self._mem.has(stem):
+            return self._mem.cost(stem)
+        self.verify(stem)
+        return self._costs.get(stem)
 
     def discard(self, stem: str) -> None:
         """Remove a shard's files (and any temporary file a killed write left), whatever they are."""
@@ -338,29 +369,34 @@ class DiskSlot:
             except OSError:
                 pass
         self._verified.pop(stem, None)
+        self._costs.pop(stem, None)
 
-    def write(self, stem: str, arrays: dict[str, np.ndarray]) -> None:
-        """Store a shard; arrays that would not verify are refused (:class:`BadShard`, e.g. NaN vectors). A
-        write the disk refuses keeps this and every later shard of the store in memory, with one warning."""
+    def write(self, stem: str, arrays: dict[str, np.ndarray], cost: dict | None = None) -> None:
+        """Store a shard, with the ``cost`` of the encoding that produced it (:data:`COST_FIELDS`) where known;
+        arrays that would not verify are refused (:class:`BadShard`, e.g. NaN vectors). A write the disk refuses
+        keeps this and every later shard of the store in memory, with one warning."""
         arrays = {k: np.ascontiguousarray(v, dtype=_DTYPES[k]) for k, v in arrays.items()}
         rows = len(arrays["ntok"])
         try:
             if stem.split("-", 1)[0] != str(rows):   # what verify will insist on (see shard_stem)
                 raise BadShard(f"{rows} rows under a name for {stem.split('-', 1)[0]}")
             vectors, dim = check_arrays(arrays, rows, multi=self.multi, dim=self._dim)
+            if cost is not None:
+                check_cost(cost)
         except BadShard as exc:
             raise BadShard(f"refusing to store shard {stem} of {self.key.get('pooling', self.digest)}: {exc}") from None
         if self._spill.reason is None:
             try:
-                self._write_files(stem, arrays, rows, vectors, dim)
+                self._write_files(stem, arrays, rows, vectors, dim, cost)
                 self._dim = dim
                 return
             except OSError as exc:
                 self.discard(stem)   # nothing half-written stays behind (the manifest is written last anyway)
                 self._spill.fail(self.root, exc)
-        self._mem.write(stem, arrays)
+        self._mem.write(stem, arrays, cost)
 
-    def _write_files(self, stem: str, arrays: dict[str, np.ndarray], rows: int, vectors: int, dim: int) -> None:
+    def _write_files(self, stem: str, arrays: dict[str, np.ndarray], rows: int, vectors: int, dim: int,
+                     cost: dict | None) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         if not (self.dir / "key.json").exists():
             atomic_write_json(self.dir / "key.json", {**self.key, "code_parts": code_parts()})
@@ -372,9 +408,10 @@ class DiskSlot:
             atomic_write_bytes(final, buf.getvalue())   # temp file, fsync, rename
             files[name] = {"bytes": final.stat().st_size, "blake2b": _checksum(final)}
         manifest = {"format": FORMAT_VERSION, "slot": self.digest, "stem": stem, "rows": rows, "vectors": vectors,
-                    "dim": dim, "files": files}
+                    "dim": dim, "files": files, **({"cost": cost} if cost is not None else {})}
         atomic_write_json(self.dir / f"{stem}.ok.json", manifest)   # last: the shard exists
         self._verified[stem] = frozenset(files)
+        self._costs[stem] = cost
 
     def read(self, stem: str, name: str, mmap: bool = False) -> np.ndarray:
         if self._mem.has(stem):
@@ -396,11 +433,15 @@ class MemoryStoreSlot:
     def has(self, stem: str) -> bool:
         return stem in self._shards
 
-    def write(self, stem: str, arrays: dict[str, np.ndarray]) -> None:
-        self._shards[stem] = {k: np.asarray(v, dtype=_DTYPES[k]) for k, v in arrays.items()}
+    def write(self, stem: str, arrays: dict[str, np.ndarray], cost: dict | None = None) -> None:
+        self._shards[stem] = ({k: np.asarray(v, dtype=_DTYPES[k]) for k, v in arrays.items()},
+                              None if cost is None else dict(check_cost(cost)))
 
     def read(self, stem: str, name: str, mmap: bool = False) -> np.ndarray:
-        return self._shards[stem][name]
+        return self._shards[stem][0][name]
+
+    def cost(self, stem: str) -> dict | None:
+        return self._shards[stem][1]
 
 
 class DiskStore:

@@ -9,6 +9,12 @@ a pooling's share of it is estimated in proportion to its family's tokens (forwa
 tokens at these lengths) and labelled as an estimate. Poolings of the same family share one encoding: the
 table says so rather than counting it twice as a saving.
 
+Vectors reused from the embedding store cost what their encoding cost when it ran: the store records it per
+shard (tokens fed, forward seconds; :data:`lmkbench.store.COST_FIELDS`) and the encoder reports it per text set
+as ``reused_per_family_tokens`` / ``reused_per_family_s``. A pooling's tokens and encode time include that cost,
+and ``reused_tokens`` / ``reused_s`` say how much of them is reused (measured then, not in this run), so a run
+served entirely from the store shows the encoding its vectors took, not zero.
+
 Long-document strategies (``chunk``, ``late``) record per text set the spec that encoded it, its family, rows
 stored and chunks pooled (``meta.text_sets``): their queries use the inner pooling, their documents the
 strategy, so each set is counted in its own family, and the row shows chunks and vectors per document.
@@ -49,23 +55,28 @@ def cost_table(records: list[ResultRecord]) -> list[dict[str, Any]]:
         pooling = canonical_pooling(rec.pooling)
         row = rows.setdefault((rec.model, pooling), {"model": rec.model, "pooling": pooling, "tokens": 0,
                                                      "encode_s": 0.0, "tasks": set(), "family": None,
-                                                     "estimated": False})
+                                                     "estimated": False, "reused_tokens": 0, "reused_s": 0.0})
         row["tasks"].add(rec.task)
         for set_name, st in stats.items():
             if not isinstance(st, dict):
                 continue
-            fams = {k: v for k, v in (st.get("per_family_tokens") or {}).items() if isinstance(v, (int, float))}
+            fams = _numbers(st.get("per_family_tokens"))
+            reused, reused_s = _numbers(st.get("reused_per_family_tokens")), _numbers(st.get("reused_per_family_s"))
             total = st.get("tokens") if isinstance(st.get("tokens"), (int, float)) else sum(fams.values())
             used = sets_used.get(set_name) if isinstance(sets_used.get(set_name), dict) else {}
-            key = used.get("family") if used.get("family") in fams else (family_key(pooling, set(fams)) if fams else None)
+            known = set(fams) | set(reused)
+            key = used.get("family") if used.get("family") in known else (family_key(pooling, known) if known else None)
             if used.get("encoded_as") == pooling and used.get("vectors") is not None:  # a strategy's documents
                 row["family"] = key  # the strategy's own encoding (its queries use the inner pooling's)
                 row["docs"] = row.get("docs", 0) + int(used.get("texts") or 0)
                 row["vectors"] = row.get("vectors", 0) + int(used["vectors"])
                 row["chunks"] = row.get("chunks", 0) + int(used.get("chunks") or 0)
-            mine = fams.get(key, total) if key else total
+            mine = fams.get(key, 0) if key else total        # fed in this run
+            again = reused.get(key, 0) if key else sum(reused.values())   # fed when the reused shards were made
             row["family"] = row["family"] or key
-            row["tokens"] += int(mine)
+            row["tokens"] += int(mine + again)
+            row["reused_tokens"] += int(again)
+            row["reused_s"] += float(reused_s.get(key, 0.0) if key else sum(reused_s.values()))
             secs = timings.get(f"encode_{set_name}_s")
             if isinstance(secs, (int, float)):
                 share = mine / total if total else 1.0
@@ -74,6 +85,8 @@ def cost_table(records: list[ResultRecord]) -> list[dict[str, Any]]:
     out = []
     for row in sorted(rows.values(), key=lambda r: (r["model"], r["pooling"])):
         row["n_tasks"] = len(row.pop("tasks"))
+        row["encode_s"] += row.get("reused_s", 0.0)
+        row["reused"] = bool(row.get("reused_tokens"))
         docs = row.get("docs") or 0
         row["vectors_per_doc"] = row["vectors"] / docs if docs and row.get("chunks") else None
         row["chunks_per_doc"] = row["chunks"] / docs if docs and row.get("chunks") else None
@@ -84,6 +97,11 @@ def cost_table(records: list[ResultRecord]) -> list[dict[str, Any]]:
     for row in out:
         row["shares_with"] = [p for p in by_family[(row["model"], row["family"])] if p != row["pooling"]]
     return out
+
+
+def _numbers(d) -> dict[str, float]:
+    """The numeric entries of a per-family dict from a result file (anything else: none)."""
+    return {k: v for k, v in d.items() if isinstance(v, (int, float))} if isinstance(d, dict) else {}
 
 
 def _lexical_row(row, rec: ResultRecord, timings: dict) -> dict[str, Any]:
