@@ -122,8 +122,11 @@ def load_model(name: str, *, revision: str | None = None, trust_remote_code: boo
             model = AutoModel.from_pretrained(path, attn_implementation=attn_implementation, **kwargs)
         except (ValueError, ImportError):
             model = AutoModel.from_pretrained(path, **kwargs)
-    except OSError as exc:
-        raise LmkbenchError(f"cannot load model {name!r}: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # noqa: BLE001 - every loader failure (corrupt weights, remote code, bad config) is one error
+        if isinstance(exc, (KeyboardInterrupt, MemoryError)):
+            raise
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise LmkbenchError(f"cannot load model {name!r} from {path}: {first}") from None
     model.eval().to(device)
     if local_attention and attn_implementation == "sdpa":
         enable_local_attention(model)

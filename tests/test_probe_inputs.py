@@ -334,3 +334,33 @@ def test_a_lone_surrogate_in_embed_input(tmp_path):
     _write_jsonl(tmp_path / "e.jsonl", [{"text": "fine"}, {"text": "bad \ud800 text"}])
     with pytest.raises(InputError, match=r"e\.jsonl:2: field 'text': .*surrogate"):
         read_rows(tmp_path / "e.jsonl")
+
+
+@pytest.mark.parametrize("damage", ["truncated safetensors", "corrupt pytorch_model.bin", "unknown architecture"])
+def test_a_broken_model_folder_is_one_error(tiny_bert, tmp_path, damage):
+    """A model folder lmkbench cannot load is one error naming it (exit 2), never a transformers traceback."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_bert, folder)
+    weights = folder / "model.safetensors"
+    if damage == "truncated safetensors":
+        data = weights.read_bytes()
+        weights.write_bytes(data[: len(data) // 2])
+    elif damage == "corrupt pytorch_model.bin":
+        weights.unlink()
+        (folder / "pytorch_model.bin").write_bytes(b"not a checkpoint" * 10)
+    else:
+        cfg = json.loads((folder / "config.json").read_text())
+        cfg["model_type"] = "an_architecture_nobody_has"
+        (folder / "config.json").write_text(json.dumps(cfg))
+    src = tmp_path / "in.txt"
+    src.write_text("one text\n")
+    proc = subprocess.run([sys.executable, "-m", "lmkbench", "embed", "--model", str(folder), "--pooling", "mean",
+                           "--input", str(src), "--output", str(tmp_path / "o.npy"), "--no-cache", "--quiet"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "cannot load model" in proc.stderr and str(folder) in proc.stderr
