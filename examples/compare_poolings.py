@@ -19,9 +19,9 @@ def main(argv=None) -> int:
     p.add_argument("--max-length", type=int, default=256)
     args = p.parse_args(argv)
 
-    comparison = lmkbench.evaluate(model=args.model, poolings=args.pooling.split(","),
-                                   tasks=args.task or ["bbc_retrieval"], out=args.out,
-                                   max_length=args.max_length, device="cpu")
+    comparison = lmkbench.api.evaluate(model=args.model, poolings=args.pooling.split(","),
+                                       tasks=args.task or ["bbc_retrieval"], out=args.out,
+                                       max_length=args.max_length, device="cpu")
     print(comparison)                                           # the table `lmkbench compare` prints
     for row in comparison.select(bucket="all"):
         if not row.is_baseline:

@@ -43,9 +43,6 @@ from .errors import InputError, LmkbenchError
 from .configs.errors import input_error
 from .data.files import read_json_file
 from .io import atomic_write_json, atomic_write_text
-# re-exports for train/matched.py and commands/embed.py only, until they import from io / specs: then delete
-from .io import read_trec_run  # noqa: F401
-from .specs import slug  # noqa: F401
 
 SCHEMA = "lmkbench.result/1"
 
@@ -481,9 +478,6 @@ def load_results(results) -> list[ResultRecord]:
         raise LmkbenchError("no results to compare")
     return records
 
-
-#: the name stats/, report/, leaderboard/ and commands/compare.py still import (to be replaced by load_results)
-load_records = load_results
 
 
 @dataclass(frozen=True)

@@ -65,13 +65,13 @@ def test_store_keys_differ_by_dtype(tiny_bert, tmp_path):
 
 
 @needs_bf16
-def test_run_prints_a_bf16_hint_with_a_measured_speedup(tiny_bert, tiny_beir, tmp_path, capsys):
+def test_run_prints_no_bf16_figure_for_a_tiny_model(tiny_bert, tiny_beir, tmp_path, capsys):
+    """A tiny model's forward is too short to time: no "Nx faster" figure (the shown case: test_cli_run.py)."""
     from lmkbench.cli import main
 
     args = ["run", "--model", tiny_bert, "--pooling", "mean", "--task", f"beir:{tiny_beir}", "--max-length", "64",
             "--device", "cpu", "--no-cache", "--out", str(tmp_path / "o")]
     assert main(args) == 0
-    err = capsys.readouterr().err
-    assert "hint: this CPU has native bf16; --dtype bf16 runs this model's forward" in err and "x faster" in err
+    assert "hint:" not in capsys.readouterr().err
     assert main([*args, "--dtype", "fp32", "--overwrite"]) == 0
     assert "hint:" not in capsys.readouterr().err                     # asked for fp32: no hint

@@ -98,10 +98,10 @@ def _settings_and_profile(args, cmp) -> str:
     """The --settings table and the --profile table ('' when neither is asked for)."""
     if args.settings is None and not args.profile:
         return ""
-    from ..results import load_records
+    from ..results import load_results
     from ..variants import compare_settings, format_profile, format_settings_table, longembed_profile
 
-    records = load_records(results_folder(args))
+    records = load_results(results_folder(args))
     parts = []
     if args.profile:
         parts.append("== LongEmbed profile ==\n" + format_profile(longembed_profile(records, cmp)))

@@ -87,7 +87,7 @@ def _row_id(value, path: Path, line: int, key: str) -> str:
 
 
 def output_paths(out: Path, poolings: list[str]) -> dict[str, Path]:
-    from ..results import slug
+    from ..specs import slug
 
     if len(poolings) == 1:
         return {poolings[0]: out}
@@ -100,12 +100,11 @@ def run(args) -> int:
     out = Path(args.output)
     if out.suffix != ".npy":
         raise LmkbenchError(f"--output must end in .npy: {out}")
+    from ..runner import default_poolings
+
     ids, texts = read_rows(Path(args.input), args.field, title=not args.no_title)
     enc = PooledEncoder(args.model, encoder_settings(args), progress=not args.quiet)
-    poolings = parse_pooling_arg(args.pooling)
-    if poolings is None:
-        trained = enc.loaded.trained_pooling
-        poolings = parse_pooling_arg(trained or "cls,mean,lmk")
+    poolings = parse_pooling_arg(args.pooling) or default_poolings(enc.loaded.trained_pooling)
     res = enc.encode(texts, poolings)
     for pooling, path in output_paths(out, poolings).items():
         emb = res.embeddings[pooling]

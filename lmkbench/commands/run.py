@@ -55,7 +55,11 @@ def _split_tasks(text: str) -> list[str]:
 
 
 def run(args) -> int:
+    import dataclasses
+
     from ..runner import Runner, RunSettings, format_summary
+    from ..suites import SuiteRun, plan_runs, run_plan
+    from ..variants import variant_of
 
     from ..bm25 import is_lexical, parse_system
 
@@ -70,13 +74,19 @@ def run(args) -> int:
                            out_dir=Path(args.out), encoder=encoder, overwrite=args.overwrite, progress=not args.quiet,
                            tokenizer=args.tokenizer)
     t0 = time.perf_counter()
-    runner = Runner(settings)
-    rows = runner.run(task_specs(args))
+    # a suite may be run a second time with its own variants (the default suite: long tasks extended), unless the
+    # user chose a length (lmkbench.suites); lexical systems have no encoder settings
+    runs = [SuiteRun(encoder, tuple(task_specs(args)))] if is_lexical(args.model) else plan_runs(task_specs(args), encoder)
+    done, runner = run_plan(runs, lambda s: Runner(dataclasses.replace(settings, encoder=s)))
     from ..distributed import is_main_process
 
     if not is_main_process():
         return 0
-    print(format_summary(rows))
+    for run_, rows in done:
+        if len(done) > 1:
+            print(f"-- {run_.variant or 'as asked'} ({settings.model}"
+                  + (f"~{variant_of(run_.settings)}" if variant_of(run_.settings) else "") + ") --")
+        print(format_summary(rows))
     print(f"results in {Path(args.out).resolve()}  ({time.perf_counter() - t0:.1f} s)")
     _bf16_hint(args, runner)
     return 0

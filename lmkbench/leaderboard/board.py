@@ -27,7 +27,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..results import NoItemScores, ResultRecord, json_safe, load_records
+from ..results import NoItemScores, ResultRecord, json_safe, load_results
 from ..stats.ranking import rank_systems
 #: column groups in display order (TaskDef.group values), with their headings
 GROUP_LABELS = {"short-retrieval": "Short retrieval", "long-retrieval": "Long retrieval",
@@ -141,7 +141,7 @@ def build_leaderboard(records: list[ResultRecord] | list[dict], *, title: str = 
     opts = dict(test=test, correction=correction, alpha=alpha, seed=seed, n_resamples=n_resamples)
     by_task: dict[str, dict[str, ResultRecord]] = {}
     systems: dict[str, tuple[str, str]] = {}
-    for rec in load_records(records):
+    for rec in load_results(records):
         name = system_name(rec.model, rec.pooling)
         systems[name] = (rec.model, rec.pooling)
         by_task.setdefault(rec.task, {})[name] = rec

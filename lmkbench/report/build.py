@@ -22,7 +22,7 @@ from .. import __version__
 from ..errors import LmkbenchError
 from ..io import atomic_write_text, check_output_file
 from ..stats import buckets as bk
-from ..results import load_records
+from ..results import load_results
 from ..stats.compare import FAMILY_TEXT, compare
 from ..stats.comparison import Comparison
 from ..format import fmt_diff, fmt_p
@@ -97,7 +97,7 @@ def build_report(results, out, options: ReportOptions | None = None) -> Path:
 def render_report(results, options: ReportOptions) -> str:
     if options.figure_format not in figures.FORMATS:
         raise LmkbenchError(f"figure format must be one of {', '.join(figures.FORMATS)}")
-    records = load_records(results)
+    records = load_results(results)
     cmp = compare(records, baseline=options.baseline, test=options.test, correction=options.correction,
                   buckets=options.buckets, depth_buckets=options.depth_buckets, alpha=options.alpha,
                   min_n=options.min_n, seed=options.seed, n_resamples=options.n_resamples, family=options.family)

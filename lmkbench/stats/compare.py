@@ -80,7 +80,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError
-from ..results import NoItemScores, ResultRecord, load_records  # noqa: F401  (NoItemScores re-exported)
+from ..results import NoItemScores, ResultRecord, load_results
 from . import buckets as bk
 from .settings import check_settings
 from .paired import Block, Contrast, Outcome, run_paired
@@ -139,7 +139,7 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
     base_key = canonical_pooling(baseline)
 
     by_group: dict[tuple[str, str], dict[str, ResultRecord]] = {}
-    for rec in load_records(results):
+    for rec in load_results(results):
         group = by_group.setdefault((rec.task, rec.model), {})
         pooling = canonical_pooling(rec.pooling)
         if pooling in group:

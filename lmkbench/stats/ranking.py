@@ -33,7 +33,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import InputError, LmkbenchError
-from ..results import ResultRecord, json_safe, load_records
+from ..results import ResultRecord, json_safe, load_results
 from .compare import canonical_pooling
 from .paired import Block, Contrast, run_paired
 from .settings import check_settings
@@ -126,7 +126,7 @@ def rank_results(results: list[ResultRecord] | str | Path, *, task: str | None =
     """Rank the (model, pooling) systems of a results folder on one ``task`` (per-item scores) or, with
     ``task=None``, over tasks (one item per task: the main metric of each result). ``model`` restricts to
     one model. System names are the pooling strings, prefixed by ``model | `` when several models take part."""
-    records = [r for r in load_records(results) if (model is None or r.model == model)
+    records = [r for r in load_results(results) if (model is None or r.model == model)
                and (task is None or r.task == task)]
     if not records:
         raise LmkbenchError(f"no results for task {task!r}" + (f", model {model!r}" if model else ""))

@@ -245,7 +245,7 @@ def build_task(entry: dict, path: Path) -> TaskDef:
     if kind not in KINDS or kind not in cls.kinds:
         raise InputError(f"kind {kind!r} is not one the {cls.name} loader feeds ({', '.join(cls.kinds)})",
                          file=path, line=line_of(entry, "kind"), field="kind")
-    return TaskDef(name=t.name, kind=kind, loader=loader.load, params=loader.p,
+    return TaskDef(name=t.name, kind=kind, params=loader.p,
                    evaluator_options=dict(t.evaluator or {}), source=t.source or loader.describe(),
                    license=t.license or "", group=t.group, needs_tokenizer=cls.needs_tokenizer, loader_name=cls.name,
                    file=str(path), sha256=t.sha256 or {}, subset=t.subset, main_metric=t.main_metric,

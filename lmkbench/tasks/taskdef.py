@@ -7,7 +7,7 @@ clear message instead of a confusing parse error (or, worse, silently different 
 """
 from __future__ import annotations
 
-from dataclasses import InitVar, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import LmkbenchError
@@ -42,8 +42,6 @@ class TaskDef:
     description: str = ""
     size: dict[str, Any] = field(default_factory=dict)   # declared counts, shown when the data is absent
     mteb: dict[str, Any] | None = None   # the same evaluation in mteb: {task, split, hf_subset} (for export)
-    #: ``source_loader.load``, which catalogue.build_task still passes; ignored (drop it there, then here)
-    loader: InitVar[Any] = None
 
     def availability(self) -> tuple[str, str]:
         """``("yes", "")``, ``("no", why)`` or ``("network", what it would fetch)``."""

@@ -31,8 +31,8 @@ import time
 from pathlib import Path
 
 from ..errors import LmkbenchError
-from ..io import atomic_write_json, safe_child
-from ..results import ResultRecord, iter_results, read_trec_run
+from ..io import atomic_write_json, read_trec_run, safe_child
+from ..results import ResultRecord, iter_results
 from ..variants import split_label, with_variant as label_for_variant
 from .spec import parse_train_poolings
 from .trainer import TrainConfig, train
@@ -41,7 +41,7 @@ SCHEMA = "lmkbench.matched/1"
 
 
 def arm_name(base_label: str, train_spec: str) -> str:
-    from ..results import slug
+    from ..specs import slug
 
     return f"{base_label}-{slug(train_spec)}"
 
