@@ -124,30 +124,30 @@ class ResultMeta(BaseModel):
 
     model_config = ConfigDict(extra="allow", protected_namespaces=())
 
-    model: Optional[str] = None
-    model_path: Optional[str] = None
-    model_identity: Optional[str] = None
+    model: Optional[str] = None                  # what the user asked for: alias, folder or hub name
+    model_path: Optional[str] = None             # what from_pretrained was given
+    model_identity: Optional[str] = None         # content hash of the folder, or name@revision (cache and reuse key)
     trained_pooling: Optional[str] = None        # the pooling the checkpoint was trained with, if known
     pooling_mismatch: Optional[bool] = None      # evaluated with another pooling than it was trained with
-    device: Optional[str] = None
-    dtype: Optional[str] = None
-    max_length: Optional[int] = None
-    long_policy: Optional[str] = None
-    token_budget: Optional[int] = None
-    lmkbench_task_source: Optional[str] = None
-    dataset_checksums: dict[str, str] = {}
+    device: Optional[str] = None                 # resolved device (cpu, cuda:0)
+    dtype: Optional[str] = None                  # resolved numerics: fp32, or bf16/fp16 autocast
+    max_length: Optional[int] = None             # tokens per model input (specials included)
+    long_policy: Optional[str] = None            # truncate | windows (none for lexical systems)
+    token_budget: Optional[int] = None           # rows × padded length per batch
+    lmkbench_task_source: Optional[str] = None   # where the task's data came from (a report never fetches it)
+    dataset_checksums: dict[str, str] = {}       # sha256 per data file: the data that produced the cell
     truncated: dict[str, int] = {}               # per text set: texts whose content was cut
     split: dict[str, int] = {}                   # per text set: texts encoded as several windows
-    n_texts: dict[str, int] = {}
-    timings: dict[str, Optional[float]] = {}
-    encode_stats: Optional[dict[str, Any]] = None
+    n_texts: dict[str, int] = {}                 # per text set: texts encoded
+    timings: dict[str, Optional[float]] = {}     # seconds: load, encode per set, evaluate
+    encode_stats: Optional[dict[str, Any]] = None   # per set: tokens, batches, shards reused, forward time
     text_sets: Optional[dict[str, Any]] = None   # per set: what encoded it and its cost
-    evaluator: dict[str, Any] = {}
+    evaluator: dict[str, Any] = {}               # what the evaluator reports about itself (k, cut-offs, ...)
     bm25: Optional[dict[str, Any]] = None         # a lexical system's description
-    versions: dict[str, Any] = {}
-    hardware: dict[str, Any] = {}
-    git_commit: Optional[str] = None
-    created: Optional[str] = None
+    versions: dict[str, Any] = {}                # python and package versions
+    hardware: dict[str, Any] = {}                # CPU / GPU the cell ran on
+    git_commit: Optional[str] = None             # lmkbench's commit, where run from a clone
+    created: Optional[str] = None                # when the cell was written (ISO 8601)
 
     _order: list[str] = PrivateAttr(default_factory=list)   # the keys in the order they were given
 
@@ -236,14 +236,14 @@ _DECLARED = frozenset(f.alias or name for name, f in ResultFile.model_fields.ite
 class ResultRecord:
     """One result cell (task × model × pooling): its metrics, its per-item table and how it was produced."""
 
-    task: str
-    model: str
-    pooling: str
-    main_metric: str
-    metrics: dict[str, Optional[float]]
-    task_kind: str = ""
-    task_group: Optional[str] = None
-    split: Optional[str] = None
+    task: str                                    # task name (catalogue name or an ad-hoc spec's name)
+    model: str                                   # model label: the checkpoint's, ~variant for settings asked for (minilm~pi-4096)
+    pooling: str                                 # canonical pooling spec (lmk:g=32), or bm25
+    main_metric: str                             # the task's headline metric (ndcg_at_10, acc_at_1, accuracy, v_measure)
+    metrics: dict[str, Optional[float]]          # every metric over the whole set
+    task_kind: str = ""                          # retrieval | classification | clustering
+    task_group: Optional[str] = None             # leaderboard group (synthetic, long-retrieval, ...)
+    split: Optional[str] = None                  # the evaluated split
     items: dict[str, dict[str, Any]] = field(default_factory=dict)   # id -> {score: value, "length": ...}
     item_table: str = "per_item"                 # its key in the file: "per_query" (retrieval) or "per_item"
     per_item_metric: Optional[str] = None        # the per-item score to test, when not the main metric
