@@ -40,7 +40,7 @@ from pydantic import (BaseModel, ConfigDict, StrictBool, StrictFloat, StrictStr,
 from .errors import InputError, LmkbenchError
 from .format import fmt_diff, fmt_p, fmt_score
 from .io import atomic_write_json, check_output_file, read_json_document
-from .results import NoItemScores, ResultRecord, iter_results, json_safe
+from .results import NoItemScores, ResultRecord, check_same_data, iter_results, json_safe
 from .settings import EncoderSettings
 from .stats.paired import Block, Contrast, Decision, Outcome, run_paired
 from .stats.registry import offered_tests
@@ -169,14 +169,18 @@ def collect_cells(results_dir) -> dict[Key, BaselineCell]:
         raise LmkbenchError(f"results folder not found: {root}")
     cells: dict[Key, BaselineCell] = {}
     paths: dict[Key, str] = {}
+    records: dict[Key, ResultRecord] = {}
     for rec in iter_results(root, on_bad="error"):
         cell = cell_of(rec)
+        records.setdefault(cell.key, rec)
         if cell.key in cells:
             raise InputError(f"second result for {_fmt_key(cell.key)} (the first is {paths[cell.key]})",
                              file=rec.where)
         cells[cell.key], paths[cell.key] = cell, rec.where
     if not cells:
         raise LmkbenchError(f"no lmkbench result files under {root}")
+    for task, model in {(k[0], k[1]) for k in cells}:     # one (task, model)'s cells come from the same data
+        check_same_data(records[(t, m, p)] for t, m, p in records if (t, m) == (task, model))
     return cells
 
 

@@ -498,3 +498,25 @@ class Cell:
             return True
         except InputError:
             return False
+
+
+def check_same_data(records: Iterable[ResultRecord]) -> None:
+    """Cells that are paired must come from the same data: every record of ``records`` that states its
+    ``dataset_checksums`` must state the same ones, else one :class:`InputError` naming both files (a partial
+    rerun after the data changed; ``lmkbench run`` recomputes such cells)."""
+    first: ResultRecord | None = None
+    for rec in records:
+        sums = rec.meta.dataset_checksums
+        if not sums:
+            continue
+        if first is None:
+            first = rec
+            continue
+        if sums != first.meta.dataset_checksums:
+            differ = sorted(k for k in set(sums) | set(first.meta.dataset_checksums)
+                            if sums.get(k) != first.meta.dataset_checksums.get(k))
+            raise InputError(f"task {rec.task!r}, model {rec.model!r}: computed on other data than {first.where} "
+                             f"({', '.join(differ)} differ), so the two cannot be paired; rerun the task "
+                             "(lmkbench run recomputes cells whose data changed)", file=rec.where,
+                             field="meta.dataset_checksums")
+

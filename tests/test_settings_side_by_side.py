@@ -112,3 +112,22 @@ def test_compare_and_report_show_settings_and_profile(bert_p32, tiny_beir, tmp_p
     assert main(["report", str(out), "-o", str(html), "--baseline", "mean"]) == 0
     page = html.read_text()
     assert 'id="settings-side-by-side"' in page and "pi-96" in page
+
+
+def test_cells_from_other_data_are_never_paired(bert_p32, tiny_beir, tmp_path, capsys):
+    """A cell whose data checksums differ from its group's (a hand-mixed folder) stops compare, report and
+    baseline with one error naming the file, instead of pairing queries of two data versions."""
+    from lmkbench.cli import main
+
+    out = tmp_path / "res"
+    _run(bert_p32, tiny_beir, out)
+    victim = sorted(out.rglob("lmk*.json"))[0]
+    doc = json.loads(victim.read_text())
+    first = next(iter(doc["meta"]["dataset_checksums"]))
+    doc["meta"]["dataset_checksums"][first] = "0" * 64
+    victim.write_text(json.dumps(doc))
+    for args in (["compare", str(out)], ["report", str(out), "-o", str(tmp_path / "r.html")],
+                 ["baseline", str(out), "-o", str(tmp_path / "b.json")]):
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        assert "cannot be paired" in err and str(victim) in err and "Traceback" not in err

@@ -29,8 +29,14 @@ def gain_over_bm25(records: list[ResultRecord], *, test: str, correction: str, f
     dense = [rec for rec in records if not is_lexical_record(rec) and rec.task in lexical]
     if not dense:
         return None
-    lent = [dataclasses.replace(lexical[task], model=model, pooling=LEXICAL)
-            for task, model in sorted({(r.task, r.model) for r in dense})]
+    # lent only where the BM25 cell read the same data (synthetic tasks are sized in a tokenizer's tokens)
+    same = {(r.task, r.model) for r in dense
+            if not r.meta.dataset_checksums or not lexical[r.task].meta.dataset_checksums
+            or r.meta.dataset_checksums == lexical[r.task].meta.dataset_checksums}
+    dense = [r for r in dense if (r.task, r.model) in same]
+    if not dense:
+        return None
+    lent = [dataclasses.replace(lexical[task], model=model, pooling=LEXICAL) for task, model in sorted(same)]
     cmp = compare(dense + lent, baseline=LEXICAL, test=test, correction=correction, buckets=buckets,
                   depth_buckets=depth_buckets, alpha=alpha, min_n=min_n, seed=seed, n_resamples=n_resamples,
                   family=family)

@@ -80,7 +80,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError
-from ..results import NoItemScores, ResultRecord, load_results
+from ..results import NoItemScores, ResultRecord, check_same_data, load_results
 from . import buckets as bk
 from .settings import check_settings
 from .paired import Block, Contrast, Outcome, run_paired
@@ -147,6 +147,8 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
                              f"{pooling!r} (the first is {group[pooling].where})", file=rec.where, field="pooling")
         group[pooling] = rec
 
+    for group in by_group.values():          # a stale cell (other data) is never paired
+        check_same_data(group.values())
     known = {p for group in by_group.values() for p in group}
     if base_key not in known:
         canon = _registry_canonical(base_key)
