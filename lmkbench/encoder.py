@@ -193,14 +193,15 @@ class PooledEncoder:
         return {"model": self.loaded.name, "model_path": self.loaded.path, "model_identity": self.loaded.identity,
                 "device": self.device, "dtype": self.dtype, "max_length": self.max_length,
                 "max_length_source": self.max_length_source, "position_limit": self.loaded.max_positions,
-                "positions": str(self.positions), "long_policy": self.long_policy, "token_budget": self.token_budget, "batch_cost": self.batch_cost,
+                "positions": str(self.positions), "attention": getattr(self.loaded, "attention", None),
+                "long_policy": self.long_policy, "token_budget": self.token_budget, "batch_cost": self.batch_cost,
                 "shard_texts": self.shard_texts, "shard_chars": self.shard_chars, "code_digest": code_digest()}
 
     @property
     def label(self) -> str:
         """The model label results are filed under: the checkpoint's, ``~variant`` for settings asked for
         (:func:`lmkbench.variants.label_for`: ``minilm``, ``minilm~pi-4096``), so settings never collide."""
-        from .variants import label_for
+        from .labels import label_for
 
         return label_for(self.loaded.label, self.settings)
 
@@ -328,7 +329,7 @@ class PooledEncoder:
             over[i] = beyond
             seqs.extend(built)
             owner.extend([i] * len(built))
-        windows = self.long_policy == "windows" or getattr(family, "covers_all", False)
+        windows = self.long_policy == "windows" or family.covers_all
         cut, split = (np.zeros_like(over), over) if windows else (over, np.zeros_like(over))
         lengths = [len(s.ids) for s in seqs]
         # Weighted sums and weights per text of this shard accumulate on the device (float64: many windows of

@@ -90,6 +90,9 @@ class Family:
 
     key: str = ""
     needs_sentences: bool = False
+    #: every content token reaches the model whatever the max length (chunk strategies): long texts count as
+    #: split, never cut
+    covers_all: bool = False
 
     def capacity(self, max_length: int) -> int:
         """How many content tokens fit into one sequence."""
@@ -106,7 +109,7 @@ class PlainFamily(Family):
     def capacity(self, max_length):
         return max_length
 
-    def _frame(self, chunk: np.ndarray, sp: SpecialTokens) -> Sequence:
+    def frame(self, chunk: np.ndarray, sp: SpecialTokens) -> Sequence:
         return Sequence(np.concatenate([np.asarray(sp.plain_prefix, IDS), chunk, np.asarray(sp.plain_suffix, IDS)]))
 
     def build(self, content, sp, max_length, policy):
@@ -116,10 +119,10 @@ class PlainFamily(Family):
         ids = content.ids
         over = len(ids) > room
         if not len(ids):
-            return [self._frame(ids, sp)], False
+            return [self.frame(ids, sp)], False
         if policy == "windows":
-            return [self._frame(ids[i:i + room], sp) for i in range(0, len(ids), room)], over
-        return [self._frame(ids[:room], sp)], over
+            return [self.frame(ids[i:i + room], sp) for i in range(0, len(ids), room)], over
+        return [self.frame(ids[:room], sp)], over
 
 
 def _fixed_chunks(ids: np.ndarray, g: int) -> list[np.ndarray]:

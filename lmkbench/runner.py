@@ -22,7 +22,6 @@ from .evaluate import evaluator_for
 from .evaluate.base import IdArray
 from .poolings import make_pooling
 from .bm25 import is_lexical, parse_system, system_label
-from .strategies import is_strategy
 from .provenance import git_commit, hardware, versions
 from .results import Cell, ResultRecord, json_safe, read_result
 from .reuse import differences, producing
@@ -176,7 +175,7 @@ class Runner:
             # strategies apply to documents; queries use their inner pooling (see strategies.Strategy.spec_for)
             role = ("query" if set_name in evaluator.query_sets else
                     "document" if set_name in evaluator.multi_vector_sets else "single")
-            as_spec = {p: pool_objs[p].spec_for(role) if is_strategy(pool_objs[p]) else p for p in todo}
+            as_spec = {p: pool_objs[p].spec_for(role) for p in todo}
             prompt = prompt_for(enc.loaded, task.kind, set_name)
             if prompt:
                 prompts[set_name] = prompt

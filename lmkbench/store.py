@@ -89,6 +89,7 @@ NOT_VECTOR_MODULES = {
     "batching": "shard and batch sizes: which texts share a shard (the shard's name) and a batch (float rounding "
                 "at most; the token budget is not in the key either), never what a vector is",
     "store": "this module: its layout is keyed by FORMAT_VERSION and _DTYPES",
+    "labels": "the label results are filed under (a name, never a vector)",
 }
 #: libraries whose versions are in every slot key (tokenisation and the forward pass)
 CODE_LIBRARIES = ("torch", "transformers", "tokenizers")

@@ -77,14 +77,14 @@ class ChunkFamily(Family):
         if self.size > max_length:
             raise LmkbenchError(f"chunk size {self.size} exceeds the max length {max_length} of the model input")
         room = chunk_room(self.size, sp)
-        frame = PlainFamily()._frame
+        frame = PlainFamily().frame
         ids = content.ids
         if not len(ids):
             return [frame(ids, sp)], False
         return [frame(ids[i:i + room], sp) for i in range(0, len(ids), room)], len(ids) > room
 
 
-_STRATEGY_PARAMS = {
+STRATEGY_PARAMS = {
     "size": Param(to_int, 256, "tokens per chunk, framing included (content = size minus [CLS]/[SEP])", ge=2),
     "pool": Param(to_str, "mean", "pooling of each chunk", choices=CHUNK_POOLS),
     "agg": Param(to_str, "max", "max: best chunk scores the document (MaxP); mean: normalised mean of chunks",
@@ -122,7 +122,7 @@ class Strategy(Pooling):
         raise NotImplementedError
 
 
-@POOLINGS.register("chunk", params=_STRATEGY_PARAMS,
+@POOLINGS.register("chunk", params=STRATEGY_PARAMS,
                    help="documents cut into size-token chunks, each its own forward pass; agg=max (MaxP) or mean")
 class ChunkStrategy(Strategy):
     def family(self):
@@ -132,7 +132,7 @@ class ChunkStrategy(Strategy):
         return Layout(np.asarray(owner, np.int64), seq_unit=np.arange(len(seqs)))
 
 
-@POOLINGS.register("late", params={**_STRATEGY_PARAMS, "pool": Param(to_str, "mean", "pooling of each chunk span",
+@POOLINGS.register("late", params={**STRATEGY_PARAMS, "pool": Param(to_str, "mean", "pooling of each chunk span",
                                                                         choices=("mean",))},
                    help="late chunking: one (windowed) forward pass, mean of each size-token chunk's span; agg=max|mean")
 class LateStrategy(Strategy):
@@ -161,10 +161,6 @@ class LateStrategy(Strategy):
             start += n_content
         return Layout(np.asarray(unit_owner, np.int64), pos_units=pos_units)
 
-
-def is_strategy(pooling: Pooling) -> bool:
-    """``pooling.is_strategy`` (declared on :class:`~lmkbench.poolings.Pooling`)."""
-    return pooling.is_strategy
 
 
 def add_unit_sums(sums: torch.Tensor, wsum: torch.Tensor, h: torch.Tensor, w: torch.Tensor,

@@ -1,7 +1,7 @@
 """Settings side by side: one model under several encoder settings, paired query by query, and the LongEmbed profile.
 
 A dense result is filed under its model label: the checkpoint's label, plus ``~variant`` when the run asked for
-encoder settings other than the checkpoint's own (:func:`label_for`: ``minilm`` = native positions at the
+encoder settings other than the checkpoint's own (:func:`lmkbench.labels.label_for`: ``minilm`` = native positions at the
 checkpoint's 256 tokens, ``minilm~pi-4096``, ``minilm~512``, ``minilm~windows``). The main
 comparison pairs poolings inside one label. :func:`compare_settings` pairs *settings* instead: for every task,
 base model and pooling, each variant against the base variant (as trained unless ``baseline`` names another),
@@ -19,55 +19,15 @@ import dataclasses
 import re
 from typing import Any
 
+from .labels import AS_TRAINED, split_label, variant_name
 from .results import ResultRecord
-from .specs import slug
 from .stats import buckets as bk
 from .stats.compare import compare
 
-SEPARATOR = "~"
-#: the label shown for a model's base variant (the checkpoint as shipped)
-AS_TRAINED = "as-trained"
 #: LongEmbed's six tasks (Zhu et al. 2024) → lmkbench task-name patterns; passkey and needle average over lengths
 LONGEMBED_TASKS = {"narrativeqa": r"narrativeqa", "qmsum": r"qmsum_longembed", "2wikimqa": r"2wikimqa",
                    "summscreenfd": r"summscreenfd", "passkey": r"passkey_\d+", "needle": r"needle_\d+"}
 _SYNTHETIC = re.compile(r"^(passkey|needle|needle_pg)_(\d+)$")
-
-
-def variant_of(settings) -> str:
-    """The label suffix of an :class:`~lmkbench.settings.EncoderSettings`: what the user asked for that sets the
-    encoder apart from the checkpoint as shipped — a positions method, an explicit max length, ``windows`` —
-    ``'pi-4096'``, ``'512'``, ``'windows'``, ``''`` (known before any model loads, so finished cells are found
-    without loading one)."""
-    parts = []
-    if str(settings.positions).strip() not in ("", "native"):
-        from .positions import parse_positions
-
-        spec = str(parse_positions(settings.positions).spec).replace(":factor=", "")
-        parts.append(slug(spec.removesuffix(".0") if spec.endswith(".0") else spec))
-    if settings.max_length is not None:
-        parts.append(str(settings.max_length))
-    if settings.long_policy != "truncate":
-        parts.append(str(settings.long_policy))
-    return "-".join(parts)
-
-
-def label_for(base: str, settings) -> str:
-    """``base`` plus ``~variant`` when :func:`variant_of` is not empty (``minilm``, ``minilm~pi-4096``)."""
-    return with_variant(base, variant_of(settings))
-
-
-def with_variant(base: str, variant: str) -> str:
-    return f"{base}{SEPARATOR}{variant}" if variant else base
-
-
-def split_label(label: str) -> tuple[str, str]:
-    """``"minilm~pi-4096"`` → ``("minilm", "pi-4096")``; a label without a variant → ``(label, "")``."""
-    base, _, variant = str(label).partition(SEPARATOR)
-    return base, variant
-
-
-def variant_name(label: str) -> str:
-    return split_label(label)[1] or AS_TRAINED
 
 
 def compare_settings(records: list[ResultRecord], *, baseline: str = "", **options) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lmkbench import encoder as encoder_mod
+from lmkbench import devices as devices_mod
 from lmkbench.encoder import PooledEncoder, cpu_supports_bf16, resolve_dtype
 from lmkbench.errors import LmkbenchError
 
@@ -17,7 +17,7 @@ def test_auto_stays_fp32_on_cpu():
 
 
 def test_bf16_on_a_cpu_without_native_bf16_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(encoder_mod, "cpu_supports_bf16", lambda: False)
+    monkeypatch.setattr(devices_mod, "cpu_supports_bf16", lambda: False)
     with pytest.raises(LmkbenchError, match="AVX-512 BF16 or AMX"):
         resolve_dtype("bf16", "cpu")
 

@@ -463,8 +463,8 @@ SLOW = textwrap.dedent('''
 
     original = store.DiskSlot.write
 
-    def write(self, stem, arrays):     # slow enough to be caught mid-run
-        original(self, stem, arrays)
+    def write(self, stem, arrays, **kw):     # slow enough to be caught mid-run
+        original(self, stem, arrays, **kw)
         time.sleep(0.4)
 
     store.DiskSlot.write = write

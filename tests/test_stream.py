@@ -89,11 +89,11 @@ KILLER = textwrap.dedent('''
     calls = {"n": 0}
     original = store.DiskSlot.write
 
-    def write(self, stem, arrays):
+    def write(self, stem, arrays, **kw):
         calls["n"] += 1
         if calls["n"] == kill_at:      # die in the middle of this shard: one pooling written, the next not
             os.kill(os.getpid(), signal.SIGKILL)
-        original(self, stem, arrays)
+        original(self, stem, arrays, **kw)
 
     store.DiskSlot.write = write
     sys.exit(main(sys.argv[1:]))

@@ -2,7 +2,7 @@
 import lmkbench
 from lmkbench.inputs import PlainFamily
 from lmkbench.poolings import POOLINGS
-from lmkbench.strategies import _STRATEGY_PARAMS, ChunkFamily, ChunkStrategy, chunk_room
+from lmkbench.strategies import STRATEGY_PARAMS, ChunkFamily, ChunkStrategy, chunk_room
 
 
 class HeadTailFamily(ChunkFamily):
@@ -16,13 +16,13 @@ class HeadTailFamily(ChunkFamily):
 
     def build(self, content, sp, max_length, policy):
         room, ids = chunk_room(self.size, sp), content.ids
-        frame = PlainFamily()._frame
+        frame = PlainFamily().frame
         if len(ids) <= room:
             return [frame(ids, sp)], False
         return [frame(ids[:room], sp), frame(ids[-room:], sp)], True
 
 
-@POOLINGS.register("headtail", params=_STRATEGY_PARAMS, help="head and tail chunks of a document; agg=max|mean")
+@POOLINGS.register("headtail", params=STRATEGY_PARAMS, help="head and tail chunks of a document; agg=max|mean")
 class HeadTail(ChunkStrategy):
     # layout (one unit per chunk, owned by its document), spec_for (queries use `pool`) come from ChunkStrategy
     def family(self):

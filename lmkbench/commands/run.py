@@ -59,7 +59,7 @@ def run(args) -> int:
 
     from ..runner import Runner, RunSettings, format_summary
     from ..suites import SuiteRun, plan_runs, run_plan
-    from ..variants import variant_of
+    from ..labels import variant_of
 
     from ..bm25 import is_lexical, parse_system
 

@@ -48,7 +48,7 @@ def model_label(entry: ModelEntry, overrides: dict | None = None) -> str:
     """The label results are written under: a checkpoint's with its settings variant
     (:func:`lmkbench.variants.label_for`), or a lexical system's (``bm25``)."""
     from ..bm25 import is_lexical, parse_system, system_label
-    from ..variants import label_for
+    from ..labels import label_for
 
     if is_lexical(entry.model):
         return system_label(parse_system(entry.model))

@@ -33,7 +33,7 @@ from pathlib import Path
 from ..errors import LmkbenchError
 from ..io import atomic_write_json, read_trec_run, safe_child
 from ..results import ResultRecord, iter_results
-from ..variants import split_label, with_variant as label_for_variant
+from ..labels import split_label, with_variant as label_for_variant
 from .spec import parse_train_poolings
 from .trainer import TrainConfig, train
 

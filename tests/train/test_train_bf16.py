@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lmkbench import encoder as encoder_mod
+from lmkbench import devices as devices_mod
 from lmkbench.cli import main
 from lmkbench.errors import LmkbenchError
 from lmkbench.train import train
@@ -20,7 +20,7 @@ FAST = ["--steps", "2", "--batch-size", "4", "--lr", "1e-3", "--query-max-length
 @pytest.fixture()
 def bf16_anywhere(monkeypatch):
     """CPU bf16 autocast computes correctly without native bf16 (only slower): let the tiny model use it here."""
-    monkeypatch.setattr(encoder_mod, "cpu_supports_bf16", lambda: True)
+    monkeypatch.setattr(devices_mod, "cpu_supports_bf16", lambda: True)
 
 
 def _linear_output_dtypes(monkeypatch) -> list[torch.dtype]:
@@ -61,7 +61,7 @@ def test_bf16_loss_curve_follows_fp32(tiny_cfg, bf16_anywhere, tmp_path):
 
 
 def test_bf16_on_a_cpu_without_it_is_refused_with_exit_2(tiny_bert, toy_pairs, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(encoder_mod, "cpu_supports_bf16", lambda: False)
+    monkeypatch.setattr(devices_mod, "cpu_supports_bf16", lambda: False)
     out = tmp_path / "m"
     assert main(["train", "--model", tiny_bert, "--pooling", "mean", "--data", str(toy_pairs), "--out", str(out),
                  *FAST, "--dtype", "bf16"]) == 2
