@@ -189,20 +189,20 @@ def directory_for_the_manifest(root, stem):
     p.mkdir()
 
 
-def missing_array(root, stem):
-    d = _slot_dir(root, "mean")
-    _array(d, stem, "split").unlink()
+def _drop_array(d, stem, name):
+    """Remove one array and its manifest entry (a manifest that agrees with the damage)."""
+    _array(d, stem, name).unlink()
     man = json.loads((d / f"{stem}.ok.json").read_text())
-    del man["files"]["split"]
+    del man["files"][name]
     (d / f"{stem}.ok.json").write_text(json.dumps(man))
+
+
+def missing_array(root, stem):
+    _drop_array(_slot_dir(root, "mean"), stem, "split")
 
 
 def missing_owner(root, stem):
-    d = _slot_dir(root, MULTI)
-    _array(d, stem, "owner").unlink()
-    man = json.loads((d / f"{stem}.ok.json").read_text())
-    del man["files"]["owner"]
-    (d / f"{stem}.ok.json").write_text(json.dumps(man))
+    _drop_array(_slot_dir(root, MULTI), stem, "owner")
 
 
 def owner_out_of_order(root, stem):
