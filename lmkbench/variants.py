@@ -113,6 +113,7 @@ def longembed_profile(records: list[ResultRecord], cmp=None) -> dict[str, Any] |
         entry = rows.setdefault((r.model, r.pooling), {
             "model": r.model, "variant": variant_name(r.model), "pooling": r.pooling, "cells": {},
             "position_limit": r.meta.get("position_limit"), "max_length": r.meta.max_length,
+            "long_policy": r.meta.long_policy,
             "positions": r.meta.get("positions", "native") if r.meta.bm25 is None else "–"})
         entry["cells"][r.task] = {"value": r.value, "metric": r.main_metric,
                                   "mark": marks.get((r.task, r.model, r.pooling))}
@@ -160,9 +161,10 @@ def format_profile(profile: dict[str, Any] | None) -> str:
             if cell is None or cell["value"] is None:
                 vals.append("–")
                 continue
-            cut = c["length"] is not None and r["max_length"] and c["length"] > r["max_length"]
+            longer = c["length"] is not None and r["max_length"] and c["length"] > r["max_length"]
             mark = {"win": "▲", "loss": "▼"}.get(cell["mark"] or "", "")
-            vals.append(f"{cell['value']:.3f}{mark}{'†' if cut else ''}")
+            note = ("‡" if r["long_policy"] == "windows" else "†") if longer else ""
+            vals.append(f"{cell['value']:.3f}{mark}{note}")
         avg = r["longembed_avg"]
         lines.append([r["model"], r["pooling"]] + vals + ["–" if avg is None else f"{avg:.3f}"])
     widths = [max(len(str(row[i])) for row in lines) for i in range(len(head))]
@@ -170,7 +172,7 @@ def format_profile(profile: dict[str, Any] | None) -> str:
     out.insert(1, "  ".join("-" * w for w in widths))
     missing = profile["longembed"]["missing"]
     out.append("pkN / ndN / npgN: passkey / needle (BBC) / needle (Paul Graham) at N tokens; main metric; "
-               "†: documents longer than the row's max length (cut); ▲/▼: significant win/loss against the "
+               "†: documents longer than the row's max length (cut); ‡: read as several windows (nothing cut); ▲/▼: significant win/loss against the "
                "baseline pooling (bucket all)")
     if missing:
         out.append(f"LongEmbed average: not shown, {len(missing)} of its 6 tasks absent ({', '.join(missing)})")

@@ -77,40 +77,39 @@ def run(args) -> int:
                   buckets=args.buckets or DEFAULT_EDGES, alpha=args.alpha, min_n=args.min_n, seed=args.seed,
                   n_resamples=args.resamples, depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES,
                   metric=args.metric, family=args.family, cross=args.cross)
-    if args.out:
+    profile, settings = _profile_and_settings(args, cmp)
+    extra = "".join(f"\n\n{part}" for part in (profile, settings) if part)
+    if args.out:   # the long tables (and the settings table) to the file; the short ones on screen
         from ..io import atomic_write_text
 
-        atomic_write_text(Path(args.out), cmp.to_table(layout=args.layout) + "\n")
-        print(cmp.to_table(layout="summary"))
+        atomic_write_text(Path(args.out), cmp.to_table(layout=args.layout) + extra + "\n")
+        print(cmp.to_table(layout="summary") + (f"\n\n{profile}" if profile else ""))
         print(f"wrote {args.out}")
     else:
-        print(cmp.to_table(layout=args.layout))
-    extra = _settings_and_profile(args, cmp)
-    if extra:
-        print(extra)
+        print(cmp.to_table(layout=args.layout) + extra)
     if args.json:
         path = cmp.to_json(args.json)
         print(f"wrote {path}")
     return 0
 
 
-def _settings_and_profile(args, cmp) -> str:
-    """The --settings table and the --profile table ('' when neither is asked for)."""
+def _profile_and_settings(args, cmp) -> tuple[str, str]:
+    """The --profile table and the --settings table ('' for one not asked for)."""
     if args.settings is None and not args.profile:
-        return ""
+        return "", ""
     from ..results import load_results
     from ..variants import compare_settings, format_profile, format_settings_table, longembed_profile
 
     records = load_results(results_folder(args))
-    parts = []
+    profile = settings = ""
     if args.profile:
-        parts.append("== LongEmbed profile ==\n" + format_profile(longembed_profile(records, cmp)))
+        profile = "== LongEmbed profile ==\n" + format_profile(longembed_profile(records, cmp))
     if args.settings is not None:
         from ..stats.buckets import DEFAULT_DEPTH_EDGES, DEFAULT_EDGES
 
         data = compare_settings(records, baseline=args.settings, test=args.test, correction=args.correction,
                                 buckets=args.buckets or DEFAULT_EDGES,
-                                depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES, alpha=args.alpha, min_n=args.min_n, seed=args.seed,
-                                n_resamples=args.resamples, family=args.family)
-        parts.append("== settings side by side ==\n" + format_settings_table(data))
-    return "\n\n".join(parts)
+                                depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES, alpha=args.alpha,
+                                min_n=args.min_n, seed=args.seed, n_resamples=args.resamples, family=args.family)
+        settings = "== settings side by side ==\n" + format_settings_table(data)
+    return profile, settings
