@@ -58,7 +58,9 @@ def _hash_folder(path: str, stamp: tuple) -> str:
 def model_identity(name: str, resolved: str, revision: str | None = None) -> str:
     """Stable identity for cache keys: a content hash of a local folder, or ``name@revision`` for the hub."""
     if os.path.isdir(resolved):
-        stamp = tuple((f.name, f.stat().st_size, int(f.stat().st_mtime)) for f in sorted(Path(resolved).iterdir()) if f.is_file())
+        # nanosecond times: a checkpoint rewritten within the same second (same sizes) is a new identity
+        stamp = tuple((f.name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+                      for f in sorted(Path(resolved).iterdir()) if f.is_file() for st in (f.stat(),))
         return f"local-{_hash_folder(resolved, stamp)}"
     return f"{name}@{revision or 'main'}"
 

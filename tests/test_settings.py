@@ -21,8 +21,9 @@ def test_gated_keys_are_the_settings_the_gate_compares():
     from lmkbench.gate import cell_of
     from lmkbench.results import ResultRecord
 
-    assert EncoderSettings.GATED_KEYS == ("max_length", "long_policy", "dtype", "device", "token_budget")
-    meta = {"max_length": 64, "long_policy": "truncate", "dtype": "fp32", "device": "cpu", "token_budget": 512,
+    assert EncoderSettings.GATED_KEYS == ("max_length", "long_policy", "positions", "dtype", "device", "token_budget")
+    meta = {"max_length": 64, "long_policy": "truncate", "positions": "native", "dtype": "fp32", "device": "cpu",
+            "token_budget": 512,
             "batch_cost": "tokens", "shard_texts": 8}
     rec = ResultRecord.from_json({"task": "t", "model": "m", "pooling": "mean", "main_metric": "x",
                                   "metrics": {"x": 0.5}, "meta": meta})
@@ -39,8 +40,8 @@ def test_every_flag_becomes_its_setting():
     assert encoder_settings(_args()) == EncoderSettings()
     assert encoder_settings(_args("--no-cache", "--cache-dir", "c")).cache_dir is False
     flags = {f.metadata["flag"] for f in dataclasses.fields(EncoderSettings)} - {None}
-    assert flags == {"--max-length", "--long", "--dtype", "--device", "--token-budget", "--shard-size", "--cache-dir",
-                     "--trust-remote-code", "--revision"}
+    assert flags == {"--max-length", "--long", "--positions", "--dtype", "--device", "--token-budget", "--shard-size",
+                     "--cache-dir", "--trust-remote-code", "--revision"}
 
 
 @pytest.mark.parametrize("flag,value", [("--max-length", "0"), ("--dtype", "fp64"), ("--long", "wide")])
@@ -70,10 +71,11 @@ def test_encoder_takes_settings_and_keyword_changes(tiny_bert):
 def test_cli_settings_reach_the_result_meta(tiny_bert, tiny_beir, tmp_path):
     out = tmp_path / "res"
     assert main(["run", "--model", tiny_bert, "--pooling", "mean", "--task", f"beir:{tiny_beir}", "--out", str(out),
-                 "--no-cache", "--quiet", "--max-length", "32", "--long", "windows", "--dtype", "fp32", "--device",
-                 "cpu", "--token-budget", "256", "--shard-size", "3"]) == 0
+                 "--no-cache", "--quiet", "--max-length", "160", "--long", "windows", "--dtype", "fp32", "--device",
+                 "cpu", "--token-budget", "256", "--shard-size", "3", "--positions", "gp"]) == 0
     (rec,) = iter_results(out)
     meta = rec.meta
     assert {k: meta.get(k) for k in EncoderSettings.GATED_KEYS} == {
-        "max_length": 32, "long_policy": "windows", "dtype": "fp32", "device": "cpu", "token_budget": 256}
+        "max_length": 160, "long_policy": "windows", "positions": "gp", "dtype": "fp32", "device": "cpu",
+        "token_budget": 256}
     assert meta.get("shard_texts") == 3
