@@ -33,7 +33,7 @@ grep -q "^bbc_retrieval " tasks.txt || { echo "wheel check: 'lmkbench tasks' lis
 step "lmkbench tasks lists the packaged catalogue ($(grep -c . tasks.txt) lines)"
 "$bin/lmkbench" run --model minilm --pooling cls,mean,lmk --task bbc_retrieval --max-length 128 --device cpu \
   --no-cache --quiet --out results
-test -f results/bbc_retrieval/minilm/mean.json
+test -f results/bbc_retrieval/minilm_128/mean.json   # label minilm~128: the length asked for
 step "lmkbench run --task bbc_retrieval"
 "$bin/lmkbench" report results -o report.html --baseline mean > /dev/null
 test -s report.html
