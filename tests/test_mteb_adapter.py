@@ -136,10 +136,12 @@ def _mock_text_tasks():
     return [t for t in tasks if list(t.metadata.modalities) == ["text"]]
 
 
-#: each adapter path (a plain pooling, a one-vector strategy, MaxP search) over every mock text task; every other
-#: pooling family over the task types whose inputs differ (queries and documents, candidates, pairs, labels)
-ALL_TASKS = ["lmk:g=8", "chunk:size=16,agg=mean", "chunk:size=16,agg=max"]
-FAMILIES = ["cls", "mean", "multicls:g=8", "mean_every:k=4", "late:size=16,agg=max", "late:size=16,agg=mean"]
+#: one pooling of every input family (plain, landmark, multicls, chunk, late) and each adapter path (a pooling,
+#: a one-vector strategy, MaxP search) over every mock text task; the other poolings over the task types whose
+#: inputs differ (queries and documents, candidates, pairs, labels)
+ALL_TASKS = ["mean", "lmk:g=8", "multicls:g=8", "chunk:size=16,agg=mean", "chunk:size=16,agg=max",
+             "late:size=16,agg=max"]
+FAMILIES = ["cls", "mean_every:k=4", "late:size=16,agg=mean"]
 SOME_TASKS = ("MockRetrievalTask", "MockRerankingTask", "MockSTSTask", "MockClassificationTask")
 
 
