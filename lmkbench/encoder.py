@@ -200,7 +200,7 @@ class PooledEncoder:
     @property
     def label(self) -> str:
         """The model label results are filed under: the checkpoint's, ``~variant`` for settings asked for
-        (:func:`lmkbench.variants.label_for`: ``minilm``, ``minilm~pi-4096``), so settings never collide."""
+        (:func:`lmkbench.labels.label_for`: ``minilm``, ``minilm~pi-4096``), so settings never collide."""
         from .labels import label_for
 
         return label_for(self.loaded.label, self.settings)

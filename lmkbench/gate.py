@@ -38,7 +38,7 @@ from pydantic import (BaseModel, ConfigDict, StrictBool, StrictFloat, StrictStr,
                       model_validator)
 
 from .errors import InputError, LmkbenchError
-from .format import fmt_diff, fmt_p, fmt_score
+from .format import fmt_diff, fmt_p, fmt_score, grid
 from .io import atomic_write_json, check_output_file, read_json_document
 from .results import NoItemScores, ResultRecord, check_same_data, iter_results, json_safe
 from .settings import EncoderSettings
@@ -169,18 +169,18 @@ def collect_cells(results_dir) -> dict[Key, BaselineCell]:
         raise LmkbenchError(f"results folder not found: {root}")
     cells: dict[Key, BaselineCell] = {}
     paths: dict[Key, str] = {}
-    records: dict[Key, ResultRecord] = {}
+    by_group: dict[tuple[str, str], list[ResultRecord]] = {}
     for rec in iter_results(root, on_bad="error"):
         cell = cell_of(rec)
-        records.setdefault(cell.key, rec)
+        by_group.setdefault((rec.task, rec.model), []).append(rec)
         if cell.key in cells:
             raise InputError(f"second result for {_fmt_key(cell.key)} (the first is {paths[cell.key]})",
                              file=rec.where)
         cells[cell.key], paths[cell.key] = cell, rec.where
     if not cells:
         raise LmkbenchError(f"no lmkbench result files under {root}")
-    for task, model in {(k[0], k[1]) for k in cells}:     # one (task, model)'s cells come from the same data
-        check_same_data(records[(t, m, p)] for t, m, p in records if (t, m) == (task, model))
+    for group in by_group.values():      # one (task, model)'s cells come from the same data
+        check_same_data(group)
     return cells
 
 
@@ -290,13 +290,7 @@ class GateReport:
         body = [[r.task, r.model, r.pooling, r.metric + ("" if r.greater_is_better else " (↓)"),
                  fmt_score(r.baseline), fmt_score(r.now), fmt_diff(r.delta), str(r.n), r.test or "-", fmt_p(r.p),
                  fmt_p(r.p_adj), r.verdict] for r in self.rows]
-        widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
-        right = {4, 5, 6, 7, 9, 10}
-
-        def line(cols):
-            return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cols, widths))).rstrip()
-
-        out = [line(head), line(["-" * w for w in widths])] + [line(b) for b in body]
+        out = grid(head, body, right={4, 5, 6, 7, 9, 10})
         for r in self.rows:
             if r.note:
                 out.append(f"  note: {r.task} / {r.model} / {r.pooling}: {r.note}")

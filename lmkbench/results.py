@@ -489,34 +489,40 @@ class Cell:
     def path(self, out_dir) -> Path:
         return result_path(out_dir, self.task, self.model, self.pooling)
 
-    def done(self, out_dir) -> bool:
+    def read(self, out_dir) -> ResultRecord | None:
+        """The finished cell's record, or None when its file is absent or cannot be read (then it is computed)."""
         p = self.path(out_dir)
         if not p.exists():
-            return False
+            return None
         try:
-            read_result(p)
-            return True
+            return read_result(p)
         except InputError:
-            return False
+            return None
+
+    def done(self, out_dir) -> bool:
+        return self.read(out_dir) is not None
+
+
+def same_data(a: ResultRecord, b: ResultRecord) -> bool:
+    """Whether two cells may be paired: their data checksums agree, or one of them states none."""
+    sa, sb = a.meta.dataset_checksums, b.meta.dataset_checksums
+    return not sa or not sb or sa == sb
 
 
 def check_same_data(records: Iterable[ResultRecord]) -> None:
-    """Cells that are paired must come from the same data: every record of ``records`` that states its
-    ``dataset_checksums`` must state the same ones, else one :class:`InputError` naming both files (a partial
-    rerun after the data changed; ``lmkbench run`` recomputes such cells)."""
+    """Cells that are paired must come from the same data (:func:`same_data`), else one :class:`InputError`
+    naming both files (a partial rerun after the data changed; ``lmkbench run`` recomputes such cells)."""
     first: ResultRecord | None = None
     for rec in records:
-        sums = rec.meta.dataset_checksums
-        if not sums:
+        if not rec.meta.dataset_checksums:
             continue
         if first is None:
             first = rec
             continue
-        if sums != first.meta.dataset_checksums:
-            differ = sorted(k for k in set(sums) | set(first.meta.dataset_checksums)
-                            if sums.get(k) != first.meta.dataset_checksums.get(k))
+        if not same_data(rec, first):
+            sums, firsts = rec.meta.dataset_checksums, first.meta.dataset_checksums
+            differ = sorted(k for k in set(sums) | set(firsts) if sums.get(k) != firsts.get(k))
             raise InputError(f"task {rec.task!r}, model {rec.model!r}: computed on other data than {first.where} "
                              f"({', '.join(differ)} differ), so the two cannot be paired; rerun the task "
                              "(lmkbench run recomputes cells whose data changed)", file=rec.where,
                              field="meta.dataset_checksums")
-

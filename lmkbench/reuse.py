@@ -13,21 +13,26 @@ from .results import ResultRecord
 
 #: encoder settings that change a vector, recorded in every dense result's meta (resolved values)
 PRODUCING_SETTINGS = ("model_identity", "dtype", "max_length", "long_policy", "positions")
-#: what a record written before a setting existed means by its absence
-LEGACY_DEFAULTS = {"positions": "native"}
+#: what a record written before a key existed means by its absence
+LEGACY_DEFAULTS = {"positions": "native", "evaluator_options": {}}
 
 
-def producing(enc_description: dict[str, Any], checksums: dict, evaluator_options: dict) -> dict[str, Any]:
-    """What would produce a cell now: the encoder's settings, the data checksums and the evaluator options."""
-    now = {k: enc_description.get(k) for k in PRODUCING_SETTINGS}
-    return {**now, "dataset_checksums": dict(checksums or {}), "evaluator_options": dict(evaluator_options or {})}
+def encoder_settings(description: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`PRODUCING_SETTINGS` of a :meth:`PooledEncoder.describe` (resolved values)."""
+    return {k: description.get(k) for k in PRODUCING_SETTINGS}
+
+
+def producing(settings: dict[str, Any], checksums: dict, evaluator_options: dict) -> dict[str, Any]:
+    """What would produce a cell now: the system's ``settings`` (an encoder's :func:`encoder_settings`, a lexical
+    system's length tokenizer), the data checksums and the evaluator options."""
+    return {**settings, "dataset_checksums": dict(checksums or {}), "evaluator_options": dict(evaluator_options or {})}
 
 
 def differences(record: ResultRecord, expected: dict[str, Any]) -> list[str]:
     """``key: recorded → now`` for every key in ``expected`` that the record does not match (empty: reusable)."""
     out = []
     for key, want in expected.items():
-        have = record.meta.get(key, LEGACY_DEFAULTS.get(key, {} if key == "evaluator_options" else None))
+        have = record.meta.get(key, LEGACY_DEFAULTS.get(key))
         if have != want:
             out.append(f"{key}: {_short(have)} → {_short(want)}")
     return out

@@ -23,8 +23,8 @@ from .evaluate.base import IdArray
 from .poolings import make_pooling
 from .bm25 import is_lexical, parse_system, system_label
 from .provenance import git_commit, hardware, versions
-from .results import Cell, ResultRecord, json_safe, read_result
-from .reuse import differences, producing
+from .results import Cell, ResultRecord, json_safe
+from .reuse import differences, encoder_settings, producing
 from .settings import EncoderSettings
 from .store import open_store, writable_dir
 from .tasks import TaskDef, resolve_tasks
@@ -157,7 +157,7 @@ class Runner:
         enc = self.encoder
         label = self.model_label()
         poolings = self.poolings()
-        expected = producing(enc.describe(), data.checksums, task.evaluator_options)
+        expected = producing(encoder_settings(enc.describe()), data.checksums, task.evaluator_options)
         todo = self._cells_to_compute(task, label, poolings, expected)
         if not todo:
             self.log(f"{task.name}: all {len(poolings)} cells done (use --overwrite to recompute)")
@@ -234,8 +234,7 @@ class Runner:
         t0 = time.perf_counter()
         data = task.load(tokenizer=tok) if task.needs_tokenizer else task.load()
         timings["load_s"] = time.perf_counter() - t0
-        expected = {"length_tokenizer": tok_name, "dataset_checksums": dict(data.checksums or {}),
-                    "evaluator_options": dict(task.evaluator_options or {})}
+        expected = producing({"length_tokenizer": tok_name}, data.checksums, task.evaluator_options)
         if not self._cells_to_compute(task, label, [pooling], expected):
             self.log(f"{task.name}: cell done (use --overwrite to recompute)")
             return []
@@ -262,14 +261,13 @@ class Runner:
         model, setting, data or evaluator than ``expected`` (said in the log); the others are reused."""
         todo = []
         for p in poolings:
-            path = Cell(task.name, label, p).path(self.s.out_dir)
-            if self.s.overwrite or not Cell(task.name, label, p).done(self.s.out_dir):
-                todo.append(p)
-                continue
-            rec = read_result(path)
-            why = differences(rec, expected)
+            cell = Cell(task.name, label, p)
+            rec = None if self.s.overwrite else cell.read(self.s.out_dir)
+            why = differences(rec, expected) if rec is not None else None
             if why:
-                self.log(f"{task.name}/{p}: recomputing {path}, it was produced differently ({'; '.join(why)})")
+                self.log(f"{task.name}/{p}: recomputing {cell.path(self.s.out_dir)}, it was produced differently "
+                         f"({'; '.join(why)})")
+            if rec is None or why:
                 todo.append(p)
             else:
                 self._summarise(rec, cached=True)

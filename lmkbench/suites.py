@@ -45,7 +45,7 @@ def plan_runs(task_specs: list[str], settings: EncoderSettings, dirs=None) -> li
     cat = load_catalogue(dirs)
     for name in suites:
         suite_tasks = [t.name for t in cat.suite_tasks(name)]
-        for v in getattr(cat.suites.get(name), "variants", []):
+        for v in cat.suites[name].variants:      # suite_tasks raised already if the suite is unknown
             names = suite_tasks if not v.tasks else [t for t in suite_tasks
                                                     if any(fnmatch.fnmatchcase(t, pat) for pat in v.tasks)]
             if names:

@@ -19,6 +19,7 @@ import dataclasses
 import re
 from typing import Any
 
+from .format import MARKS, fmt_diff, grid
 from .labels import AS_TRAINED, split_label, variant_name
 from .results import ResultRecord
 from .stats import buckets as bk
@@ -71,7 +72,7 @@ def format_settings_table(data: dict[str, Any] | None) -> str:
         return "(no model with two settings of one task and pooling)"
     cols = data["columns"]
     head = ["task", "model", "pooling", f"variant vs {data['baseline']}"] + cols
-    lines = [head]
+    body = []
     for r in data["rows"]:
         cells = []
         for c in cols:
@@ -79,13 +80,10 @@ def format_settings_table(data: dict[str, Any] | None) -> str:
             if not cell or cell["diff"] is None:
                 cells.append("–")
                 continue
-            mark = {"win": " ▲", "loss": " ▼"}.get(cell["mark"] or "", "")
-            cells.append(f"{cell['diff']:+.4f}{mark} (n={cell['n']})")
-        lines.append([r["task"], r["model"], r["pooling"], r["variant"]] + cells)
-    widths = [max(len(str(row[i])) for row in lines) for i in range(len(head))]
-    out = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() for row in lines]
-    out.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(out) + ("\n▲/▼: significant after correction (paired test, "
+            mark = MARKS.get(cell["mark"] or "", "")
+            cells.append(f"{fmt_diff(cell['diff'])}{' ' + mark if mark else ''} (n={cell['n']})")
+        body.append([r["task"], r["model"], r["pooling"], r["variant"]] + cells)
+    return "\n".join(grid(head, body)) + ("\n▲/▼: significant after correction (paired test, "
                              f"{data['comparison'].settings['test']}, {data['comparison'].settings['correction']}); "
                              "each cell is the variant's mean per-item difference to the baseline variant")
 
@@ -153,7 +151,7 @@ def format_profile(profile: dict[str, Any] | None) -> str:
     names = [c["task"].replace("passkey_", "pk").replace("needle_pg_", "npg").replace("needle_", "nd")
              for c in cols]
     head = ["model", "pooling"] + names + ["LongEmbed avg"]
-    lines = [head]
+    body = []
     for r in profile["rows"]:
         vals = []
         for c in cols:
@@ -162,14 +160,12 @@ def format_profile(profile: dict[str, Any] | None) -> str:
                 vals.append("–")
                 continue
             longer = c["length"] is not None and r["max_length"] and c["length"] > r["max_length"]
-            mark = {"win": "▲", "loss": "▼"}.get(cell["mark"] or "", "")
+            mark = MARKS.get(cell["mark"] or "", "")
             note = ("‡" if r["long_policy"] == "windows" else "†") if longer else ""
             vals.append(f"{cell['value']:.3f}{mark}{note}")
         avg = r["longembed_avg"]
-        lines.append([r["model"], r["pooling"]] + vals + ["–" if avg is None else f"{avg:.3f}"])
-    widths = [max(len(str(row[i])) for row in lines) for i in range(len(head))]
-    out = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() for row in lines]
-    out.insert(1, "  ".join("-" * w for w in widths))
+        body.append([r["model"], r["pooling"]] + vals + ["–" if avg is None else f"{avg:.3f}"])
+    out = grid(head, body)
     missing = profile["longembed"]["missing"]
     out.append("pkN / ndN / npgN: passkey / needle (BBC) / needle (Paul Graham) at N tokens; main metric; "
                "†: documents longer than the row's max length (cut); ‡: read as several windows (nothing cut); ▲/▼: significant win/loss against the "

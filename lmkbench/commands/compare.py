@@ -66,18 +66,20 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..stats.buckets import DEFAULT_DEPTH_EDGES, DEFAULT_EDGES
     from ..io import check_output_file
+    from ..results import load_results
+    from ..stats.buckets import DEFAULT_DEPTH_EDGES, DEFAULT_EDGES
     from ..stats.compare import compare
 
     for flag, path in (("--out", args.out), ("--json", args.json)):
         if path:
             check_output_file(path, flag)
-    cmp = compare(results_folder(args), baseline=args.baseline, test=args.test, correction=args.correction,
-                  buckets=args.buckets or DEFAULT_EDGES, alpha=args.alpha, min_n=args.min_n, seed=args.seed,
-                  n_resamples=args.resamples, depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES,
-                  metric=args.metric, family=args.family, cross=args.cross)
-    profile, settings = _profile_and_settings(args, cmp)
+    records = load_results(results_folder(args))      # read once: the comparison, the profile and the settings
+    options = dict(test=args.test, correction=args.correction, buckets=args.buckets or DEFAULT_EDGES,
+                   alpha=args.alpha, min_n=args.min_n, seed=args.seed, n_resamples=args.resamples,
+                   depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES, family=args.family)
+    cmp = compare(records, baseline=args.baseline, metric=args.metric, cross=args.cross, **options)
+    profile, settings = _profile_and_settings(args, records, cmp, options)
     extra = "".join(f"\n\n{part}" for part in (profile, settings) if part)
     if args.out:   # the long tables (and the settings table) to the file; the short ones on screen
         from ..io import atomic_write_text
@@ -93,23 +95,15 @@ def run(args) -> int:
     return 0
 
 
-def _profile_and_settings(args, cmp) -> tuple[str, str]:
-    """The --profile table and the --settings table ('' for one not asked for)."""
-    if args.settings is None and not args.profile:
-        return "", ""
-    from ..results import load_results
+def _profile_and_settings(args, records, cmp, options: dict) -> tuple[str, str]:
+    """The --profile table and the --settings table ('' for one not asked for); the settings are compared with
+    the same ``options`` (test, correction, buckets, ...) as the main comparison."""
     from ..variants import compare_settings, format_profile, format_settings_table, longembed_profile
 
-    records = load_results(results_folder(args))
     profile = settings = ""
     if args.profile:
         profile = "== LongEmbed profile ==\n" + format_profile(longembed_profile(records, cmp))
     if args.settings is not None:
-        from ..stats.buckets import DEFAULT_DEPTH_EDGES, DEFAULT_EDGES
-
-        data = compare_settings(records, baseline=args.settings, test=args.test, correction=args.correction,
-                                buckets=args.buckets or DEFAULT_EDGES,
-                                depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES, alpha=args.alpha,
-                                min_n=args.min_n, seed=args.seed, n_resamples=args.resamples, family=args.family)
-        settings = "== settings side by side ==\n" + format_settings_table(data)
+        settings = ("== settings side by side ==\n"
+                    + format_settings_table(compare_settings(records, baseline=args.settings, **options)))
     return profile, settings

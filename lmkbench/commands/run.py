@@ -57,9 +57,9 @@ def _split_tasks(text: str) -> list[str]:
 def run(args) -> int:
     import dataclasses
 
+    from ..labels import label_for
     from ..runner import Runner, RunSettings, format_summary
     from ..suites import SuiteRun, plan_runs, run_plan
-    from ..labels import variant_of
 
     from ..bm25 import is_lexical, parse_system
 
@@ -84,8 +84,7 @@ def run(args) -> int:
         return 0
     for run_, rows in done:
         if len(done) > 1:
-            print(f"-- {run_.variant or 'as asked'} ({settings.model}"
-                  + (f"~{variant_of(run_.settings)}" if variant_of(run_.settings) else "") + ") --")
+            print(f"-- {run_.variant or 'as asked'} ({label_for(settings.model, run_.settings)}) --")
         print(format_summary(rows))
     print(f"results in {Path(args.out).resolve()}  ({time.perf_counter() - t0:.1f} s)")
     _bf16_hint(args, runner)

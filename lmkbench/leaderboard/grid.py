@@ -12,7 +12,7 @@ from typing import Callable
 
 from ..errors import LmkbenchError
 from ..models import model_label as _dense_label
-from ..results import Cell, ResultRecord, read_result
+from ..results import Cell, ResultRecord
 from ..tasks import TaskDef, resolve_tasks
 from .config import LeaderboardConfig, ModelEntry
 
@@ -46,7 +46,7 @@ def resolve_grid_tasks(config: LeaderboardConfig) -> list[TaskDef]:
 
 def model_label(entry: ModelEntry, overrides: dict | None = None) -> str:
     """The label results are written under: a checkpoint's with its settings variant
-    (:func:`lmkbench.variants.label_for`), or a lexical system's (``bm25``)."""
+    (:func:`lmkbench.labels.label_for`), or a lexical system's (``bm25``)."""
     from ..bm25 import is_lexical, parse_system, system_label
     from ..labels import label_for
 
@@ -129,8 +129,8 @@ def collect(config: LeaderboardConfig, tasks: list[TaskDef],
     records, missing = [], []
     for gc_ in grid_cells(config, tasks, overrides):
         cell = gc_.cell
-        if cell.done(config.results):
-            rec = read_result(cell.path(config.results))
+        rec = cell.read(config.results)
+        if rec is not None:
             rec.task_group = rec.task_group or gc_.task.group
             records.append(rec)
         else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ..results import ResultRecord
+from ..results import ResultRecord, same_data
 from ..stats import buckets as bk
 from ..stats.compare import compare
 
@@ -30,9 +30,7 @@ def gain_over_bm25(records: list[ResultRecord], *, test: str, correction: str, f
     if not dense:
         return None
     # lent only where the BM25 cell read the same data (synthetic tasks are sized in a tokenizer's tokens)
-    same = {(r.task, r.model) for r in dense
-            if not r.meta.dataset_checksums or not lexical[r.task].meta.dataset_checksums
-            or r.meta.dataset_checksums == lexical[r.task].meta.dataset_checksums}
+    same = {(r.task, r.model) for r in dense if same_data(r, lexical[r.task])}
     dense = [r for r in dense if (r.task, r.model) in same]
     if not dense:
         return None

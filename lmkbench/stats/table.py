@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from ..format import DASH, MARKS, fmt_diff, fmt_p, fmt_score, fmt_share
+from ..format import DASH, MARKS, fmt_diff, fmt_p, fmt_score, fmt_share, grid
 from .rows import Group, Row
 
 
@@ -44,15 +44,6 @@ def _visible_note(note: str) -> str:
     """The parts of a row's note worth a console column (how a p-value was computed stays in the JSON)."""
     parts = [p.strip() for p in note.split(";") if p.strip()]
     return "; ".join(p for p in parts if not any(t in p for t in _TECHNICAL))
-
-
-def _grid(header: list[str], body: list[list[str]], right: set[int]) -> list[str]:
-    widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
-
-    def line(cells):
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    return [line(header), line(["-" * w for w in widths])] + [line(r) for r in body]
 
 
 def family_phrase(cmp: Comparison, g: Group) -> str:
@@ -111,7 +102,7 @@ def _long(cmp: Comparison, g: Group, rows: list[Row]) -> list[str]:
         body.append([name, r.bucket, str(r.n), fmt_share(r.share_truncated), fmt_share(r.share_split),
                      fmt_score(r.mean), diff, ci, fmt_wtl(r), mde, fmt_share(r.share_tied_topk),
                      fmt_p(r.p), fmt_p(r.p_adj), MARKS.get(r.mark or "", ""), note])
-    return _grid(header, body, right={2, 3, 4, 5, 6, 8, 9, 10, 11, 12})
+    return grid(header, body, right={2, 3, 4, 5, 6, 8, 9, 10, 11, 12})
 
 
 def _matrix(cmp: Comparison, g: Group, rows: list[Row]) -> list[str]:
@@ -126,7 +117,7 @@ def _matrix(cmp: Comparison, g: Group, rows: list[Row]) -> list[str]:
             r = cells.get((p, b))
             line.append(DASH if r is None else fmt_score(r.mean) + MARKS.get(r.mark or "", " "))
         body.append(line)
-    return _grid(header, body, right=set(range(1, len(header))))
+    return grid(header, body, right=set(range(1, len(header))))
 
 
 def _summary(cmp: Comparison) -> list[str]:
@@ -144,7 +135,7 @@ def _summary(cmp: Comparison) -> list[str]:
             r = cells.get(p)
             line.append(DASH if r is None or r.mean_diff is None else fmt_diff(r.mean_diff) + MARKS.get(r.mark or "", " "))
         body.append(line)
-    return _grid(header, body, right=set(range(3, len(header))))
+    return grid(header, body, right=set(range(3, len(header))))
 
 
 def render_table(cmp: Comparison, layout: str = "long") -> str:
