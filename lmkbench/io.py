@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 import tempfile
 import zlib
 from pathlib import Path
@@ -140,18 +141,36 @@ def open_text(path):
     return open(path, "r", encoding="utf-8")
 
 
-def read_lines(path) -> Iterator[tuple[int, str]]:
-    """Yield ``(line_number, line)`` of a text file (``.gz`` too); a truncated or corrupt gzip stream or bytes
-    that are not UTF-8 raise :class:`InputError` naming file and line instead of a decoder's traceback.
+def regular_file(path, what: str = "file") -> Path:
+    """``path`` if it is a regular file this process can open; otherwise one :class:`InputError` naming it
+    (not found, a directory, a FIFO/socket/device — checked before opening, which would block — or unreadable)."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InputError(f"{what} not found", file=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the {what} ({exc.strerror or exc})", file=path) from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"is a folder, not the {what}", file=path)
+    if not stat.S_ISREG(mode):
+        raise InputError(f"not a regular file (a FIFO, socket or device), not the {what}", file=path)
+    try:
+        os.close(os.open(path, os.O_RDONLY))
+    except OSError as exc:
+        raise InputError(f"cannot read the {what} ({exc.strerror or exc})", file=path) from None
+    return path
+
+
+def read_lines(path, what: str = "file") -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, line)`` of a text file (``.gz`` too); anything but a readable regular file
+    (:func:`regular_file`: a folder, a FIFO that would block), a truncated or corrupt gzip stream or bytes that
+    are not UTF-8 raise :class:`InputError` naming file and line instead of a traceback or a hang.
 
     Lines are read as bytes and decoded one by one, so a bad byte is reported on its own line (a text-mode
     reader decodes in blocks and fails ahead of the line it is on).
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError("file not found", file=path)
-    if path.is_dir():
-        raise InputError("is a folder, not a file", file=path)
+    path = regular_file(path, what)
     lineno = 0
     try:
         with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as fh:

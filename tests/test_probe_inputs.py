@@ -364,3 +364,17 @@ def test_a_broken_model_folder_is_one_error(tiny_bert, tmp_path, damage):
                           capture_output=True, text=True)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and "cannot load model" in proc.stderr and str(folder) in proc.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+def test_every_line_reader_refuses_a_fifo_instead_of_hanging(tmp_path):
+    """The check sits in io.read_lines, under every reader (training data, task loaders, the mteb adapter)."""
+    from lmkbench.io import read_jsonl
+    from lmkbench.train.data import load_training_data
+
+    fifo = tmp_path / "pairs.jsonl"
+    os.mkfifo(fifo)
+    with _no_hang(), pytest.raises(InputError, match=r"pairs\.jsonl: not a regular file"):
+        list(read_jsonl(fifo))
+    with _no_hang(), pytest.raises(InputError, match=r"pairs\.jsonl: not a regular file"):
+        load_training_data(str(fifo))

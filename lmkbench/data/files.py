@@ -6,45 +6,22 @@ UTF-8, so tokenizers and hashing fail far from the file).
 from __future__ import annotations
 
 import json
-import os
 import re
-import stat
 from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import InputError
-from ..io import parse_json_line, read_lines
+from ..io import parse_json_line, read_lines, regular_file
 
 BOM = "\ufeff"
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")      # how a lone surrogate gets into a JSON line
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def regular_file(path, what: str = "file") -> Path:
-    """``path`` if it is a regular file this process can open; otherwise one :class:`InputError` naming it
-    (not found, a directory, a FIFO/socket/device — checked before opening, which would block — or unreadable)."""
-    path = Path(path)
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise InputError(f"{what} not found", file=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read the {what} ({exc.strerror or exc})", file=path) from None
-    if stat.S_ISDIR(mode):
-        raise InputError(f"is a folder, not the {what}", file=path)
-    if not stat.S_ISREG(mode):
-        raise InputError(f"not a regular file (a FIFO, socket or device), not the {what}", file=path)
-    try:
-        os.close(os.open(path, os.O_RDONLY))
-    except OSError as exc:
-        raise InputError(f"cannot read the {what} ({exc.strerror or exc})", file=path) from None
-    return path
-
-
 def text_lines(path, what: str = "file") -> Iterator[tuple[int, str]]:
     """``(line_number, line)`` of a regular text file (``.gz`` too) with a leading BOM removed; bad bytes are
     file:line errors (:func:`lmkbench.io.read_lines`)."""
-    for lineno, line in read_lines(regular_file(path, what)):
+    for lineno, line in read_lines(path, what):
         yield lineno, (line[1:] if lineno == 1 and line.startswith(BOM) else line)
 
 
