@@ -24,6 +24,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..devices import autocast_for, device_kind
 from ..inputs import Content, Family, SpecialTokens, token_sentence_spans
 from ..poolings import Pooling
 
@@ -82,7 +83,7 @@ class PooledForward:
         with autocast_for(str(self.device), self.dtype):
             hidden = self.model(input_ids=ids, attention_mask=attn.long()).last_hidden_state
         lap("forward")
-        with torch.autocast(_device_type(self.device), enabled=False):   # pooled in fp32 inside a caller's region
+        with torch.autocast(device_kind(str(self.device)), enabled=False):   # pooled in fp32 inside a caller's region
             hidden = hidden.float()
             w = self.pooling.weights(attn, marks)
             total = w.sum(1, keepdim=True)
@@ -100,10 +101,4 @@ class PooledForward:
         """The autocast region of this forward's dtype. Around several :meth:`embed` calls (a step's queries and
         documents) it casts the weights to bf16 once instead of once per call (autocast caches the casts of
         leaf tensors until its outermost region exits); pooling stays fp32 either way."""
-        from ..encoder import autocast_for
-
         return autocast_for(str(self.device), self.dtype)
-
-
-def _device_type(device) -> str:
-    return "cuda" if str(device).startswith("cuda") else "cpu"
