@@ -147,6 +147,7 @@ class ResultMeta(BaseModel):
     versions: dict[str, Any] = {}                # python and package versions
     hardware: dict[str, Any] = {}                # CPU / GPU the cell ran on
     git_commit: Optional[str] = None             # lmkbench's commit, where run from a clone
+    matched_seed: Optional[int] = None           # train-matched --seeds: the seed this checkpoint was trained with
     created: Optional[str] = None                # when the cell was written (ISO 8601)
 
     _order: list[str] = PrivateAttr(default_factory=list)   # the keys in the order they were given

@@ -97,13 +97,14 @@ def run(args) -> int:
     for arm in rec["arms"]:
         print(f"{arm['name']}: trained {arm['train_pooling']} {arm['steps']} steps in {arm['train_wall_s']} s"
               f"{' (reused)' if arm['reused'] else ''}; loss {arm['loss_first10']} -> {arm['loss_last10']}"
-              + (f"; evaluated in {arm['eval_wall_s']} s" if "eval_wall_s" in arm else ""))
+              + "".join(f"; evaluated ({k}) in {v} s" for k, v in arm.get("eval_wall_s", {}).items()))
     if rec.get("_rows"):
         print(format_summary(rec["_rows"]) + (f"   (seed {rec['seeds'][0]})" if len(rec["seeds"]) > 1 else ""))
     for d in rec.get("deltas", []) if len(rec["seeds"]) > 1 else []:
-        print(f"{d['task']}: {d['pooling']} - {d['baseline']} = {d['mean']:+.4f} over seeds "
+        print(f"{d['task']} ({d['evaluation']}): {d['pooling']} - {d['baseline']} = {d['mean']:+.4f} over seeds "
               f"{', '.join(f'{k}: {v:+.4f}' for k, v in d['per_seed'].items())} (sd {d['sd']:.4f}, "
-              f"range {d['min']:+.4f} .. {d['max']:+.4f})")
+              f"range {d['min']:+.4f} .. {d['max']:+.4f}"
+              f"{'; within training noise' if d['within_noise'] else ''})")
     print(f"matched experiment in {Path(args.out).resolve()}  ({time.perf_counter() - t0:.1f} s); "
           f"compare with: lmkbench compare {Path(args.out) / 'results_matched'} --baseline "
           f"{args.baseline or 'mean'}")

@@ -122,6 +122,7 @@ def render_report(results, options: ReportOptions) -> str:
         "untrained": cmp.untrained(),
         "family_text": FAMILY_TEXT.get(cmp.settings.get("family"), ""),
         "matrix": delta_matrix(sections, cmp),
+        "seed_spread": [s for s in cmp.seed_spread if s.bucket == bk.ALL],
         "delta_figure": _delta_figure(sections, cmp, options),
         "cost": cost_table(records),
         "profile": longembed_profile(records, cmp),

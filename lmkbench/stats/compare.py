@@ -69,7 +69,16 @@ JSON schema ``lmkbench.comparison/1`` (floats that are NaN/inf are written as ``
                "n_better", "n_tied", "n_worse",    # pairs above / equal to / below the baseline
                "mde",                              # minimum detectable effect at 80% power (score units)
                "share_tied_topk", "n_tied_topk"}], # queries whose top-k was decided by equal scores
-     "skipped": [{"task", "model", "reason"}]}   # groups whose main metric has no per-item scores
+     "skipped": [{"task", "model", "reason"}],   # groups whose main metric has no per-item scores
+     "seed_spread": [{"task", "model",           # a matched experiment's label without its seed (-sN)
+                      "pooling", "baseline", "metric", "bucket", "seeds",
+                      "per_seed", "per_seed_ci", "per_seed_mark", "per_seed_mde", "n_paired",   # by seed
+                      "mean", "sd", "min", "max",              # the per-seed Δs across seeds
+                      "within_noise",                          # max - min >= |mean|
+                      "reading"}]}                             # within training noise | beyond the seed spread...
+
+Seeds (:mod:`.seeds`): results of ``train-matched --seeds`` carry ``meta.matched_seed`` and a label ending in
+``-s<seed>``; every Δ tested in two or more seeds gets its spread across seeds beside each seed's CI.
 """
 from __future__ import annotations
 
@@ -87,6 +96,7 @@ from .paired import Block, Contrast, Outcome, run_paired
 from .power import DEFAULT_POWER, minimum_detectable_effect
 from .comparison import Comparison
 from .rows import Group, Row
+from .seeds import seed_spread
 from .tests import DEFAULT_RESAMPLES
 
 FAMILY_TEXT = {"task": "one family per task and model, its poolings × buckets",
@@ -186,7 +196,10 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
         _fill(o.contrast.key, o, reading)
     settings["family_size"] = sum(o.p is not None for o in outcomes)
     settings["n_families"] = len({o.contrast.family for o in outcomes if o.p is not None})
-    return Comparison(settings=settings, groups=groups, rows=rows, skipped=skipped)
+    seed_of = {rec.model: rec.meta.matched_seed for group in by_group.values() for rec in group.values()
+               if rec.meta.matched_seed is not None}
+    return Comparison(settings=settings, groups=groups, rows=rows, skipped=skipped,
+                      seed_spread=seed_spread(rows, seed_of))
 
 
 def family_key(family: str, row: Row) -> str:

@@ -11,6 +11,7 @@ from ..io import atomic_write_json
 from ..results import json_safe
 from . import buckets as bk
 from .rows import Group, Row
+from .seeds import SeedSpread
 from .table import render_table
 
 SCHEMA = "lmkbench.comparison/1"
@@ -24,6 +25,7 @@ class Comparison:
     groups: list[Group]
     rows: list[Row]
     skipped: list[dict[str, str]] = field(default_factory=list)   # (task, model) without per-item scores
+    seed_spread: list[SeedSpread] = field(default_factory=list)   # a matched experiment's Δs across seeds
 
     # ------------------------------------------------------------ queries
     def select(self, *, task: str | None = None, model: str | None = None, pooling: str | None = None,
@@ -63,7 +65,8 @@ class Comparison:
                 "settings": json_safe(self.settings),
                 "groups": [asdict(g) for g in self.groups],
                 "rows": [json_safe(asdict(r)) for r in self.rows],
-                "skipped": list(self.skipped)}
+                "skipped": list(self.skipped),
+                "seed_spread": [json_safe(asdict(s)) for s in self.seed_spread]}
 
     def to_json(self, path) -> Path:
         path = Path(path)

@@ -30,6 +30,7 @@ class Comparison(Protocol):
     settings: dict[str, Any]
     groups: list[Group]
     skipped: list[dict[str, str]]
+    seed_spread: list[Any]          # SeedSpread
 
     def select(self, *, task: str | None = None, model: str | None = None, pooling: str | None = None,
                bucket: str | None = None) -> list[Row]: ...
@@ -138,6 +139,28 @@ def _summary(cmp: Comparison) -> list[str]:
     return grid(header, body, right=set(range(3, len(header))))
 
 
+def seed_lines(cmp: Comparison) -> list[str]:
+    """The training-noise table (bucket ``all``): each Δ per seed with its CI and mark, its spread across seeds,
+    and whether the spread covers it; empty without a matched experiment of two or more seeds."""
+    spreads = [s for s in cmp.seed_spread if s.bucket == "all"]
+    if not spreads:
+        return []
+    header = ["task", "experiment", "pooling", "Δ per seed (CI, mark)", "mean Δ", "sd", "range", "MDE80", "reading"]
+    body = []
+    for s in spreads:
+        per = "; ".join(f"s{k} {fmt_diff(v)}" + ("" if s.per_seed_ci[k] is None else
+                        f" [{s.per_seed_ci[k][0]:+.3f}, {s.per_seed_ci[k][1]:+.3f}]")
+                        + MARKS.get(s.per_seed_mark[k] or "", "") for k, v in s.per_seed.items())
+        mdes = [m for m in s.per_seed_mde.values() if m is not None]
+        body.append([s.task, s.model, s.pooling, per, fmt_diff(s.mean), f"{s.sd:.4f}",
+                     f"{s.min:+.4f} .. {s.max:+.4f}", f"{max(mdes):.4f}" if mdes else DASH, s.reading])
+    return (["== training noise: each Δ to the baseline per seed and across seeds (bucket all) =="]
+            + grid(header, body, right={4, 5, 7})
+            + ["within training noise = the per-seed Δs differ by at least the size of their mean (max - min >= "
+               "|mean|); a per-query CI speaks for one seed's checkpoints only. MDE80 = the largest per-seed "
+               "minimum detectable effect."])
+
+
 def render_table(cmp: Comparison, layout: str = "long") -> str:
     if layout not in ("long", "matrix", "summary"):
         raise ValueError(f"layout must be 'long', 'matrix' or 'summary', got {layout!r}")
@@ -151,7 +174,8 @@ def render_table(cmp: Comparison, layout: str = "long") -> str:
         out.append(f"Δ = mean difference to the baseline {s['baseline']} over all items; {MARKS['win']}/"
                    f"{MARKS['loss']} significant after {s['correction']} correction ({s.get('family', 'all')} "
                    f"family), alpha {s['alpha']}; (!) = not the checkpoint's trained pooling.")
-        return "\n".join(out)
+        noise = seed_lines(cmp)
+        return "\n".join(out + ([""] + noise if noise else []))
     for g in cmp.groups:
         rows = cmp.select(task=g.task, model=g.model)
         out.append(_heading(cmp, g))
@@ -172,4 +196,5 @@ def render_table(cmp: Comparison, layout: str = "long") -> str:
                    f"going untested or unmarked says little. tied@{s.get('topk', 10)} = queries whose top-"
                    f"{s.get('topk', 10)} held documents with equal scores (order decided by ties). (!) = not the "
                    f"checkpoint's trained pooling.")
-    return "\n".join(out)
+    noise = seed_lines(cmp)
+    return "\n".join(out + ([""] + noise if noise else []))

@@ -11,6 +11,10 @@ pooling through :class:`lmkbench.runner.Runner`. Layout under ``DIR``::
     DIR/matched.json                  # what was matched: base, data, seeds, settings, arms, tasks, overlap,
                                       # summary, and (tasks given) each Δ per seed with its spread (deltas)
 
+Evaluations: a second call with other evaluation settings (``--eval-max-length 4096 --positions pi``) reuses the
+trained models and adds its results under that setting's label; ``matched.json`` then holds every evaluation in
+the folder (``arms[].evaluations[<setting>]``, ``deltas[].evaluation``: ``512``, ``pi-4096``, ``as-trained``).
+
 With several seeds (``--seeds 0,1,2``) every arm is trained once per seed, the arms of one seed on the same
 batches; models are ``<base>-<pooling>-s<seed>`` and each seed's results are relabelled ``<base>-matched-s<seed>``
 (one paired comparison per seed), so a Δ between poolings can be read against its spread across seeds.
@@ -33,7 +37,9 @@ from pathlib import Path
 from ..errors import LmkbenchError
 from ..io import atomic_write_json, read_trec_run, safe_child
 from ..results import ResultRecord, iter_results
-from ..labels import split_label, with_variant as label_for_variant
+from ..labels import AS_TRAINED, split_label, variant_name, variant_of, with_variant as label_for_variant
+from ..settings import EncoderSettings
+from ..suites import LENGTH_SETTINGS
 from .spec import parse_train_poolings
 from .trainer import TrainConfig, train
 
@@ -85,6 +91,7 @@ def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings:
                     "arms": [], "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     if multi:
         record["settings"]["seed"] = seed_list
+    earlier = _earlier_arms(out_dir / "matched.json", record)   # read before this call rewrites it
     record["overlap"] = check_overlap(base, data, tasks, settings_common, allow_overlap=allow_overlap, log=log)
     shared = bool(record["overlap"] and record["overlap"]["shared"])
     extra_train = {"eval_overlap": record["overlap"]} if shared else {}
@@ -105,8 +112,10 @@ def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings:
                      "query": (train_settings or {}).get("query_max_length", TrainConfig.query_max_length)}
     if tasks:
         settings = dict(eval_settings or {})
+        evaluation = variant_of(EncoderSettings.of(**{k: settings[k] for k in LENGTH_SETTINGS
+                                                      if settings.get(k) is not None})) or AS_TRAINED
         for arm in record["arms"]:
-            log(f"== evaluating {arm['name']} with {arm['pooling']} ==")
+            log(f"== evaluating {arm['name']} with {arm['pooling']} ({evaluation}) ==")
             t0 = time.perf_counter()
             extra = {"matched_experiment": str(out_dir / "matched.json"),
                      # the length trained at, beside the evaluation's max_length / positions in the same meta
@@ -120,43 +129,83 @@ def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings:
             got = runner.run(tasks)
             if runner.poolings() != [arm["pooling"]]:  # lmkbench.json must have steered the runner
                 raise LmkbenchError(f"{arm['name']}: evaluated with {runner.poolings()}, expected {arm['pooling']}")
-            arm["eval_wall_s"] = round(time.perf_counter() - t0, 1)
-            arm["scores"] = {r["task"]: r["score"] for r in got}
+            arm["eval_wall_s"] = {**earlier.get(arm["name"], {}).get("eval_wall_s", {}),
+                                  evaluation: round(time.perf_counter() - t0, 1)}
             rows.extend({**r, "seed": arm["seed"]} for r in got)
         write_matched_view(out_dir, record)
-        record["summary"] = [{k: r[k] for k in ("task", "pooling", "metric", "score", "seed")} for r in rows]
+        summary = evaluations(out_dir, record)       # every evaluation in the folder, earlier calls' included
+        record["summary"] = summary
+        for arm in record["arms"]:
+            arm["evaluations"] = {}
+            for r in summary:
+                if r["arm"] == arm["name"]:
+                    arm["evaluations"].setdefault(r["evaluation"], {})[r["task"]] = r["score"]
         record["deltas"] = seed_deltas(record["arms"], baseline)
     atomic_write_json(out_dir / "matched.json", record)
     record["_rows"] = [r for r in rows if r["seed"] == seed_list[0]]
     return record
 
 
+def _earlier_arms(path: Path, record: dict) -> dict[str, dict]:
+    """The arms of an earlier call's ``matched.json`` for the same experiment (base, data, training settings,
+    seeds), by name: what they were evaluated in, kept when this call adds another evaluation."""
+    import json
+
+    if not path.is_file():
+        return {}
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    same = all(old.get(k) == record.get(k) for k in ("schema", "base", "data", "settings", "seeds"))
+    return {a["name"]: a for a in old.get("arms", [])} if same else {}
+
+
+def evaluations(out_dir: Path, record: dict) -> list[dict]:
+    """One row per result of an arm with its own pooling: arm, seed, task, pooling, evaluation (the settings
+    variant of the label: ``512``, ``pi-4096``, ``as-trained``), metric and score."""
+    arms = {a["name"]: a for a in record["arms"]}
+    out = []
+    for rec in iter_results(safe_child(out_dir, record["results_dir"])):
+        checkpoint, variant = split_label(rec.model)
+        arm = arms.get(checkpoint)
+        if arm is None or rec.pooling != arm["pooling"]:
+            continue
+        out.append({"arm": arm["name"], "seed": arm["seed"], "task": rec.task, "pooling": rec.pooling,
+                    "evaluation": variant_name(rec.model), "metric": rec.main_metric,
+                    "score": rec.metrics.get(rec.main_metric)})
+    return sorted(out, key=lambda r: (r["evaluation"], r["task"], r["seed"], r["pooling"]))
+
+
 def seed_deltas(arms: list[dict], baseline: str | None = None) -> list[dict]:
-    """Per task and pooling: Δ = score − the baseline arm's score of the same seed, for every seed, and the
-    spread of Δ across seeds (mean, sample sd, min, max); the training noise a Δ has to clear."""
+    """Per evaluation (settings variant), task and pooling: Δ = score − the baseline arm's score of the same
+    seed, for every seed, and the spread of Δ across seeds (mean, sample sd, min, max); the training noise a Δ
+    has to clear. ``within_noise``: the range of the per-seed Δs is at least |mean Δ| (the seeds disagree
+    about it by as much as it is), always so when their signs differ."""
     import statistics
 
     pools = list(dict.fromkeys(a["pooling"] for a in arms))
     base = baseline or ("mean" if "mean" in pools else pools[0])
     if base not in pools:
         raise LmkbenchError(f"baseline {base!r} is not an arm's pooling ({', '.join(pools)})")
-    by = {(a["pooling"], a["seed"]): a.get("scores", {}) for a in arms}
     seeds = list(dict.fromkeys(a["seed"] for a in arms))
-    tasks = list(dict.fromkeys(t for a in arms for t in a.get("scores", {})))
+    evals = list(dict.fromkeys(e for a in arms for e in a.get("evaluations", {})))
     out = []
-    for task in tasks:
-        for pool in pools:
-            if pool == base:
-                continue
+    for evaluation in evals:
+        by = {(a["pooling"], a["seed"]): a.get("evaluations", {}).get(evaluation, {}) for a in arms}
+        tasks = dict.fromkeys(t for scores in by.values() for t in scores)
+        for task, pool in ((t, p) for t in tasks for p in pools if p != base):
             per = {str(s): by[(pool, s)][task] - by[(base, s)][task] for s in seeds
                    if task in by.get((pool, s), {}) and task in by.get((base, s), {})}
             vals = list(per.values())
             if not vals:
                 continue
-            out.append({"task": task, "pooling": pool, "baseline": base, "per_seed": per,
-                        "mean": statistics.fmean(vals), "sd": statistics.stdev(vals) if len(vals) > 1 else None,
+            mean = statistics.fmean(vals)
+            out.append({"evaluation": evaluation, "task": task, "pooling": pool, "baseline": base, "per_seed": per,
+                        "mean": mean, "sd": statistics.stdev(vals) if len(vals) > 1 else None,
                         "min": min(vals), "max": max(vals), "n_seeds": len(vals),
-                        "sign_consistent": all(v > 0 for v in vals) or all(v < 0 for v in vals)})
+                        "sign_consistent": all(v > 0 for v in vals) or all(v < 0 for v in vals),
+                        "within_noise": (max(vals) - min(vals) >= abs(mean)) if len(vals) > 1 else None})
     return out
 
 

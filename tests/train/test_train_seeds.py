@@ -30,11 +30,13 @@ def test_seeds_train_every_arm_per_seed_and_record_the_spread(tiny_bert, tiny_be
     assert labels == set(rec["matched_labels"].values()) and len(labels) == 3
     (d,) = rec["deltas"]                                                 # one task, cls against mean
     assert d["pooling"] == "cls" and d["baseline"] == "mean" and d["n_seeds"] == 3
-    scores = {(a["pooling"], a["seed"]): a["scores"][d["task"]] for a in rec["arms"]}
+    assert d["evaluation"] == "as-trained"
+    scores = {(a["pooling"], a["seed"]): a["evaluations"]["as-trained"][d["task"]] for a in rec["arms"]}
     want = [scores[("cls", s)] - scores[("mean", s)] for s in (0, 1, 2)]
     assert list(d["per_seed"].values()) == pytest.approx(want)
     assert d["mean"] == pytest.approx(statistics.fmean(want)) and d["sd"] == pytest.approx(statistics.stdev(want))
     assert d["min"] == pytest.approx(min(want)) and d["max"] == pytest.approx(max(want))
+    assert d["within_noise"] is (max(want) - min(want) >= abs(statistics.fmean(want)))
     assert "over seeds 0:" in capsys.readouterr().out
 
 
@@ -59,11 +61,29 @@ def test_the_arms_of_one_seed_see_the_same_batches(tiny_bert, tiny_beir, tmp_pat
 
 
 def test_seed_deltas_by_hand():
-    arms = [{"pooling": p, "seed": s, "scores": {"t": v}}
-            for p, s, v in [("mean", 0, 0.5), ("lmk", 0, 0.6), ("mean", 1, 0.4), ("lmk", 1, 0.45)]]
-    (d,) = seed_deltas(arms)
-    assert d["per_seed"] == pytest.approx({"0": 0.1, "1": 0.05})
+    arms = [{"pooling": p, "seed": s, "evaluations": {"512": {"t": v}, "pi-4096": {"t": v - w}}}
+            for p, s, v, w in [("mean", 0, 0.5, 0.1), ("lmk", 0, 0.6, 0.0), ("mean", 1, 0.4, 0.0), ("lmk", 1, 0.45, 0.2)]]
+    d, e = seed_deltas(arms)
+    assert d["evaluation"] == "512" and d["per_seed"] == pytest.approx({"0": 0.1, "1": 0.05})
     assert d["mean"] == pytest.approx(0.075) and d["sign_consistent"] is True
+    assert d["within_noise"] is False                    # range 0.05 < 0.075
+    assert e["evaluation"] == "pi-4096" and e["per_seed"] == pytest.approx({"0": 0.2, "1": -0.15})
+    assert e["sign_consistent"] is False and e["within_noise"] is True
+
+
+def test_a_second_evaluation_adds_to_matched_json(tiny_bert, tiny_beir, tmp_path):
+    """Training is reused; the second call's evaluation (another length) is added, the first one kept."""
+    out = tmp_path / "exp"
+    common = ["train-matched", "--model", tiny_bert, "--poolings", "cls,mean", "--data", f"beir:{tiny_beir}#test",
+              "--out", str(out), *FAST, "--eval-task", f"beir:{tiny_beir}", "--seeds", "0,1"]
+    assert main(common + ["--eval-max-length", "32"]) == 0
+    assert main(common + ["--eval-max-length", "24"]) == 0
+    rec = json.loads((out / "matched.json").read_text())
+    assert all(a["reused"] for a in rec["arms"])
+    assert all(set(a["evaluations"]) == {"32", "24"} and set(a["eval_wall_s"]) == {"32", "24"} for a in rec["arms"])
+    assert sorted(d["evaluation"] for d in rec["deltas"]) == ["24", "32"]
+    labels = {r.model for r in iter_results(out / "results_matched")}
+    assert labels == {f"{m}~{n}" for m in rec["matched_labels"].values() for n in (24, 32)}
 
 
 @pytest.mark.parametrize("bad", ["0,0", "-1", "a,b", ""])

@@ -1,0 +1,94 @@
+"""Training noise: a matched experiment's differences across seeds, beside each seed's per-query test.
+
+``lmkbench train-matched --seeds 0,1`` files each seed's results under its own label (``minilm-matched-s0``,
+``minilm-matched-s1``, with the evaluation settings after ``~``) and records the seed in each result's
+``meta.matched_seed``. A per-query CI says how sure one seed's Δ is about *those* checkpoints; the spread of Δ
+across seeds says how much of it another training run would keep. :func:`seed_spread` puts both side by side
+for every (task, experiment, pooling, bucket) that at least two seeds tested.
+
+A Δ is **within training noise** when the range of its per-seed values is at least its mean's size
+(``max − min ≥ |mean|``; always so when the seeds disagree in sign): the seeds disagree about it by as much
+as it is. Otherwise it is beyond the seed spread; it is also significant when every seed's per-query test
+marked it the same way (after the comparison's correction).
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from ..labels import split_label, with_variant
+from .rows import Row
+
+WITHIN = "within training noise"
+SIGNIFICANT = "beyond the seed spread; significant in every seed"
+BEYOND = "beyond the seed spread; not significant in every seed"
+
+
+@dataclass
+class SeedSpread:
+    """One pooling's Δ to the baseline in one bucket of one task, per seed and across seeds."""
+
+    task: str
+    model: str                                # the experiment's label without the seed (variant kept)
+    pooling: str
+    baseline: str
+    metric: str
+    bucket: str
+    seeds: list[int]
+    per_seed: dict[str, float]                # seed -> Δ (mean difference over that seed's paired items)
+    per_seed_ci: dict[str, list]              # seed -> [ci_low, ci_high] of the per-query test (None: not tested)
+    per_seed_mark: dict[str, str | None]      # seed -> win | loss | None
+    per_seed_mde: dict[str, float | None]     # seed -> minimum detectable effect of its per-query test
+    mean: float
+    sd: float                                 # sample standard deviation of the per-seed Δs
+    min: float
+    max: float
+    within_noise: bool                        # max - min >= |mean|
+    reading: str                              # WITHIN | SIGNIFICANT | BEYOND
+    n_paired: dict[str, int] = field(default_factory=dict)
+
+
+def experiment_label(model: str, seed) -> str | None:
+    """``minilm-matched-s1~pi-4096`` with seed 1 → ``minilm-matched~pi-4096``; None when the label does not
+    end in that seed."""
+    base, variant = split_label(model)
+    suffix = f"-s{seed}"
+    if seed is None or not base.endswith(suffix):
+        return None
+    return with_variant(base[: -len(suffix)], variant)
+
+
+def seed_spread(rows: list[Row], seed_of: dict[str, int]) -> list[SeedSpread]:
+    """Every tested (task, experiment, pooling, bucket) with a Δ in two or more seeds; ``seed_of`` maps a model
+    label to its matched seed (labels not in it are not seeds of an experiment)."""
+    baselines = {(r.task, r.model): r.pooling for r in rows if r.is_baseline}
+    by: dict[tuple, dict[int, Row]] = {}
+    for r in rows:
+        if r.is_baseline or r.mean_diff is None or r.model not in seed_of:
+            continue
+        exp = experiment_label(r.model, seed_of[r.model])
+        if exp is None:
+            continue
+        by.setdefault((r.task, exp, r.pooling, r.bucket), {})[seed_of[r.model]] = r
+    out = []
+    for (task, exp, pooling, bucket), per in by.items():
+        if len(per) < 2:
+            continue
+        seeds = sorted(per)
+        vals = [per[s].mean_diff for s in seeds]
+        mean = statistics.fmean(vals)
+        within = max(vals) - min(vals) >= abs(mean)
+        marks = [per[s].mark for s in seeds]
+        reading = WITHIN if within else (SIGNIFICANT if marks[0] and all(m == marks[0] for m in marks) else BEYOND)
+        first = per[seeds[0]]
+        out.append(SeedSpread(
+            task=task, model=exp, pooling=pooling, baseline=baselines.get((first.task, first.model), ""), metric=first.metric,
+            bucket=bucket, seeds=seeds, per_seed={str(s): per[s].mean_diff for s in seeds},
+            per_seed_ci={str(s): None if per[s].ci_low is None else [per[s].ci_low, per[s].ci_high] for s in seeds},
+            per_seed_mark={str(s): per[s].mark for s in seeds}, per_seed_mde={str(s): per[s].mde for s in seeds},
+            mean=mean, sd=statistics.stdev(vals), min=min(vals), max=max(vals), within_noise=within,
+            reading=reading, n_paired={str(s): per[s].n_paired for s in seeds}))
+    return out
+
+
+__all__ = ["BEYOND", "SIGNIFICANT", "SeedSpread", "WITHIN", "experiment_label", "seed_spread"]

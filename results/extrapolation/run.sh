@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The paper's protocol on this machine (issue 21): MiniLM fine-tuned once per pooling at 128 tokens on
+# unsupervised crops of SQuALITY stories (no document shared with the evaluation tasks; train-matched checks),
+# two seeds, evaluated natively at 512 tokens and extended to 4,096 with position interpolation (pi).
+#   bash results/extrapolation/run.sh [train|native|extended|publish|all]   (EXP=folder for models and results)
+# The model weights stay in $EXP; `publish` copies results, matched.json and logs into results/extrapolation/.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+EXP=${EXP:-../extrapolation-run}
+DATA="crop:../shared/data/squality_longdoc?ratio_min=0.003&ratio_max=0.02&min_words=16&max_words=96&per_doc=32&seed=0"
+TRAIN=(--model minilm --poolings "cls,mean,lmk:train_g=32+64+128+256" --data "$DATA" --out "$EXP"
+       --seeds 0,1 --steps 300 --batch-size 16 --lr 3e-5 --doc-max-length 128 --query-max-length 32
+       --dtype bf16 --device cpu --quiet)
+LONG=(); for n in 256 512 1024 2048 4096; do LONG+=(--eval-task passkey_$n --eval-task needle_$n); done
+LONG+=(--eval-task qmsum_testsplit)
+SHORT=(--eval-task scifact --eval-task bbc_retrieval --eval-task bbc_classification --eval-task bbc_clustering)
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+LMK=".venv/bin/lmkbench"
+step() { echo "== $1 $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)"; }
+stage=${1:-all}
+mkdir -p "$EXP"
+if [[ $stage == train || $stage == all ]]; then
+  step train; /usr/bin/time -v "$LMK" train-matched "${TRAIN[@]}" 2> >(tee "$EXP/train.time" >&2) | tee "$EXP/train.log"
+fi
+if [[ $stage == native || $stage == all ]]; then
+  step native; "$LMK" train-matched "${TRAIN[@]}" "${LONG[@]}" "${SHORT[@]}" --eval-max-length 512 | tee "$EXP/native.log"
+fi
+if [[ $stage == extended || $stage == all ]]; then
+  step extended; "$LMK" train-matched "${TRAIN[@]}" "${LONG[@]}" --eval-max-length 4096 --positions pi | tee "$EXP/extended.log"
+fi
+step done
