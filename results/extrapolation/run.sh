@@ -3,10 +3,12 @@
 # unsupervised crops of SQuALITY stories (no document shared with the evaluation tasks; train-matched checks),
 # two seeds, evaluated natively at 512 tokens and extended to 4,096 with position interpolation (pi).
 #   bash results/extrapolation/run.sh [train|native|extended|publish|all]   (EXP=folder for models and results)
-# The model weights stay in $EXP; `publish` copies results, matched.json and logs into results/extrapolation/.
+# The model weights stay in $EXP; `publish` copies the matched results, matched.json and the logs here and
+# writes compare.txt, comparison.json and report.html.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 EXP=${EXP:-../extrapolation-run}
+DEST=results/extrapolation
 DATA="crop:../shared/data/squality_longdoc?ratio_min=0.003&ratio_max=0.02&min_words=16&max_words=96&per_doc=32&seed=0"
 TRAIN=(--model minilm --poolings "cls,mean,lmk:train_g=32+64+128+256" --data "$DATA" --out "$EXP"
        --seeds 0,1 --steps 300 --batch-size 16 --lr 3e-5 --doc-max-length 128 --query-max-length 32
@@ -17,15 +19,28 @@ SHORT=(--eval-task scifact --eval-task bbc_retrieval --eval-task bbc_classificat
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 LMK=".venv/bin/lmkbench"
 step() { echo "== $1 $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)"; }
+timed() { local name=$1; shift; /usr/bin/time -v "$@" 2> >(tee "$EXP/$name.time" >&2) | tee "$EXP/$name.log"; }
 stage=${1:-all}
 mkdir -p "$EXP"
 if [[ $stage == train || $stage == all ]]; then
-  step train; /usr/bin/time -v "$LMK" train-matched "${TRAIN[@]}" 2> >(tee "$EXP/train.time" >&2) | tee "$EXP/train.log"
+  step train; timed train "$LMK" train-matched "${TRAIN[@]}"
 fi
 if [[ $stage == native || $stage == all ]]; then
-  step native; "$LMK" train-matched "${TRAIN[@]}" "${LONG[@]}" "${SHORT[@]}" --eval-max-length 512 | tee "$EXP/native.log"
+  step native; timed native "$LMK" train-matched "${TRAIN[@]}" "${LONG[@]}" "${SHORT[@]}" --eval-max-length 512
 fi
 if [[ $stage == extended || $stage == all ]]; then
-  step extended; "$LMK" train-matched "${TRAIN[@]}" "${LONG[@]}" --eval-max-length 4096 --positions pi | tee "$EXP/extended.log"
+  step extended; timed extended "$LMK" train-matched "${TRAIN[@]}" "${LONG[@]}" --eval-max-length 4096 --positions pi
+fi
+if [[ $stage == publish || $stage == all ]]; then
+  step publish
+  rm -rf "$DEST/results_matched" "$DEST/logs"; mkdir -p "$DEST/logs"
+  cp -r "$EXP/results_matched" "$EXP/matched.json" "$DEST/"
+  for f in train native extended; do
+    [[ -f $EXP/$f.log ]] && cp "$EXP/$f.log" "$DEST/logs/"
+    [[ -f $EXP/$f.time ]] && grep -E "Elapsed|Maximum resident|User time|System time" "$EXP/$f.time" > "$DEST/logs/$f.time" || true
+  done
+  "$LMK" compare "$DEST/results_matched" --baseline mean --settings 512 --out "$DEST/compare.txt" --json "$DEST/comparison.json"
+  "$LMK" report "$DEST/results_matched" --baseline mean -o "$DEST/report.html" \
+    --title "The paper's protocol on a CPU: MiniLM trained per pooling at 128 tokens, read at 512 and at 4,096 (pi)"
 fi
 step done

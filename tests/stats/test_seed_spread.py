@@ -61,6 +61,6 @@ def test_compare_json_table_and_report_show_the_spread(tiny_bert, tiny_beir, tmp
     (d,) = matched["deltas"]                               # the same Δs as matched.json's (whole-set scores)
     assert s["per_seed"] == pytest.approx(d["per_seed"]) and s["within_noise"] == d["within_noise"]
     assert "== training noise" in cmp.to_table() and "training noise" in cmp.to_table(layout="summary")
-    assert main(["report", str(out / "results_matched"), "--out", str(tmp_path / "r.html")]) == 0
+    assert main(["report", str(out / "results_matched"), "-o", str(tmp_path / "r.html")]) == 0
     html = (tmp_path / "r.html").read_text()
     assert 'id="training-noise"' in html and "tiny_bert0-matched" in html
