@@ -129,8 +129,10 @@ def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings:
             got = runner.run(tasks)
             if runner.poolings() != [arm["pooling"]]:  # lmkbench.json must have steered the runner
                 raise LmkbenchError(f"{arm['name']}: evaluated with {runner.poolings()}, expected {arm['pooling']}")
-            arm["eval_wall_s"] = {**earlier.get(arm["name"], {}).get("eval_wall_s", {}),
-                                  evaluation: round(time.perf_counter() - t0, 1)}
+            walls = dict(earlier.get(arm["name"], {}).get("eval_wall_s", {}))
+            if any(not r.get("cached") for r in got) or evaluation not in walls:   # all reused: the earlier time stands
+                walls[evaluation] = round(time.perf_counter() - t0, 1)
+            arm["eval_wall_s"] = walls
             rows.extend({**r, "seed": arm["seed"]} for r in got)
         write_matched_view(out_dir, record)
         summary = evaluations(out_dir, record)       # every evaluation in the folder, earlier calls' included
@@ -147,8 +149,9 @@ def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings:
 
 
 def _earlier_arms(path: Path, record: dict) -> dict[str, dict]:
-    """The arms of an earlier call's ``matched.json`` for the same experiment (base, data, training settings,
-    seeds), by name: what they were evaluated in, kept when this call adds another evaluation."""
+    """The arms of an earlier call's ``matched.json`` for the same experiment (base, data, training settings but
+    the seeds: an arm's name carries its seed), by name: their evaluation times, kept when this call adds
+    another evaluation or another seed."""
     import json
 
     if not path.is_file():
@@ -157,7 +160,12 @@ def _earlier_arms(path: Path, record: dict) -> dict[str, dict]:
         old = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    same = all(old.get(k) == record.get(k) for k in ("schema", "base", "data", "settings", "seeds"))
+
+    def unseeded(settings) -> dict:
+        return {k: v for k, v in (settings or {}).items() if k != "seed"}
+
+    same = (all(old.get(k) == record.get(k) for k in ("schema", "base", "data"))
+            and unseeded(old.get("settings")) == unseeded(record.get("settings")))
     return {a["name"]: a for a in old.get("arms", [])} if same else {}
 
 

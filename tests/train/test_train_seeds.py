@@ -84,6 +84,9 @@ def test_a_second_evaluation_adds_to_matched_json(tiny_bert, tiny_beir, tmp_path
     assert sorted(d["evaluation"] for d in rec["deltas"]) == ["24", "32"]
     labels = {r.model for r in iter_results(out / "results_matched")}
     assert labels == {f"{m}~{n}" for m in rec["matched_labels"].values() for n in (24, 32)}
+    assert main(common + ["--eval-max-length", "24"]) == 0                # every cell found finished
+    again = json.loads((out / "matched.json").read_text())
+    assert [a["eval_wall_s"] for a in again["arms"]] == [a["eval_wall_s"] for a in rec["arms"]]
 
 
 @pytest.mark.parametrize("bad", ["0,0", "-1", "a,b", ""])
