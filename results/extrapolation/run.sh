@@ -2,7 +2,8 @@
 # The paper's protocol on this machine (issue 21): MiniLM fine-tuned once per pooling at 128 tokens on
 # unsupervised crops of SQuALITY stories (no document shared with the evaluation tasks; train-matched checks),
 # three seeds, evaluated natively at 512 tokens and extended to 4,096 with position interpolation (pi).
-#   bash results/extrapolation/run.sh [train|native|extended|publish|all]   (EXP=folder for models and results)
+#   bash results/extrapolation/run.sh [train|native|extended|base|publish|all]   (EXP=folder for models and results)
+# `base` evaluates the untrained starting point (all-MiniLM-L6-v2, mean-trained) with each pooling, same settings.
 # The model weights stay in $EXP; `publish` copies the matched results, matched.json and the logs here and
 # writes compare.txt, comparison.json and report.html.
 set -euo pipefail
@@ -31,11 +32,21 @@ fi
 if [[ $stage == extended || $stage == all ]]; then
   step extended; timed extended "$LMK" train-matched "${TRAIN[@]}" "${LONG[@]}" --eval-max-length 4096 --positions pi
 fi
+if [[ $stage == base || $stage == all ]]; then
+  step base
+  BASE=(--model minilm --pooling cls,mean,lmk --dtype bf16 --device cpu --out "$EXP/base")
+  timed base "$LMK" run "${BASE[@]}" "${LONG[@]/--eval-task/--task}" "${SHORT[@]/--eval-task/--task}" --max-length 512
+  timed base-extended "$LMK" run "${BASE[@]}" "${LONG[@]/--eval-task/--task}" --max-length 4096 --positions pi
+fi
 if [[ $stage == publish || $stage == all ]]; then
   step publish
   rm -rf "$DEST/results_matched" "$DEST/logs"; mkdir -p "$DEST/logs"
   cp -r "$EXP/results_matched" "$EXP/matched.json" "$DEST/"
-  for f in train native extended; do
+  if [[ -d $EXP/base ]]; then
+    rm -rf "$DEST/base"; cp -r "$EXP/base" "$DEST/base"
+    "$LMK" compare "$DEST/base" --baseline mean --settings 512 --out "$DEST/base/compare.txt" | grep -v "^wrote" > "$DEST/base/summary.txt"
+  fi
+  for f in train native extended base base-extended; do
     [[ -f $EXP/$f.log ]] && cp "$EXP/$f.log" "$DEST/logs/"
     [[ -f $EXP/$f.time ]] && grep -E "Elapsed|Maximum resident|User time|System time" "$EXP/$f.time" > "$DEST/logs/$f.time" || true
   done
