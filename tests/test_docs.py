@@ -165,3 +165,29 @@ def test_blocks_are_all_used():
     for p in MANUAL.rglob("*.md"):
         used |= set(re.findall(r"<!-- gen:([a-z0-9-]+) -->", p.read_text()))
     assert used == set(BLOCKS)
+
+
+def test_the_extrapolation_block_reads_the_committed_experiment(tmp_path, monkeypatch):
+    """The block renders what matched.json and comparison.json hold (not copies), and says so when absent."""
+    import json as _json
+
+    from docs.gen import extrapolation
+
+    monkeypatch.setattr(extrapolation, "FOLDER", tmp_path)
+    assert "not in this checkout" in extrapolation.render()
+    arms = [{"name": f"m-{p}-s{s}", "pooling": p, "train_pooling": p, "seed": s, "train_wall_s": 60.0 * (s + 1),
+             "eval_wall_s": {"512": 30.0}, "evaluations": {"512": {"t": v}}}
+            for p, s, v in [("mean", 0, 0.5), ("cls", 0, 0.4), ("mean", 1, 0.7), ("cls", 1, 0.2)]]
+    matched = {"base": "minilm", "data": "crop:x", "seeds": [0, 1], "arms": arms, "overlap": None,
+               "settings": {"steps": 3, "batch_size": 2, "doc_max_length": 128, "query_max_length": 32}}
+    spread = {"task": "t", "model": "m-matched~512", "pooling": "cls", "baseline": "mean", "metric": "ndcg_at_10",
+              "bucket": "all", "per_seed": {"0": -0.1, "1": -0.5}, "per_seed_mark": {"0": None, "1": "loss"},
+              "per_seed_mde": {"0": 0.2, "1": 0.3}, "mean": -0.3, "sd": 0.28, "within_noise": True,
+              "reading": "within training noise"}
+    (tmp_path / "matched.json").write_text(_json.dumps(matched))
+    (tmp_path / "comparison.json").write_text(_json.dumps({"seed_spread": [spread]}))
+    text = extrapolation.render()
+    assert "| `512` | t | 0.300 (0.200–0.400) | 0.600 (0.500–0.700) |" in text      # cls, mean: mean (min–max)
+    assert "-0.100 · -0.500▼" in text and "| 0.300 | within training noise |" in text
+    assert "| training | 4 | 6.0 min | 90 s |" in text and "**8.0 min**" in text
+    assert "1 tasks; 1 within training noise; 0 beyond it" in text

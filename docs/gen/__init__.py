@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from . import benchmarks, catalogue, cli, schemas, scripts  # noqa: E402
+from . import benchmarks, catalogue, cli, extrapolation, schemas, scripts  # noqa: E402
 
 #: marker name → function returning Markdown
 BLOCKS: dict[str, Callable[[], str]] = {
@@ -35,6 +35,7 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "baseline": schemas.baseline,
     "benchmarks": benchmarks.render,
     "gpu-check": scripts.gpu_check,
+    "extrapolation": extrapolation.render,
 }
 
 MARKER = re.compile(r"^<!-- gen:([a-z0-9-]+) -->$", re.M)

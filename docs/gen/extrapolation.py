@@ -1,0 +1,152 @@
+"""The committed matched experiment (``results/extrapolation/``): its setup, cost, scores and Δs across seeds.
+
+Read from ``matched.json`` (what was trained, how long it took, each arm's whole-set scores) and
+``comparison.json`` (``lmkbench compare`` on the matched results: each Δ per seed with its per-query test, and
+its spread across seeds), and from the base model's results (``base/``), so the page shows the numbers the
+experiment produced, not copies of them.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+from .md import code, table
+
+ROOT = Path(__file__).resolve().parents[2]
+FOLDER = ROOT / "results" / "extrapolation"
+ARM_ORDER = ("cls", "mean", "lmk")
+MARK = {"win": "▲", "loss": "▼"}
+
+
+def _load(name: str):
+    path = FOLDER / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _short(pooling: str) -> str:
+    return pooling.split(":")[0]
+
+
+def _evaluations(matched: dict) -> list[str]:
+    return list(dict.fromkeys(e for a in matched["arms"] for e in a.get("evaluations", {})))
+
+
+def setup(matched: dict) -> str:
+    s = matched["settings"]
+    rows = [["base", code(matched["base"])], ["training data", code(matched["data"])],
+            ["arms", ", ".join(code(p) for p in dict.fromkeys(a["train_pooling"] for a in matched["arms"]))],
+            ["seeds", ", ".join(str(x) for x in matched["seeds"])],
+            ["steps × batch", f"{s.get('steps')} × {s.get('batch_size')} (lr {s.get('lr')}, temperature "
+                              f"{s.get('temperature')}, warm-up {s.get('warmup_ratio')})"],
+            ["training lengths", f"documents {s.get('doc_max_length')} tokens, queries {s.get('query_max_length')}"],
+            ["numerics", f"{s.get('dtype')} on {s.get('device')}"],
+            ["evaluations", ", ".join(code(e) for e in _evaluations(matched))],
+            ["overlap with the evaluation", _overlap(matched.get("overlap"))]]
+    return table(["", ""], rows)
+
+
+def _overlap(ov) -> str:
+    if not ov:
+        return "not checked"
+    return (f"{ov['shared']} of {ov['training_documents']} training documents found in "
+            f"{len(ov.get('tasks', {}))} evaluation corpora ({ov['method']})")
+
+
+def cost(matched: dict) -> str:
+    arms = matched["arms"]
+    train = sum(a.get("train_wall_s") or 0 for a in arms)
+    rows = [["training", len(arms), f"{train / 60:.1f} min",
+             f"{statistics.fmean(a['train_wall_s'] for a in arms):.0f} s"]]
+    total = train
+    for e in _evaluations(matched):
+        walls = [a["eval_wall_s"][e] for a in arms if e in a.get("eval_wall_s", {})]
+        if walls:
+            total += sum(walls)
+            rows.append([f"evaluation `{e}`", len(walls), f"{sum(walls) / 60:.1f} min", f"{statistics.fmean(walls):.0f} s"])
+    rows.append(["**total**", "", f"**{total / 60:.1f} min**", ""])
+    return table(["stage", "arm-seeds", "wall time", "per arm-seed"], rows)
+
+
+def scores(matched: dict) -> str:
+    """Each task's whole-set score per arm, mean over seeds (min–max), per evaluation."""
+    pools = sorted(dict.fromkeys(a["pooling"] for a in matched["arms"]), key=lambda p: ARM_ORDER.index(_short(p))
+                   if _short(p) in ARM_ORDER else 9)
+    rows = []
+    for e in _evaluations(matched):
+        tasks = list(dict.fromkeys(t for a in matched["arms"] for t in a.get("evaluations", {}).get(e, {})))
+        for t in tasks:
+            line = [code(e), t]
+            for p in pools:
+                vals = [a["evaluations"][e][t] for a in matched["arms"]
+                        if a["pooling"] == p and t in a.get("evaluations", {}).get(e, {})]
+                line.append(f"{statistics.fmean(vals):.3f} ({min(vals):.3f}–{max(vals):.3f})" if vals else "-")
+            rows.append(line)
+    return table(["evaluation", "task"] + [code(p) for p in pools], rows)
+
+
+def deltas(cmp: dict) -> str:
+    """Each Δ to the baseline per seed (mark of its per-query test) and across seeds, bucket all."""
+    rows = []
+    for s in (x for x in cmp.get("seed_spread", []) if x["bucket"] == "all"):
+        per = " · ".join(f"{v:+.3f}{MARK.get(s['per_seed_mark'][k] or '', '')}" for k, v in s["per_seed"].items())
+        mdes = [m for m in s["per_seed_mde"].values() if m is not None]
+        rows.append([code(s["model"].partition("~")[2] or "as-trained"), s["task"], s["metric"],
+                     f"{code(s['pooling'])} − {code(s['baseline'])}", per, f"{s['mean']:+.3f}", f"{s['sd']:.3f}",
+                     f"{max(mdes):.3f}" if mdes else "-", s["reading"]])
+    return table(["evaluation", "task", "tested score", "Δ", "per seed (▲/▼: that seed's test)", "mean",
+                  "sd", "MDE80", "reading"], rows)
+
+
+def counts(cmp: dict) -> str:
+    spreads = [x for x in cmp.get("seed_spread", []) if x["bucket"] == "all"]
+    by: dict[tuple, list] = {}
+    for s in spreads:
+        by.setdefault((s["model"].partition("~")[2] or "as-trained", s["pooling"]), []).append(s)
+    lines = []
+    for (e, p), xs in by.items():
+        noise = sum(x["within_noise"] for x in xs)
+        sig = [x for x in xs if x["reading"].endswith("significant in every seed")]
+        up = sum(x["mean"] > 0 for x in sig)
+        lines.append(f"- `{e}`, `{p}` against `{xs[0]['baseline']}`: {len(xs)} tasks; {noise} within training "
+                     f"noise; {len(sig)} beyond it and significant in every seed ({up} ▲, {len(sig) - up} ▼); "
+                     f"{len(xs) - noise - len(sig)} beyond it but not significant in every seed.")
+    return "\n".join(lines) + "\n"
+
+
+def base_scores() -> str:
+    """The untrained starting point: all-MiniLM-L6-v2 (mean-trained) with each pooling, same settings."""
+    folder = FOLDER / "base"
+    if not folder.is_dir():
+        return "_The base model was not evaluated._\n"
+    from lmkbench.labels import variant_name
+    from lmkbench.results import iter_results
+
+    cells: dict[tuple, dict] = {}
+    for rec in iter_results(folder):
+        cells.setdefault((variant_name(rec.model), rec.task), {})[rec.pooling] = rec.metrics.get(rec.main_metric)
+    pools = sorted({p for c in cells.values() for p in c}, key=lambda p: ARM_ORDER.index(_short(p))
+                   if _short(p) in ARM_ORDER else 9)
+    rows = [[code(e), t] + [f"{c[p]:.3f}" if c.get(p) is not None else "-" for p in pools]
+            for (e, t), c in sorted(cells.items(), key=lambda kv: (kv[0][0], _task_order(kv[0][1])))]
+    return table(["evaluation", "task"] + [code(p) for p in pools], rows)
+
+
+def _task_order(task: str):
+    name, _, n = task.rpartition("_")
+    return (name, int(n)) if n.isdigit() else (task, 0)
+
+
+def render() -> str:
+    matched, cmp = _load("matched.json"), _load("comparison.json")
+    if matched is None or cmp is None:
+        return "_The experiment's results are not in this checkout (`results/extrapolation/`)._\n"
+    return "\n".join([
+        "**Setup** (from `matched.json`)\n", setup(matched),
+        "**Cost** on this machine (wall times recorded per arm)\n", cost(matched),
+        "**Scores**, whole set, mean over seeds (min–max)\n", scores(matched),
+        "**Each Δ per seed and across seeds** (from `comparison.json`; per-query paired tests, Holm within "
+        "each task and seed; MDE80 the largest per-seed minimum detectable effect)\n", deltas(cmp),
+        "**Counts**\n", counts(cmp),
+        "**The starting point**: all-MiniLM-L6-v2 untrained here (it was trained with mean pooling), each pooling, "
+        "same evaluation settings (`base/`)\n", base_scores()])
