@@ -185,9 +185,11 @@ def test_the_extrapolation_block_reads_the_committed_experiment(tmp_path, monkey
               "per_seed_mde": {"0": 0.2, "1": 0.3}, "mean": -0.3, "sd": 0.28, "within_noise": True,
               "reading": "within training noise"}
     (tmp_path / "matched.json").write_text(_json.dumps(matched))
-    (tmp_path / "comparison.json").write_text(_json.dumps({"seed_spread": [spread]}))
+    other = dict(spread, task="u", per_seed_mark={"0": "loss", "1": None}, within_noise=False,
+                 reading="beyond the seed spread; not significant in every seed")
+    (tmp_path / "comparison.json").write_text(_json.dumps({"seed_spread": [spread, other]}))
     text = extrapolation.render()
     assert "| `512` | t | 0.300 (0.200–0.400) | 0.600 (0.500–0.700) |" in text      # cls, mean: mean (min–max)
     assert "-0.100 · -0.500▼" in text and "| 0.300 | within training noise |" in text
     assert "| training | 4 | 6.0 min | 90 s |" in text and "**8.0 min**" in text
-    assert "1 tasks; 1 within training noise; 0 beyond it" in text
+    assert "2 tasks; 1 within training noise; 0 beyond it and significant in every seed (0 ▲, 0 ▼); 1 beyond" in text

@@ -11,6 +11,8 @@ import json
 import statistics
 from pathlib import Path
 
+from lmkbench.stats.seeds import SIGNIFICANT
+
 from .md import code, table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +76,8 @@ def scores(matched: dict) -> str:
                    if _short(p) in ARM_ORDER else 9)
     rows = []
     for e in _evaluations(matched):
-        tasks = list(dict.fromkeys(t for a in matched["arms"] for t in a.get("evaluations", {}).get(e, {})))
+        tasks = sorted(dict.fromkeys(t for a in matched["arms"] for t in a.get("evaluations", {}).get(e, {})),
+                       key=_task_order)
         for t in tasks:
             line = [code(e), t]
             for p in pools:
@@ -88,25 +91,30 @@ def scores(matched: dict) -> str:
 def deltas(cmp: dict) -> str:
     """Each Δ to the baseline per seed (mark of its per-query test) and across seeds, bucket all."""
     rows = []
-    for s in (x for x in cmp.get("seed_spread", []) if x["bucket"] == "all"):
+    spreads = [x for x in cmp.get("seed_spread", []) if x["bucket"] == "all"]
+    for s in sorted(spreads, key=lambda x: (_evaluation(x), _task_order(x["task"]), x["pooling"])):
         per = " · ".join(f"{v:+.3f}{MARK.get(s['per_seed_mark'][k] or '', '')}" for k, v in s["per_seed"].items())
         mdes = [m for m in s["per_seed_mde"].values() if m is not None]
-        rows.append([code(s["model"].partition("~")[2] or "as-trained"), s["task"], s["metric"],
+        rows.append([code(_evaluation(s)), s["task"], s["metric"],
                      f"{code(s['pooling'])} − {code(s['baseline'])}", per, f"{s['mean']:+.3f}", f"{s['sd']:.3f}",
                      f"{max(mdes):.3f}" if mdes else "-", s["reading"]])
     return table(["evaluation", "task", "tested score", "Δ", "per seed (▲/▼: that seed's test)", "mean",
                   "sd", "MDE80", "reading"], rows)
 
 
+def _evaluation(spread: dict) -> str:
+    return spread["model"].partition("~")[2] or "as-trained"
+
+
 def counts(cmp: dict) -> str:
     spreads = [x for x in cmp.get("seed_spread", []) if x["bucket"] == "all"]
     by: dict[tuple, list] = {}
     for s in spreads:
-        by.setdefault((s["model"].partition("~")[2] or "as-trained", s["pooling"]), []).append(s)
+        by.setdefault((_evaluation(s), s["pooling"]), []).append(s)
     lines = []
     for (e, p), xs in by.items():
         noise = sum(x["within_noise"] for x in xs)
-        sig = [x for x in xs if x["reading"].endswith("significant in every seed")]
+        sig = [x for x in xs if x["reading"] == SIGNIFICANT]
         up = sum(x["mean"] > 0 for x in sig)
         lines.append(f"- `{e}`, `{p}` against `{xs[0]['baseline']}`: {len(xs)} tasks; {noise} within training "
                      f"noise; {len(sig)} beyond it and significant in every seed ({up} ▲, {len(sig) - up} ▼); "
