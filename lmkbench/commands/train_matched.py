@@ -102,8 +102,9 @@ def run(args) -> int:
         print(format_summary(rec["_rows"]) + (f"   (seed {rec['seeds'][0]})" if len(rec["seeds"]) > 1 else ""))
     for d in rec.get("deltas", []) if len(rec["seeds"]) > 1 else []:
         print(f"{d['task']} ({d['evaluation']}): {d['pooling']} - {d['baseline']} = {d['mean']:+.4f} over seeds "
-              f"{', '.join(f'{k}: {v:+.4f}' for k, v in d['per_seed'].items())} (sd {d['sd']:.4f}, "
-              f"range {d['min']:+.4f} .. {d['max']:+.4f}"
+              f"{', '.join(f'{k}: {v:+.4f}' for k, v in d['per_seed'].items())} ("
+              + (f"sd {d['sd']:.4f}, " if d["sd"] is not None else f"{d['n_seeds']} seed, no spread, ")
+              + f"range {d['min']:+.4f} .. {d['max']:+.4f}"
               f"{'; within training noise' if d['within_noise'] else ''})")
     print(f"matched experiment in {Path(args.out).resolve()}  ({time.perf_counter() - t0:.1f} s); "
           f"compare with: lmkbench compare {Path(args.out) / 'results_matched'} --baseline "

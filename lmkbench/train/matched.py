@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import LmkbenchError
@@ -135,7 +136,7 @@ def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings:
             arm["eval_wall_s"] = walls
             rows.extend({**r, "seed": arm["seed"]} for r in got)
         write_matched_view(out_dir, record)
-        summary = evaluations(out_dir, record)       # every evaluation in the folder, earlier calls' included
+        summary = evaluations(out_dir, record, log)  # every evaluation in the folder, earlier calls' included
         record["summary"] = summary
         for arm in record["arms"]:
             arm["evaluations"] = {}
@@ -169,15 +170,34 @@ def _earlier_arms(path: Path, record: dict) -> dict[str, dict]:
     return {a["name"]: a for a in old.get("arms", [])} if same else {}
 
 
-def evaluations(out_dir: Path, record: dict) -> list[dict]:
-    """One row per result of an arm with its own pooling: arm, seed, task, pooling, evaluation (the settings
-    variant of the label: ``512``, ``pi-4096``, ``as-trained``), metric and score."""
+def arm_results(out_dir: Path, record: dict) -> Iterator[tuple[dict, ResultRecord | None, ResultRecord]]:
+    """``(arm, rec or None, rec)`` for every result in ``DIR/results`` of an arm with its own pooling; the second
+    item is None when the result was produced by another model than the arm's checkpoint as it is now (its
+    ``meta.model_identity`` differs: the arm was retrained since), so no view or summary reports it."""
+    from ..models import model_identity
+
     arms = {a["name"]: a for a in record["arms"]}
-    out = []
+    identity: dict[str, str] = {}
     for rec in iter_results(safe_child(out_dir, record["results_dir"])):
-        checkpoint, variant = split_label(rec.model)
+        checkpoint, _ = split_label(rec.model)
         arm = arms.get(checkpoint)
         if arm is None or rec.pooling != arm["pooling"]:
+            continue
+        if checkpoint not in identity:
+            folder = (out_dir / arm["checkpoint"]).resolve()
+            identity[checkpoint] = model_identity(str(folder), str(folder))
+        current = rec.meta.model_identity in (None, identity[checkpoint])
+        yield arm, (rec if current else None), rec
+
+
+def evaluations(out_dir: Path, record: dict, log=print) -> list[dict]:
+    """One row per result of an arm with its own pooling, produced by the arm's current checkpoint: arm, seed,
+    task, pooling, evaluation (the settings variant of the label: ``512``, ``pi-4096``, ``as-trained``), metric
+    and score."""
+    out = []
+    for arm, rec, seen in arm_results(out_dir, record):
+        if rec is None:
+            log(f"{seen.where}: left out, produced by an earlier {arm['name']} (run this evaluation again)")
             continue
         out.append({"arm": arm["name"], "seed": arm["seed"], "task": rec.task, "pooling": rec.pooling,
                     "evaluation": variant_name(rec.model), "metric": rec.main_metric,
@@ -255,17 +275,21 @@ def check_overlap(base: str, data: str, tasks: list[str], train_settings: dict, 
 
 
 def write_matched_view(out_dir: Path, record: dict) -> int:
-    """Copy each arm's results (its own pooling only) into ``results_matched``, one model label per seed."""
-    by_model = {a["name"]: a for a in record["arms"]}
+    """Copy each arm's results (its own pooling only) into ``results_matched``, one model label per seed; a
+    result of an earlier checkpoint of the arm is not copied, and its earlier copy is removed."""
+    from ..results import Cell
+
     labels = record.get("matched_labels") or {}
     target = safe_child(out_dir, record["matched_results_dir"])
     n = 0
-    for rec in iter_results(safe_child(out_dir, record["results_dir"])):
-        checkpoint, variant = split_label(rec.model)      # evaluation settings stay in the label
-        arm = by_model.get(checkpoint)
-        if arm is None or rec.pooling != arm["pooling"]:
-            continue
+    for arm, rec, seen in arm_results(out_dir, record):
+        variant = split_label(seen.model)[1]            # evaluation settings stay in the label
         label = label_for_variant(labels.get(str(arm.get("seed")), record["matched_label"]), variant)
+        if rec is None:
+            stale = Cell(seen.task, label, seen.pooling).path(target)
+            for path in (stale, stale.with_suffix(".trec")):
+                path.unlink(missing_ok=True)
+            continue
         run = read_trec_run(rec.trec_path) if rec.trec_path.exists() else None
         meta = rec.meta.updated(matched_checkpoint=arm["name"], matched_train_pooling=arm["train_pooling"],
                                 matched_seed=arm.get("seed"))
@@ -289,4 +313,4 @@ def _mean(xs):
     return round(sum(xs) / len(xs), 6) if xs else None
 
 
-__all__ = ["arm_name", "check_overlap", "matched_results", "run_matched", "seed_deltas", "write_matched_view"]
+__all__ = ["arm_name", "arm_results", "check_overlap", "evaluations", "matched_results", "run_matched", "seed_deltas", "write_matched_view"]

@@ -93,3 +93,23 @@ def test_a_second_evaluation_adds_to_matched_json(tiny_bert, tiny_beir, tmp_path
 def test_bad_seed_lists_are_parse_errors(bad, tmp_path, capsys):
     assert main(["train-matched", "--model", "x", "--data", "x.jsonl", "--out", str(tmp_path), "--seeds", bad]) == 2
     assert "argument --seeds" in capsys.readouterr().err
+
+
+def test_results_of_an_earlier_checkpoint_are_left_out(tiny_bert, tiny_beir, tmp_path, capsys):
+    """A checkpoint changed after an evaluation: that evaluation's cells are not the arm's any more, so
+    matched.json and results_matched leave them out (and say so) until the evaluation is run again."""
+    out = tmp_path / "exp"
+    common = ["train-matched", "--model", tiny_bert, "--poolings", "cls,mean", "--data", f"beir:{tiny_beir}#test",
+              "--out", str(out), *FAST, "--eval-task", f"beir:{tiny_beir}", "--seeds", "0,1"]
+    assert main(common + ["--eval-max-length", "32"]) == 0
+    config = out / "models" / "tiny_bert0-cls-s0" / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "note": "changed"}))
+    assert main(common + ["--eval-max-length", "24"]) == 0
+    rec = json.loads((out / "matched.json").read_text())
+    arms = {a["name"]: a for a in rec["arms"]}
+    assert set(arms["tiny_bert0-cls-s0"]["evaluations"]) == {"24"}            # its "32" cell is stale
+    assert set(arms["tiny_bert0-mean-s0"]["evaluations"]) == {"24", "32"}
+    view = {(r.model, r.pooling) for r in iter_results(out / "results_matched")}
+    assert ("tiny_bert0-matched-s0~32", "cls") not in view and ("tiny_bert0-matched-s0~24", "cls") in view
+    assert "left out, produced by an earlier tiny_bert0-cls-s0" in capsys.readouterr().out
+    assert not [d for d in rec["deltas"] if d["evaluation"] == "32" and "0" in d["per_seed"]]
