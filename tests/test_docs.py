@@ -193,3 +193,12 @@ def test_the_extrapolation_block_reads_the_committed_experiment(tmp_path, monkey
     assert "-0.100 · -0.500▼" in text and "| 0.300 | within training noise |" in text
     assert "| training | 4 | 6.0 min | 90 s |" in text and "**8.0 min**" in text
     assert "2 tasks; 1 within training noise; 0 beyond it and significant in every seed (0 ▲, 0 ▼); 1 beyond" in text
+    assert "The longer training was not run" in text
+    longer = tmp_path / "steps-900"
+    longer.mkdir()
+    (longer / "matched.json").write_text(_json.dumps({"arms": [
+        {"pooling": "mean", "evaluations": {"512": {"t": 0.61}}}]}))
+    (longer / "comparison.json").write_text(_json.dumps({"rows": [
+        {"model": "m-matched~512", "task": "t", "pooling": "cls", "bucket": "all", "mean_diff": 0.05,
+         "mark": "win", "ci_low": 0.01, "ci_high": 0.09}]}))
+    assert "| `512` | t | -0.300 ± 0.280 | +0.050▲ [+0.010, +0.090] | 0.610 |" in extrapolation.render()

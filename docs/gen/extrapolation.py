@@ -140,6 +140,37 @@ def base_scores() -> str:
     return table(["evaluation", "task"] + [code(p) for p in pools], rows)
 
 
+def longer(cmp: dict) -> str:
+    """The same arms trained 3× longer (one seed): each Δ with its per-query CI and mark, beside the three-seed
+    Δ (mean ± sd) of the main run, and the mean arm's score after each."""
+    long_cmp, long_matched = _load("steps-900/comparison.json"), _load("steps-900/matched.json")
+    if long_cmp is None or long_matched is None:
+        return "_The longer training was not run._\n"
+    spread = {(_evaluation(x), x["task"], x["pooling"]): x for x in cmp.get("seed_spread", []) if x["bucket"] == "all"}
+    rows_by = {(r["model"].partition("~")[2] or "as-trained", r["task"], r["pooling"]): r
+               for r in long_cmp.get("rows", []) if r["bucket"] == "all"}
+    mean_arm = {(e, t): v for a in long_matched["arms"] if a["pooling"] == "mean"
+                for e, scores in a.get("evaluations", {}).items() for t, v in scores.items()}
+    pools = sorted({p for (_, _, p) in spread}, key=lambda p: ARM_ORDER.index(_short(p)) if _short(p) in ARM_ORDER else 9)
+    out = []
+    for (e, t) in sorted({(e, t) for (e, t, _) in spread}, key=lambda k: (k[0], _task_order(k[1]))):
+        line = [code(e), t]
+        for p in pools:
+            short, long_ = spread.get((e, t, p)), rows_by.get((e, t, p))
+            line.append("-" if short is None else f"{short['mean']:+.3f} ± {short['sd']:.3f}")
+            if long_ is None or long_.get("mean_diff") is None:
+                line.append("-")
+            else:
+                ci = "" if long_.get("ci_low") is None else f" [{long_['ci_low']:+.3f}, {long_['ci_high']:+.3f}]"
+                line.append(f"{long_['mean_diff']:+.3f}{MARK.get(long_.get('mark') or '', '')}{ci}")
+        line.append(f"{mean_arm[(e, t)]:.3f}" if (e, t) in mean_arm else "-")
+        out.append(line)
+    head = ["evaluation", "task"]
+    for p in pools:
+        head += [f"Δ {code(_short(p))} 300 steps (3 seeds)", f"Δ {code(_short(p))} 900 steps (seed 0)"]
+    return table(head + ["mean arm, 900 steps"], out)
+
+
 def _task_order(task: str):
     name, _, n = task.rpartition("_")
     return (name, int(n)) if n.isdigit() else (task, 0)
@@ -157,4 +188,6 @@ def render() -> str:
         "each task and seed; MDE80 the largest per-seed minimum detectable effect)\n", deltas(cmp),
         "**Counts**\n", counts(cmp),
         "**The starting point**: all-MiniLM-L6-v2 untrained here (it was trained with mean pooling), each pooling, "
-        "same evaluation settings (`base/`)\n", base_scores()])
+        "same evaluation settings (`base/`)\n", base_scores(),
+        "**Three times the training** (`steps-900/`: 900 steps, seed 0 only; its Δ against the mean arm with its "
+        "per-query CI and ▲/▼, beside the main run's three-seed mean ± sd)\n", longer(cmp)])
