@@ -480,7 +480,6 @@ def load_results(results) -> list[ResultRecord]:
     return records
 
 
-
 @dataclass(frozen=True)
 class Cell:
     task: str

@@ -96,7 +96,7 @@ def longembed_profile(records: list[ResultRecord], cmp=None) -> dict[str, Any] |
     pooling, position_limit, max_length, cells: {task: {value, mark}}, longembed_avg}], "longembed": {...}}`` or
     None without any synthetic or long task."""
     long_tasks = sorted({r.task for r in records if r.task_group in ("long-retrieval", "synthetic")
-                         or _SYNTHETIC.match(r.task)}, key=_task_order)
+                         or _SYNTHETIC.match(r.task)}, key=task_order)
     if not long_tasks:
         return None
     marks = {}
@@ -137,7 +137,9 @@ def _longembed_average(cells: dict[str, dict]) -> float | None:
     return sum(per_task) / len(per_task)
 
 
-def _task_order(task: str):
+def task_order(task: str):
+    """Sort key: synthetic tasks first, by family and length (``passkey_256`` before ``passkey_1024``), then the
+    others by name."""
     m = _SYNTHETIC.match(task)
     return (0, m.group(1), int(m.group(2))) if m else (1, task, 0)
 

@@ -182,7 +182,7 @@ def test_the_extrapolation_block_reads_the_committed_experiment(tmp_path, monkey
                "settings": {"steps": 3, "batch_size": 2, "doc_max_length": 128, "query_max_length": 32}}
     spread = {"task": "t", "model": "m-matched~512", "pooling": "cls", "baseline": "mean", "metric": "ndcg_at_10",
               "bucket": "all", "per_seed": {"0": -0.1, "1": -0.5}, "per_seed_mark": {"0": None, "1": "loss"},
-              "per_seed_mde": {"0": 0.2, "1": 0.3}, "mean": -0.3, "sd": 0.28, "within_noise": True,
+              "per_seed_mde": {"0": 0.2, "1": 0.3}, "mde": 0.3, "mean": -0.3, "sd": 0.28, "within_noise": True,
               "reading": "within training noise"}
     (tmp_path / "matched.json").write_text(_json.dumps(matched))
     other = dict(spread, task="u", per_seed_mark={"0": "loss", "1": None}, within_noise=False,

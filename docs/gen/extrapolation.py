@@ -12,6 +12,7 @@ import statistics
 from pathlib import Path
 
 from lmkbench.stats.seeds import SIGNIFICANT
+from lmkbench.variants import task_order
 
 from .md import code, table
 
@@ -28,6 +29,14 @@ def _load(name: str):
 
 def _short(pooling: str) -> str:
     return pooling.split(":")[0]
+
+
+def _ordered(poolings) -> list[str]:
+    """cls, mean, lmk, then any other pooling."""
+    def key(p):
+        return (ARM_ORDER.index(_short(p)) if _short(p) in ARM_ORDER else len(ARM_ORDER), p)
+
+    return sorted(set(poolings), key=key)
 
 
 def _evaluations(matched: dict) -> list[str]:
@@ -72,12 +81,11 @@ def cost(matched: dict) -> str:
 
 def scores(matched: dict) -> str:
     """Each task's whole-set score per arm, mean over seeds (min–max), per evaluation."""
-    pools = sorted(dict.fromkeys(a["pooling"] for a in matched["arms"]), key=lambda p: ARM_ORDER.index(_short(p))
-                   if _short(p) in ARM_ORDER else 9)
+    pools = _ordered(a["pooling"] for a in matched["arms"])
     rows = []
     for e in _evaluations(matched):
         tasks = sorted(dict.fromkeys(t for a in matched["arms"] for t in a.get("evaluations", {}).get(e, {})),
-                       key=_task_order)
+                       key=task_order)
         for t in tasks:
             line = [code(e), t]
             for p in pools:
@@ -92,12 +100,11 @@ def deltas(cmp: dict) -> str:
     """Each Δ to the baseline per seed (mark of its per-query test) and across seeds, bucket all."""
     rows = []
     spreads = [x for x in cmp.get("seed_spread", []) if x["bucket"] == "all"]
-    for s in sorted(spreads, key=lambda x: (_evaluation(x), _task_order(x["task"]), x["pooling"])):
+    for s in sorted(spreads, key=lambda x: (_evaluation(x), task_order(x["task"]), x["pooling"])):
         per = " · ".join(f"{v:+.3f}{MARK.get(s['per_seed_mark'][k] or '', '')}" for k, v in s["per_seed"].items())
-        mdes = [m for m in s["per_seed_mde"].values() if m is not None]
         rows.append([code(_evaluation(s)), s["task"], s["metric"],
                      f"{code(s['pooling'])} − {code(s['baseline'])}", per, f"{s['mean']:+.3f}", f"{s['sd']:.3f}",
-                     f"{max(mdes):.3f}" if mdes else "-", s["reading"]])
+                     "-" if s["mde"] is None else f"{s['mde']:.3f}", s["reading"]])
     return table(["evaluation", "task", "tested score", "Δ", "per seed (▲/▼: that seed's test)", "mean",
                   "sd", "MDE80", "reading"], rows)
 
@@ -133,10 +140,9 @@ def base_scores() -> str:
     cells: dict[tuple, dict] = {}
     for rec in iter_results(folder):
         cells.setdefault((variant_name(rec.model), rec.task), {})[rec.pooling] = rec.metrics.get(rec.main_metric)
-    pools = sorted({p for c in cells.values() for p in c}, key=lambda p: ARM_ORDER.index(_short(p))
-                   if _short(p) in ARM_ORDER else 9)
+    pools = _ordered(p for c in cells.values() for p in c)
     rows = [[code(e), t] + [f"{c[p]:.3f}" if c.get(p) is not None else "-" for p in pools]
-            for (e, t), c in sorted(cells.items(), key=lambda kv: (kv[0][0], _task_order(kv[0][1])))]
+            for (e, t), c in sorted(cells.items(), key=lambda kv: (kv[0][0], task_order(kv[0][1])))]
     return table(["evaluation", "task"] + [code(p) for p in pools], rows)
 
 
@@ -151,9 +157,9 @@ def longer(cmp: dict) -> str:
                for r in long_cmp.get("rows", []) if r["bucket"] == "all"}
     mean_arm = {(e, t): v for a in long_matched["arms"] if a["pooling"] == "mean"
                 for e, scores in a.get("evaluations", {}).items() for t, v in scores.items()}
-    pools = sorted({p for (_, _, p) in spread}, key=lambda p: ARM_ORDER.index(_short(p)) if _short(p) in ARM_ORDER else 9)
+    pools = _ordered(p for (_, _, p) in spread)
     out = []
-    for (e, t) in sorted({(e, t) for (e, t, _) in spread}, key=lambda k: (k[0], _task_order(k[1]))):
+    for (e, t) in sorted({(e, t) for (e, t, _) in spread}, key=lambda k: (k[0], task_order(k[1]))):
         line = [code(e), t]
         for p in pools:
             short, long_ = spread.get((e, t, p)), rows_by.get((e, t, p))
@@ -169,11 +175,6 @@ def longer(cmp: dict) -> str:
     for p in pools:
         head += [f"Δ {code(_short(p))} 300 steps (3 seeds)", f"Δ {code(_short(p))} 900 steps (seed 0)"]
     return table(head + ["mean arm, 900 steps"], out)
-
-
-def _task_order(task: str):
-    name, _, n = task.rpartition("_")
-    return (name, int(n)) if n.isdigit() else (task, 0)
 
 
 def render() -> str:

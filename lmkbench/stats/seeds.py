@@ -39,6 +39,7 @@ class SeedSpread:
     per_seed_ci: dict[str, list]              # seed -> [ci_low, ci_high] of the per-query test (None: not tested)
     per_seed_mark: dict[str, str | None]      # seed -> win | loss | None
     per_seed_mde: dict[str, float | None]     # seed -> minimum detectable effect of its per-query test
+    mde: float | None                         # the largest per-seed MDE: the smallest Δ every seed could detect
     mean: float
     sd: float                                 # sample standard deviation of the per-seed Δs
     min: float
@@ -58,6 +59,16 @@ def experiment_label(model: str, seed) -> str | None:
     return with_variant(base[: -len(suffix)], variant)
 
 
+def spread_of(deltas: list[float]) -> dict:
+    """The spread of one Δ across seeds: mean, sample sd, min, max and ``within_noise`` (max − min ≥ |mean|);
+    sd and ``within_noise`` are None for a single seed. The one rule :func:`seed_spread` and ``matched.json``'s
+    ``deltas`` (:func:`lmkbench.train.matched.seed_deltas`) read training noise with."""
+    mean = statistics.fmean(deltas)
+    several = len(deltas) > 1
+    return {"mean": mean, "sd": statistics.stdev(deltas) if several else None, "min": min(deltas),
+            "max": max(deltas), "within_noise": (max(deltas) - min(deltas) >= abs(mean)) if several else None}
+
+
 def seed_spread(rows: list[Row], seed_of: dict[str, int]) -> list[SeedSpread]:
     """Every tested (task, experiment, pooling, bucket) with a Δ in two or more seeds; ``seed_of`` maps a model
     label to its matched seed (labels not in it are not seeds of an experiment)."""
@@ -75,20 +86,20 @@ def seed_spread(rows: list[Row], seed_of: dict[str, int]) -> list[SeedSpread]:
         if len(per) < 2:
             continue
         seeds = sorted(per)
-        vals = [per[s].mean_diff for s in seeds]
-        mean = statistics.fmean(vals)
-        within = max(vals) - min(vals) >= abs(mean)
+        spread = spread_of([per[s].mean_diff for s in seeds])
         marks = [per[s].mark for s in seeds]
-        reading = WITHIN if within else (SIGNIFICANT if marks[0] and all(m == marks[0] for m in marks) else BEYOND)
+        reading = (WITHIN if spread["within_noise"] else
+                   SIGNIFICANT if marks[0] and all(m == marks[0] for m in marks) else BEYOND)
+        mdes = [per[s].mde for s in seeds if per[s].mde is not None]
         first = per[seeds[0]]
         out.append(SeedSpread(
-            task=task, model=exp, pooling=pooling, baseline=baselines.get((first.task, first.model), ""), metric=first.metric,
-            bucket=bucket, seeds=seeds, per_seed={str(s): per[s].mean_diff for s in seeds},
+            task=task, model=exp, pooling=pooling, baseline=baselines.get((first.task, first.model), ""),
+            metric=first.metric, bucket=bucket, seeds=seeds, per_seed={str(s): per[s].mean_diff for s in seeds},
             per_seed_ci={str(s): None if per[s].ci_low is None else [per[s].ci_low, per[s].ci_high] for s in seeds},
             per_seed_mark={str(s): per[s].mark for s in seeds}, per_seed_mde={str(s): per[s].mde for s in seeds},
-            mean=mean, sd=statistics.stdev(vals), min=min(vals), max=max(vals), within_noise=within,
-            reading=reading, n_paired={str(s): per[s].n_paired for s in seeds}))
+            mde=max(mdes) if mdes else None, reading=reading, n_paired={str(s): per[s].n_paired for s in seeds},
+            **spread))
     return out
 
 
-__all__ = ["BEYOND", "SIGNIFICANT", "SeedSpread", "WITHIN", "experiment_label", "seed_spread"]
+__all__ = ["BEYOND", "SIGNIFICANT", "SeedSpread", "WITHIN", "experiment_label", "seed_spread", "spread_of"]

@@ -151,9 +151,8 @@ def seed_lines(cmp: Comparison) -> list[str]:
         per = "; ".join(f"s{k} {fmt_diff(v)}" + ("" if s.per_seed_ci[k] is None else
                         f" [{s.per_seed_ci[k][0]:+.3f}, {s.per_seed_ci[k][1]:+.3f}]")
                         + MARKS.get(s.per_seed_mark[k] or "", "") for k, v in s.per_seed.items())
-        mdes = [m for m in s.per_seed_mde.values() if m is not None]
         body.append([s.task, s.model, s.pooling, per, fmt_diff(s.mean), f"{s.sd:.4f}",
-                     f"{s.min:+.4f} .. {s.max:+.4f}", f"{max(mdes):.4f}" if mdes else DASH, s.reading])
+                     f"{s.min:+.4f} .. {s.max:+.4f}", DASH if s.mde is None else f"{s.mde:.4f}", s.reading])
     return (["== training noise: each Δ to the baseline per seed and across seeds (bucket all) =="]
             + grid(header, body, right={4, 5, 7})
             + ["within training noise = the per-seed Δs differ by at least the size of their mean (max - min >= "

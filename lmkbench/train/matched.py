@@ -135,14 +135,13 @@ def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings:
                 walls[evaluation] = round(time.perf_counter() - t0, 1)
             arm["eval_wall_s"] = walls
             rows.extend({**r, "seed": arm["seed"]} for r in got)
-        write_matched_view(out_dir, record)
-        summary = evaluations(out_dir, record, log)  # every evaluation in the folder, earlier calls' included
+        summary = write_matched_view(out_dir, record, log)   # every evaluation in the folder, earlier calls' too
         record["summary"] = summary
+        by_name = {arm["name"]: arm for arm in record["arms"]}
         for arm in record["arms"]:
             arm["evaluations"] = {}
-            for r in summary:
-                if r["arm"] == arm["name"]:
-                    arm["evaluations"].setdefault(r["evaluation"], {})[r["task"]] = r["score"]
+        for r in summary:
+            by_name[r["arm"]]["evaluations"].setdefault(r["evaluation"], {})[r["task"]] = r["score"]
         record["deltas"] = seed_deltas(record["arms"], baseline)
     atomic_write_json(out_dir / "matched.json", record)
     record["_rows"] = [r for r in rows if r["seed"] == seed_list[0]]
@@ -170,47 +169,11 @@ def _earlier_arms(path: Path, record: dict) -> dict[str, dict]:
     return {a["name"]: a for a in old.get("arms", [])} if same else {}
 
 
-def arm_results(out_dir: Path, record: dict) -> Iterator[tuple[dict, ResultRecord | None, ResultRecord]]:
-    """``(arm, rec or None, rec)`` for every result in ``DIR/results`` of an arm with its own pooling; the second
-    item is None when the result was produced by another model than the arm's checkpoint as it is now (its
-    ``meta.model_identity`` differs: the arm was retrained since), so no view or summary reports it."""
-    from ..models import model_identity
-
-    arms = {a["name"]: a for a in record["arms"]}
-    identity: dict[str, str] = {}
-    for rec in iter_results(safe_child(out_dir, record["results_dir"])):
-        checkpoint, _ = split_label(rec.model)
-        arm = arms.get(checkpoint)
-        if arm is None or rec.pooling != arm["pooling"]:
-            continue
-        if checkpoint not in identity:
-            folder = (out_dir / arm["checkpoint"]).resolve()
-            identity[checkpoint] = model_identity(str(folder), str(folder))
-        current = rec.meta.model_identity in (None, identity[checkpoint])
-        yield arm, (rec if current else None), rec
-
-
-def evaluations(out_dir: Path, record: dict, log=print) -> list[dict]:
-    """One row per result of an arm with its own pooling, produced by the arm's current checkpoint: arm, seed,
-    task, pooling, evaluation (the settings variant of the label: ``512``, ``pi-4096``, ``as-trained``), metric
-    and score."""
-    out = []
-    for arm, rec, seen in arm_results(out_dir, record):
-        if rec is None:
-            log(f"{seen.where}: left out, produced by an earlier {arm['name']} (run this evaluation again)")
-            continue
-        out.append({"arm": arm["name"], "seed": arm["seed"], "task": rec.task, "pooling": rec.pooling,
-                    "evaluation": variant_name(rec.model), "metric": rec.main_metric,
-                    "score": rec.metrics.get(rec.main_metric)})
-    return sorted(out, key=lambda r: (r["evaluation"], r["task"], r["seed"], r["pooling"]))
-
-
 def seed_deltas(arms: list[dict], baseline: str | None = None) -> list[dict]:
     """Per evaluation (settings variant), task and pooling: Δ = score − the baseline arm's score of the same
-    seed, for every seed, and the spread of Δ across seeds (mean, sample sd, min, max); the training noise a Δ
-    has to clear. ``within_noise``: the range of the per-seed Δs is at least |mean Δ| (the seeds disagree
-    about it by as much as it is), always so when their signs differ."""
-    import statistics
+    seed, for every seed, and the spread of Δ across seeds (:func:`lmkbench.stats.seeds.spread_of`: mean,
+    sample sd, min, max, ``within_noise``); the training noise a Δ has to clear."""
+    from ..stats.seeds import spread_of
 
     pools = list(dict.fromkeys(a["pooling"] for a in arms))
     base = baseline or ("mean" if "mean" in pools else pools[0])
@@ -228,12 +191,9 @@ def seed_deltas(arms: list[dict], baseline: str | None = None) -> list[dict]:
             vals = list(per.values())
             if not vals:
                 continue
-            mean = statistics.fmean(vals)
             out.append({"evaluation": evaluation, "task": task, "pooling": pool, "baseline": base, "per_seed": per,
-                        "mean": mean, "sd": statistics.stdev(vals) if len(vals) > 1 else None,
-                        "min": min(vals), "max": max(vals), "n_seeds": len(vals),
-                        "sign_consistent": all(v > 0 for v in vals) or all(v < 0 for v in vals),
-                        "within_noise": (max(vals) - min(vals) >= abs(mean)) if len(vals) > 1 else None})
+                        **spread_of(vals), "n_seeds": len(vals),
+                        "sign_consistent": all(v > 0 for v in vals) or all(v < 0 for v in vals)})
     return out
 
 
@@ -274,19 +234,41 @@ def check_overlap(base: str, data: str, tasks: list[str], train_settings: dict, 
     return report
 
 
-def write_matched_view(out_dir: Path, record: dict) -> int:
-    """Copy each arm's results (its own pooling only) into ``results_matched``, one model label per seed; a
-    result of an earlier checkpoint of the arm is not copied, and its earlier copy is removed."""
+def arm_results(out_dir: Path, record: dict) -> Iterator[tuple[dict, ResultRecord, bool]]:
+    """``(arm, rec, current)`` for every result in ``DIR/results`` of an arm with its own pooling; ``current`` is
+    False when the result was produced by another model than the arm's checkpoint as it is now (its
+    ``meta.model_identity`` differs: the arm was retrained since), so no view or summary reports it."""
+    from ..models import model_identity
+
+    arms = {a["name"]: a for a in record["arms"]}
+    identity: dict[str, str] = {}
+    for rec in iter_results(safe_child(out_dir, record["results_dir"])):
+        checkpoint, _ = split_label(rec.model)
+        arm = arms.get(checkpoint)
+        if arm is None or rec.pooling != arm["pooling"]:
+            continue
+        if checkpoint not in identity:
+            folder = (out_dir / arm["checkpoint"]).resolve()
+            identity[checkpoint] = model_identity(str(folder), str(folder))
+        yield arm, rec, rec.meta.model_identity in (None, identity[checkpoint])
+
+
+def write_matched_view(out_dir: Path, record: dict, log=print) -> list[dict]:
+    """Copy each arm's results (its own pooling only) into ``results_matched``, one model label per seed, and
+    return one summary row per copied result: arm, seed, task, pooling, evaluation (the settings variant of the
+    label: ``512``, ``pi-4096``, ``as-trained``), metric and score. A result of an earlier checkpoint of the arm
+    is left out (said in the log), and its earlier copy removed."""
     from ..results import Cell
 
     labels = record.get("matched_labels") or {}
     target = safe_child(out_dir, record["matched_results_dir"])
-    n = 0
-    for arm, rec, seen in arm_results(out_dir, record):
-        variant = split_label(seen.model)[1]            # evaluation settings stay in the label
+    out = []
+    for arm, rec, current in arm_results(out_dir, record):
+        variant = split_label(rec.model)[1]             # evaluation settings stay in the label
         label = label_for_variant(labels.get(str(arm.get("seed")), record["matched_label"]), variant)
-        if rec is None:
-            stale = Cell(seen.task, label, seen.pooling).path(target)
+        if not current:
+            log(f"{rec.where}: left out, produced by an earlier {arm['name']} (run this evaluation again)")
+            stale = Cell(rec.task, label, rec.pooling).path(target)
             for path in (stale, stale.with_suffix(".trec")):
                 path.unlink(missing_ok=True)
             continue
@@ -294,8 +276,10 @@ def write_matched_view(out_dir: Path, record: dict) -> int:
         meta = rec.meta.updated(matched_checkpoint=arm["name"], matched_train_pooling=arm["train_pooling"],
                                 matched_seed=arm.get("seed"))
         dataclasses.replace(rec, model=label, meta=meta, path=None).write(target, run)
-        n += 1
-    return n
+        out.append({"arm": arm["name"], "seed": arm["seed"], "task": rec.task, "pooling": rec.pooling,
+                    "evaluation": variant_name(rec.model), "metric": rec.main_metric,
+                    "score": rec.metrics.get(rec.main_metric)})
+    return sorted(out, key=lambda r: (r["evaluation"], r["task"], r["seed"], r["pooling"]))
 
 
 def matched_results(matched_json) -> list[ResultRecord]:
@@ -313,4 +297,5 @@ def _mean(xs):
     return round(sum(xs) / len(xs), 6) if xs else None
 
 
-__all__ = ["arm_name", "arm_results", "check_overlap", "evaluations", "matched_results", "run_matched", "seed_deltas", "write_matched_view"]
+__all__ = ["arm_name", "arm_results", "check_overlap", "matched_results", "run_matched", "seed_deltas",
+           "write_matched_view"]
