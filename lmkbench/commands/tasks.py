@@ -12,8 +12,8 @@ Sizes and word-length profiles (median/p90 words of the documents) are measured 
 it is present (declared sizes otherwise); synthetic tasks show their exact token length. Availability:
 yes | no (data absent: running it fails with a clear error) | network (fetched by mteb / beir-download).
 
-Task files are read from --tasks-dir, $LMKBENCH_TASKS and the catalogue shipped in the package
-(lmkbench/catalogue/); paths in them may use ${LMKBENCH_SHARED_DATA} (default: ../shared/data next to a clone).
+Task files are read from --tasks-dir, $LMKBENCH_TASKS and the built-in catalogue (tasks/ in a clone, shipped
+in the wheel as lmkbench/catalogue/); paths in them may use ${LMKBENCH_SHARED_DATA} (default: ../shared/data next to a clone).
 
 examples:
   lmkbench tasks

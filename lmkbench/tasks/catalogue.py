@@ -4,8 +4,8 @@ Where task files are found, first match of a name wins:
 
 1. ``--tasks-dir DIR`` (``lmkbench tasks``) / the ``dirs`` argument;
 2. ``$LMKBENCH_TASKS`` (folders separated by ``os.pathsep``);
-3. the catalogue shipped inside the package, ``lmkbench/catalogue/`` (package data: present in a clone, an
-   editable install and a wheel alike).
+3. the built-in catalogue: ``tasks/`` at the top of a clone (an editable install reads it there), shipped
+   inside the wheel as ``lmkbench/catalogue/`` (setup.py copies it).
 
 A task file (any ``*.yaml``/``*.yml`` below those folders) holds ``tasks:`` (a list of task entries),
 optional ``defaults:`` merged into each entry, and/or ``suite:`` (one suite). Paths in ``params`` are

@@ -21,8 +21,10 @@ def repo_root() -> Path | None:
 
 
 def builtin_tasks_dir() -> Path:
-    """The catalogue shipped with the package (``lmkbench/catalogue``)."""
-    return package_dir() / "catalogue"
+    """The built-in catalogue: ``tasks/`` in a clone (editable installs included), else the copy the wheel ships
+    inside the package, ``lmkbench/catalogue`` (setup.py copies ``tasks/`` there when it builds the wheel)."""
+    root = repo_root()
+    return root / "tasks" if root is not None else package_dir() / "catalogue"
 
 
 def shared_data_root() -> Path:

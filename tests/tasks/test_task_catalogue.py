@@ -17,8 +17,8 @@ DEFAULT = ["bbc_retrieval", "bbc_classification", "bbc_clustering",
 
 
 def test_builtin_folder_is_the_packaged_catalogue():
-    assert builtin_tasks_dir() == REPO / "lmkbench" / "catalogue"
-    assert not (REPO / "tasks").exists(), "the catalogue lives in the package (lmkbench/catalogue)"
+    assert builtin_tasks_dir() == REPO / "tasks"
+    assert not (REPO / "lmkbench" / "catalogue").exists(), "the catalogue lives in tasks/ (the wheel copies it)"
     assert shared_data_root().resolve() == (REPO / ".." / "shared" / "data").resolve()
 
 
@@ -28,7 +28,7 @@ def test_every_catalogue_task_is_complete():
     for t in cat.tasks.values():
         assert t.kind in KINDS and t.group in GROUPS, t.name
         assert t.source and t.license, f"{t.name}: source and license are required for the catalogue"
-        assert t.file and Path(t.file).is_relative_to(REPO / "lmkbench" / "catalogue")
+        assert t.file and Path(t.file).is_relative_to(REPO / "tasks")
         evaluator_for(t.kind, **t.evaluator_options)          # evaluator options are valid
         if t.loader_name in ("beir", "labelled", "bbc") or (t.loader_name == "needle"):
             # every local source is pinned: a changed file cannot go unnoticed
