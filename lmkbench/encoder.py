@@ -197,6 +197,16 @@ class PooledEncoder:
                 "long_policy": self.long_policy, "token_budget": self.token_budget, "batch_cost": self.batch_cost,
                 "shard_texts": self.shard_texts, "shard_chars": self.shard_chars, "code_digest": code_digest()}
 
+    def content_budget(self, pooling) -> int | str:
+        """Content tokens one text may have and be read whole with ``pooling`` at this max length (its specials
+        and marks take the rest); ``"all"`` where nothing is ever cut (``--long windows``, chunk strategies),
+        ``"per sentence count"`` where it depends on the text (sentence chunks). Recorded in each result's meta."""
+        family = (pooling if isinstance(pooling, Pooling) else make_pooling(pooling)).family()
+        if self.long_policy == "windows" or family.covers_all:
+            return "all"
+        budget = family.content_budget(self.max_length, self.special)
+        return "per sentence count" if budget is None else budget
+
     @property
     def label(self) -> str:
         """The model label results are filed under: the checkpoint's, ``~variant`` for settings asked for

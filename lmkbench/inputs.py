@@ -94,9 +94,24 @@ class Family:
     #: split, never cut
     covers_all: bool = False
 
-    def capacity(self, max_length: int) -> int:
-        """How many content tokens fit into one sequence."""
-        raise NotImplementedError
+    def sequence_length(self, n: int, sp: SpecialTokens) -> int | None:
+        """Tokens one sequence needs to hold a text of ``n`` content tokens whole (specials and marks included);
+        None where that depends on the text itself (sentence chunks) or a family never cuts (chunk strategies)."""
+        return None
+
+    def content_budget(self, max_length: int, sp: SpecialTokens) -> int | None:
+        """The most content tokens a text can have and still be read whole in one sequence of ``max_length``
+        tokens (a longer one is cut under ``truncate``); None where that depends on the text (sentence chunks)."""
+        if self.sequence_length(0, sp) is None:
+            return None
+        lo, hi = 0, max_length          # sequence_length grows with n: the largest n that fits, by bisection
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.sequence_length(mid, sp) <= max_length:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
 
     def build(self, content: Content, sp: SpecialTokens, max_length: int, policy: str) -> tuple[list[Sequence], bool]:
         """Sequences for one text and whether content was cut (``truncate``) or split (``windows``)."""
@@ -106,8 +121,8 @@ class Family:
 class PlainFamily(Family):
     key = "plain"
 
-    def capacity(self, max_length):
-        return max_length
+    def sequence_length(self, n, sp):
+        return n + len(sp.plain_prefix) + len(sp.plain_suffix)
 
     def frame(self, chunk: np.ndarray, sp: SpecialTokens) -> Sequence:
         return Sequence(np.concatenate([np.asarray(sp.plain_prefix, IDS), chunk, np.asarray(sp.plain_suffix, IDS)]))
@@ -153,6 +168,11 @@ class ChunkedFamily(Family):
 
     def full_length(self, chunks, sp) -> int:
         raise NotImplementedError
+
+    def sequence_length(self, n, sp):
+        if self.split != "fixed":
+            return None
+        return self.full_length([range(self.g)] * (n // self.g) + ([range(n % self.g)] if n % self.g else []), sp)
 
     #: where an empty text's ``[CLS] [SEP]`` carries the mark: the SEP (landmarks) or the CLS (chunk CLS tokens)
     marks_sep: bool = False
@@ -229,6 +249,19 @@ class MultiClsFamily(ChunkedFamily):
             ids[a + 1:a + 1 + len(ch)] = ch
         ids = np.concatenate([ids[:max_length - 1], np.asarray([sp.sep], IDS)])
         return Sequence(ids, [m for m in marks.tolist() if m < max_length - 1])
+
+
+#: the framing of most encoders' tokenizers (BERT, RoBERTa, MiniLM, …): one token before the content (CLS / BOS),
+#: one after (SEP / EOS); what a length is derived from before any tokenizer is loaded (:func:`whole_length`)
+USUAL_SPECIALS = SpecialTokens(cls=0, sep=0, pad=0, plain_prefix=(0,), plain_suffix=(0,))
+
+
+def whole_length(n: int, families: list[Family], sp: SpecialTokens = USUAL_SPECIALS) -> int:
+    """The max length at which a text of ``n`` content tokens is read whole by every family: the content plus
+    the largest overhead (specials, landmarks, chunk CLS tokens) among ``families``. Families whose length
+    depends on the text (sentence chunks) are left out."""
+    lengths = [f.sequence_length(n, sp) for f in families]
+    return max([x for x in lengths if x is not None] or [n])
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"')\]]*\s+|\n\s*\n+")

@@ -210,6 +210,7 @@ class Runner:
             # text_sets, per set: the spec that encoded it, rows stored, chunks pooled, tokens its family fed
             produced = {**enc.describe(), "prompts": prompts, "trained_pooling": trained,
                         "pooling_mismatch": trained is not None and str(make_pooling(trained).spec) != p,
+                        "content_budget": enc.content_budget(p),
                         "encode_stats": enc_stats, "text_sets": used[p]}
             record = self._record(task, data, evaluator, out, lengths, p, cut[p], split[p],
                                   {**timings, "evaluate_s": time.perf_counter() - t2}, enc.device, produced)

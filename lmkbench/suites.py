@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
+from .errors import LmkbenchError
 from .settings import EncoderSettings
 
 #: settings a user chooses a reading length with; setting any of them turns the suite's variants off
@@ -32,8 +33,31 @@ def chose_length(settings: EncoderSettings) -> bool:
     return any(getattr(settings, k) != getattr(default, k) for k in LENGTH_SETTINGS)
 
 
-def plan_runs(task_specs: list[str], settings: EncoderSettings, dirs=None) -> list[SuiteRun]:
-    """The run as asked, then one run per variant of every ``suite:NAME`` spec (unless a length was chosen)."""
+#: a variant's ``max_length: whole``: read its tasks whole with every pooling (see :func:`read_whole_length`)
+WHOLE = "whole"
+
+
+def read_whole_length(tasks, poolings=None) -> int:
+    """The max length at which every document of ``tasks`` is read whole by every pooling: the longest document
+    (a synthetic task's ``length``, exact content tokens of the model's tokenizer) plus the largest overhead of
+    its input family (specials; one landmark per chunk for ``lmk``) among ``poolings`` and the default
+    poolings, so that results of separate runs share one label. E.g. 4,096 content tokens: mean needs 4,098,
+    lmk (g=32) 4,225, so every pooling gets 4,225 and reads all 4,096 content tokens."""
+    from .inputs import whole_length
+    from .poolings import make_pooling
+    from .runner import DEFAULT_POOLINGS
+
+    unknown = [t.name for t in tasks if not isinstance(t.params.get("length"), int)]
+    if unknown:
+        raise LmkbenchError(f"max_length: {WHOLE} needs tasks whose document length is known before they load "
+                            f"(synthetic tasks: params.length); {', '.join(unknown)} have none")
+    families = [make_pooling(p).family() for p in dict.fromkeys([*DEFAULT_POOLINGS, *(poolings or [])])]
+    return whole_length(max(t.params["length"] for t in tasks), families)
+
+
+def plan_runs(task_specs: list[str], settings: EncoderSettings, dirs=None, poolings=None) -> list[SuiteRun]:
+    """The run as asked, then one run per variant of every ``suite:NAME`` spec (unless a length was chosen).
+    A variant's ``max_length: whole`` becomes :func:`read_whole_length` of its tasks and ``poolings``."""
     runs = [SuiteRun(settings, tuple(task_specs))]
     if chose_length(settings):
         return runs
@@ -49,7 +73,10 @@ def plan_runs(task_specs: list[str], settings: EncoderSettings, dirs=None) -> li
             names = suite_tasks if not v.tasks else [t for t in suite_tasks
                                                     if any(fnmatch.fnmatchcase(t, pat) for pat in v.tasks)]
             if names:
-                runs.append(SuiteRun(EncoderSettings.of(settings, **v.settings), tuple(names),
+                asked = dict(v.settings)
+                if asked.get("max_length") == WHOLE:
+                    asked["max_length"] = read_whole_length([cat.task(t) for t in names], poolings)
+                runs.append(SuiteRun(EncoderSettings.of(settings, **asked), tuple(names),
                                      f"{name}/{v.name}", v.why))
     return runs
 
@@ -58,8 +85,6 @@ def run_plan(runs: list[SuiteRun], make_runner, log=print) -> tuple[list[tuple[S
     """Run every :class:`SuiteRun` with ``make_runner(settings)`` (a :class:`~lmkbench.runner.Runner` factory);
     a variant that cannot run with this model is skipped with its reason. Returns each run with its summary rows
     and the first runner (for hints that read its encoder)."""
-    from .errors import LmkbenchError
-
     done: list[tuple[SuiteRun, list[dict]]] = []
     first = None
     for run in runs:

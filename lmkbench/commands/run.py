@@ -76,7 +76,8 @@ def run(args) -> int:
     t0 = time.perf_counter()
     # a suite may be run a second time with its own variants (the default suite: long tasks extended), unless the
     # user chose a length (lmkbench.suites); lexical systems have no encoder settings
-    runs = [SuiteRun(encoder, tuple(task_specs(args)))] if is_lexical(args.model) else plan_runs(task_specs(args), encoder)
+    runs = [SuiteRun(encoder, tuple(task_specs(args)))] if is_lexical(args.model) else plan_runs(task_specs(args), encoder,
+                                                                                              poolings=settings.poolings)
     done, runner = run_plan(runs, lambda s: Runner(dataclasses.replace(settings, encoder=s)))
     from ..distributed import is_main_process
 
