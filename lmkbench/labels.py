@@ -1,7 +1,7 @@
 """Model labels: the label a result is filed under, ``checkpoint[~variant]``.
 
 The variant names the encoder settings the run *asked for* that set it apart from the checkpoint as shipped
-(a positions method, an explicit max length, ``windows``), so one results folder holds a model under several
+(a positions method, an explicit max length, ``windows``, an explicit dtype), so one results folder holds a model under several
 settings without collisions, and the label is known before any model loads (finished cells are found without
 loading one). :mod:`lmkbench.variants` pairs the variants of a model query by query.
 """
@@ -29,12 +29,15 @@ def variant_of(settings) -> str:
         parts.append(str(settings.max_length))
     if settings.long_policy != "truncate":
         parts.append(str(settings.long_policy))
+    if str(getattr(settings, "dtype", "auto")) != "auto":     # fp32 and bf16 are two systems, never one cell
+        parts.append(str(settings.dtype))
     return "-".join(parts)
 
 
 def label_for(base: str, settings) -> str:
-    """``base`` plus ``~variant`` when :func:`variant_of` is not empty (``minilm``, ``minilm~pi-4096``)."""
-    return with_variant(base, variant_of(settings))
+    """``base`` (without ``~``: a folder named ``x~pi-256`` is not ``x``'s variant) plus ``~variant`` when
+    :func:`variant_of` is not empty (``minilm``, ``minilm~pi-4096``, ``minilm~bf16``)."""
+    return with_variant(str(base).replace(SEPARATOR, "-"), variant_of(settings))
 
 
 def with_variant(base: str, variant: str) -> str:

@@ -43,24 +43,44 @@ def resolve_model_path(name: str) -> str:
     return name  # a hub name; transformers resolves (and fails clearly offline)
 
 
+#: folders inside a checkpoint that loading never reads: ``lmkbench train``'s intermediate checkpoints
+IDENTITY_SKIP_DIRS = frozenset({"checkpoints"})
+
+
+def identity_files(folder) -> list[Path]:
+    """Every file of a checkpoint folder that loading may read: all regular files, in subfolders too
+    (sentence-transformers modules, remote code ``*.py``, tokenizer files), except hidden ones and
+    :data:`IDENTITY_SKIP_DIRS`; symbolic links are followed to their file."""
+    root = Path(folder)
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        rel = Path(dirpath).relative_to(root)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                             and not (rel == Path(".") and d in IDENTITY_SKIP_DIRS))
+        out += [Path(dirpath) / f for f in sorted(filenames) if not f.startswith(".")
+                and (Path(dirpath) / f).is_file()]
+    return out
+
+
 @lru_cache(maxsize=32)
 def _hash_folder(path: str, stamp: tuple) -> str:
     h = hashlib.sha256()
-    for f in sorted(Path(path).iterdir()):
-        if f.is_file() and (f.suffix in (".json", ".safetensors", ".bin", ".txt", ".model") or f.name == "tokenizer.json"):
-            h.update(f.name.encode())
-            with open(f, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 22), b""):
-                    h.update(block)
+    for f in identity_files(path):
+        h.update(str(f.relative_to(path)).encode() + b"\0")
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                h.update(block)
     return h.hexdigest()[:16]
 
 
 def model_identity(name: str, resolved: str, revision: str | None = None) -> str:
-    """Stable identity for cache keys: a content hash of a local folder, or ``name@revision`` for the hub."""
+    """Stable identity for cache keys and results: a content hash of every file of a local folder that loading
+    may read (:func:`identity_files`: weights, configs, tokenizer, remote code, subfolders), or
+    ``name@revision`` for the hub."""
     if os.path.isdir(resolved):
         # nanosecond times: a checkpoint rewritten within the same second (same sizes) is a new identity
-        stamp = tuple((f.name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-                      for f in sorted(Path(resolved).iterdir()) if f.is_file() for st in (f.stat(),))
+        stamp = tuple((str(f), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+                      for f in identity_files(resolved) for st in (f.stat(),))
         return f"local-{_hash_folder(resolved, stamp)}"
     return f"{name}@{revision or 'main'}"
 
@@ -80,6 +100,7 @@ class LoadedModel:
     default_max_length_source: str = "model position limit"
     prompts: dict[str, str] = field(default_factory=dict)   # e.g. {"query": "query: ", "document": "passage: "}
     attention: str = "sdpa"  # the attention implementation that runs ("lmkbench_banded": lmkbench.attention)
+    training: dict | None = None   # a trained checkpoint's provenance (lmkbench.json: base, data, steps, lr, seed)
 
 
 def model_label(name: str) -> str:
@@ -148,7 +169,20 @@ def load_model(name: str, *, revision: str | None = None, trust_remote_code: boo
                        model=model, tokenizer=tokenizer, max_positions=limit,
                        trained_pooling=trained, trained_pooling_source=trained_source,
                        default_max_length=default_len, default_max_length_source=default_src, prompts=st.prompts,
-                       attention=attention_implementation(model))
+                       attention=attention_implementation(model), training=training_provenance(meta))
+
+
+#: the keys of a trained checkpoint's ``lmkbench.json`` that say how it was trained
+TRAINING_KEYS = ("base", "base_identity", "pooling", "train_pooling", "data", "steps", "seed", "hyperparameters",
+                 "dtype")
+
+
+def training_provenance(meta: dict | None) -> dict | None:
+    """What a result records of a trained checkpoint's ``lmkbench.json`` (:data:`TRAINING_KEYS`), or None."""
+    if not isinstance(meta, dict) or not meta.get("complete", True):
+        return None
+    out = {k: meta[k] for k in TRAINING_KEYS if k in meta}
+    return out or None
 
 
 # -- sentence-transformers checkpoint files ------------------------------------------------------------------

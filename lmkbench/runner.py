@@ -21,12 +21,14 @@ from .errors import LmkbenchError
 from .evaluate import evaluator_for
 from .evaluate.base import IdArray
 from .poolings import make_pooling
-from .bm25 import is_lexical, parse_system, system_label
+from .bm25 import is_lexical, parse_system, system_label as bm25_label
+from .labels import variant_of
 from .provenance import git_commit, hardware, versions
 from .results import Cell, ResultRecord, json_safe
-from .reuse import differences, encoder_settings, producing
+from .reuse import differences, producing, system_label, task_folder
 from .settings import EncoderSettings
 from .store import open_store, writable_dir
+from .system import VECTOR_SETTINGS, System, TaskRef, display_name, extension_classes, result_code_digest
 from .tasks import TaskDef, resolve_tasks
 
 
@@ -94,7 +96,7 @@ class Runner:
             # without a cache the shards go to a temporary folder inside the results folder (every torchrun
             # rank sees it there); it is removed when the run ends
             store = open_store(s.encoder.cache_dir, temp_parent=Path(s.out_dir),
-                               temp_name=job_id() if is_distributed() else None)
+                               temp_name=job_id() if is_distributed() else None, refresh=s.overwrite)
             self._encoder = maybe_distributed(PooledEncoder(s.model, s.encoder, progress=s.progress, store=store))
         return self._encoder
 
@@ -103,10 +105,29 @@ class Runner:
         return is_lexical(self.s.model)
 
     def model_label(self) -> str:
-        """The label results are filed under (:attr:`PooledEncoder.label`: checkpoint and settings variant)."""
+        """The label results are filed under when no other system holds it (:attr:`System.label`: checkpoint and
+        settings variant, or the lexical system's label)."""
         if self.lexical:
-            return system_label(parse_system(self.s.model))
+            return bm25_label(parse_system(self.s.model))
         return self.encoder.label
+
+    def system(self, task: TaskDef, pooling: str, settings: dict | None = None) -> System:
+        """The :class:`System` that computes ``pooling``'s cell of ``task`` in this run (its code included)."""
+        if self.lexical:
+            spec = parse_system(self.s.model)
+            base = System(name=bm25_label(spec), pooling=spec.name, kind="lexical", identity=self.s.tokenizer or "minilm",
+                          settings={"bm25": dict(spec.params), **(settings or {})})
+        else:
+            enc = self.encoder
+            d = enc.describe()
+            training = getattr(enc.loaded, "training", None)
+            seed = self.s.extra_meta.get("matched_seed", (training or {}).get("seed"))
+            base = System(name=display_name(enc.loaded.label), pooling=pooling, variant=variant_of(enc.settings),
+                          identity=d["model_identity"], settings={k: d.get(k) for k in VECTOR_SETTINGS},
+                          training=training, seed=seed if isinstance(seed, int) else None)
+        positions = None if self.lexical else str(self.encoder.positions)
+        code = result_code_digest(extension_classes(pooling, positions, task.source_loader))
+        return System(**{**base.__dict__, "pooling": pooling, "code": code})
 
     def poolings(self) -> list[str]:
         if self.lexical:
@@ -155,10 +176,10 @@ class Runner:
             data = task.load()
         timings["load_s"] = time.perf_counter() - t0
         enc = self.encoder
-        label = self.model_label()
         poolings = self.poolings()
-        expected = producing(encoder_settings(enc.describe()), data.checksums, task.evaluator_options)
-        todo = self._cells_to_compute(task, label, poolings, expected)
+        systems = {p: self.system(task, p) for p in poolings}
+        task_ref, task_dir, label = self._filing(task, systems[poolings[0]])
+        todo = self._cells_to_compute(task_dir, label, systems, task_ref, data.checksums, task.evaluator_options)
         if not todo:
             self.log(f"{task.name}: all {len(poolings)} cells done (use --overwrite to recompute)")
             return []
@@ -213,7 +234,8 @@ class Runner:
                         "content_budget": enc.content_budget(p),
                         "encode_stats": enc_stats, "text_sets": used[p]}
             record = self._record(task, data, evaluator, out, lengths, p, cut[p], split[p],
-                                  {**timings, "evaluate_s": time.perf_counter() - t2}, enc.device, produced)
+                                  {**timings, "evaluate_s": time.perf_counter() - t2}, enc.device, produced,
+                                  filed=(task_dir, label, systems[p], task_ref))
             paths.append(self._save(record, out.run))
         return paths
 
@@ -226,7 +248,7 @@ class Runner:
         from .encoder import content_token_counts
 
         spec = parse_system(self.s.model)
-        label, pooling = self.model_label(), spec.name
+        pooling = spec.name
         if task.kind != "retrieval":
             self.log(f"{task.name}: skipped, {pooling} is a retrieval system (task kind {task.kind})")
             return []
@@ -235,8 +257,10 @@ class Runner:
         t0 = time.perf_counter()
         data = task.load(tokenizer=tok) if task.needs_tokenizer else task.load()
         timings["load_s"] = time.perf_counter() - t0
-        expected = producing({"length_tokenizer": tok_name}, data.checksums, task.evaluator_options)
-        if not self._cells_to_compute(task, label, [pooling], expected):
+        system = self.system(task, pooling, {"length_tokenizer": tok_name})
+        task_ref, task_dir, label = self._filing(task, system)
+        if not self._cells_to_compute(task_dir, label, {pooling: system}, task_ref, data.checksums,
+                                      task.evaluator_options):
             self.log(f"{task.name}: cell done (use --overwrite to recompute)")
             return []
         evaluator = evaluator_for(task.kind, **task.evaluator_options)
@@ -254,19 +278,37 @@ class Runner:
         out = evaluator.score_run(data, scores, idx, keep=lambda s: s > 0)
         lengths = evaluator.length_of_items(data, token_counts, none, none)
         produced = {"model": label, "bm25": index.describe(), "length_tokenizer": tok_name, "long_policy": "none"}
-        record = self._record(task, data, evaluator, out, lengths, pooling, none, none, timings, "cpu", produced)
+        record = self._record(task, data, evaluator, out, lengths, pooling, none, none, timings, "cpu", produced,
+                              filed=(task_dir, label, system, task_ref))
         return [self._save(record, out.run)]
 
-    def _cells_to_compute(self, task: TaskDef, label: str, poolings: list[str], expected: dict) -> list[str]:
+    def _filing(self, task: TaskDef, system: System) -> tuple[TaskRef, str, str]:
+        """(the task's identity, the task folder and the label this run's cells are filed under): the natural
+        names unless another task or system holds them (:mod:`lmkbench.reuse`), which the log says."""
+        task_ref = TaskRef.of(task)
+        task_dir = task_folder(self.s.out_dir, task_ref)
+        label = system_label(self.s.out_dir, task_dir, system)
+        if task_dir != task.name:
+            self.log(f"{task.name}: {Path(self.s.out_dir) / task.name} holds another task of that name (other data); "
+                     f"this one is filed under {task_dir}")
+        if label != system.label:
+            self.log(f"{task.name}: {system.label} holds another system's results (another checkpoint or setting); "
+                     f"this one's are filed under {label}")
+        return task_ref, task_dir, label
+
+    def _cells_to_compute(self, task_dir: str, label: str, systems: dict[str, System], task_ref: TaskRef,
+                          checksums: dict, evaluator_options: dict) -> list[str]:
         """The poolings whose cell must be computed: absent, unreadable, ``overwrite``, or produced by another
-        model, setting, data or evaluator than ``expected`` (said in the log); the others are reused."""
+        system (checkpoint, setting, code), task, data or evaluator than today's (said in the log); the others
+        are reused."""
         todo = []
-        for p in poolings:
-            cell = Cell(task.name, label, p)
+        for p, system in systems.items():
+            cell = Cell(task_dir, label, p)
             rec = None if self.s.overwrite else cell.read(self.s.out_dir)
+            expected = producing(system, task_ref, checksums, evaluator_options)
             why = differences(rec, expected) if rec is not None else None
             if why:
-                self.log(f"{task.name}/{p}: recomputing {cell.path(self.s.out_dir)}, it was produced differently "
+                self.log(f"{task_dir}/{p}: recomputing {cell.path(self.s.out_dir)}, it was produced differently "
                          f"({'; '.join(why)})")
             if rec is None or why:
                 todo.append(p)
@@ -286,10 +328,11 @@ class Runner:
         return self._tok
 
     def _record(self, task: TaskDef, data, evaluator, out, lengths: dict, pooling: str, cut: dict, split: dict,
-                timings: dict, device: str, produced: dict) -> dict:
+                timings: dict, device: str, produced: dict, *, filed: tuple[str, str, System, TaskRef]) -> dict:
         """One cell's result in the file's shape, dense or lexical: the evaluator's output with each item's
         length, and the meta (``produced``: what made the vectors or the ranking, after the data's provenance;
-        the run's ``extra_meta`` last)."""
+        the run's ``extra_meta``, then the system and task identities it is filed by: ``filed``)."""
+        task_dir, label, system, task_ref = filed
         meta = {
             "lmkbench_task_source": task.source, "license": task.license, "dataset_checksums": data.checksums,
             "dataset_info": data.info, **produced, "evaluator_options": dict(task.evaluator_options or {}),
@@ -299,9 +342,10 @@ class Runner:
             "timings": {k: round(v, 3) for k, v in timings.items()}, "evaluator": out.info,
             "versions": versions(), "hardware": hardware(device), "git_commit": git_commit(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **self.s.extra_meta,
+            "system": system.to_json(), "task_name": task.name, "task_identity": task_ref.identity,
         }
-        record = {"task": task.name, "task_kind": task.kind, "task_group": task.group,
-                  "split": getattr(data, "split", None) or getattr(data, "eval_split", None), "model": self.model_label(),
+        record = {"task": task_dir, "task_kind": task.kind, "task_group": task.group,
+                  "split": getattr(data, "split", None) or getattr(data, "eval_split", None), "model": label,
                   "pooling": pooling, "main_metric": out.main_metric, "metrics": out.metrics,
                   evaluator.per_item_key: {i: {**vals, **lengths.get(i, {})} for i, vals in out.per_item.items()},
                   "meta": meta}

@@ -301,12 +301,16 @@ class DiskSlot:
 
     ``multi`` (when the caller knows it) says whether shards must hold an ``owner`` array."""
 
-    def __init__(self, root: Path, key: dict, *, multi: bool | None = None, spill: _Spill | None = None):
+    def __init__(self, root: Path, key: dict, *, multi: bool | None = None, spill: _Spill | None = None,
+                 refresh: bool = False):
         self.key = slot_key(key)
         self.digest = slot_digest(key)
         self.root = Path(root)
         self.dir = self.root / self.digest
         self.multi = multi
+        self.refresh = refresh          # --overwrite: shards found on disk are recomputed (and replaced)
+        self._written: set[str] = set()
+        self._own_dir()
         self._spill = spill if spill is not None else _Spill()
         self._mem = MemoryStoreSlot(self._spill.shards, key)
         self._verified: dict[str, frozenset] = {}
@@ -316,11 +320,27 @@ class DiskSlot:
     def _path(self, stem: str, name: str) -> Path:
         return self.dir / f"{stem}.{name}.npy"
 
+    def _own_dir(self) -> None:
+        """A slot folder that is a symbolic link (to another slot, or anywhere) is never read through: the link
+        is removed (its target is left alone) and the slot starts empty, with a warning."""
+        if self.dir.is_symlink():
+            log.warning("store slot %s is a symbolic link (to %s); it is not read through and is replaced by an "
+                        "empty slot", self.dir, os.readlink(self.dir))
+            try:
+                self.dir.unlink()
+            except OSError as exc:
+                raise LmkbenchError(f"store slot {self.dir} is a symbolic link that cannot be removed ({exc})") from None
+
     def has(self, stem: str) -> bool:
         """True when the shard exists and verifies; a bad shard is discarded with a warning (then False)."""
         if self._mem.has(stem):
             return True
+        if self.refresh and stem not in self._written:
+            return False
         try:
+            if self.dir.is_symlink():
+                self._own_dir()
+                return False
             if not os.path.lexists(self.dir / f"{stem}.ok.json"):
                 return False
             self.verify(stem)
@@ -398,7 +418,9 @@ class DiskSlot:
 
     def _write_files(self, stem: str, arrays: dict[str, np.ndarray], rows: int, vectors: int, dim: int,
                      cost: dict | None) -> None:
+        self._own_dir()
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._verified.pop(stem, None)
         if not (self.dir / "key.json").exists():
             atomic_write_json(self.dir / "key.json", {**self.key, "code_parts": code_parts()})
         files = {}
@@ -411,6 +433,7 @@ class DiskSlot:
         manifest = {"format": FORMAT_VERSION, "slot": self.digest, "stem": stem, "rows": rows, "vectors": vectors,
                     "dim": dim, "files": files, **({"cost": cost} if cost is not None else {})}
         atomic_write_json(self.dir / f"{stem}.ok.json", manifest)   # last: the shard exists
+        self._written.add(stem)
         self._verified[stem] = frozenset(files)
         self._costs[stem] = cost
 
@@ -448,15 +471,16 @@ class MemoryStoreSlot:
 class DiskStore:
     """A folder of slots. A temporary one is removed by :meth:`close`, at exit, and on SIGTERM/SIGHUP."""
 
-    def __init__(self, root, temporary: bool = False):
+    def __init__(self, root, temporary: bool = False, refresh: bool = False):
         self.root = Path(root)
         self.temporary = temporary
+        self.refresh = refresh          # --overwrite: recompute every shard this store is asked for
         self._spill = _Spill()
         if temporary:
             _register_temporary(self.root)
 
     def slot(self, *, multi: bool | None = None, **key) -> DiskSlot:
-        return DiskSlot(self.root, key, multi=multi, spill=self._spill)
+        return DiskSlot(self.root, key, multi=multi, spill=self._spill, refresh=self.refresh)
 
     def close(self) -> None:
         self._spill.shards.clear()
@@ -535,19 +559,20 @@ def writable_dir(path: Path) -> str | None:
         return exc.strerror or str(exc)
 
 
-def open_store(cache_dir, *, temp_parent: Path | None = None, temp_name: str | None = None):
+def open_store(cache_dir, *, temp_parent: Path | None = None, temp_name: str | None = None, refresh: bool = False):
     """The store a run uses: the cache folder when it is writable, else (with a warning) a temporary folder.
 
     ``cache_dir=False`` asks for no cache: a temporary folder under ``temp_parent`` (the results folder, so
     that every torchrun rank sees it; ``temp_name`` then names it alike in all of them) or the system's
-    temporary folder, removed by :meth:`DiskStore.close` (or at exit, or on SIGTERM).
+    temporary folder, removed by :meth:`DiskStore.close` (or at exit, or on SIGTERM). ``refresh``
+    (``--overwrite``): shards already stored are recomputed and replaced, never read.
     """
     if cache_dir is not False:
         given = cache_dir is not None and str(cache_dir).strip()   # "" means the default, not the working folder
         root = Path(cache_dir).expanduser() if given else default_cache_dir()
         why = writable_dir(root)
         if why is None:
-            return DiskStore(root)
+            return DiskStore(root, refresh=refresh)
         log.warning("embedding cache %s is not writable (%s): this run continues without a cache", root, why)
     parent = temp_parent if temp_parent is not None and writable_dir(temp_parent) is None else None
     if parent is not None and temp_name:

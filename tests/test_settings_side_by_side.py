@@ -60,7 +60,9 @@ def test_settings_do_not_collide_and_pair(bert_p32, tiny_beir, tmp_path):
     assert "gp-96" in format_settings_table(data)
 
 
-def test_cell_is_recomputed_when_model_content_changes(bert_p32, tiny_beir, tmp_path, minilm_tokenizer):
+def test_a_retrained_checkpoint_never_inherits_the_old_cells(bert_p32, tiny_beir, tmp_path, minilm_tokenizer):
+    """The same folder name, other weights: another system. Its cells are filed beside the old ones (the
+    label tagged with its identity), never read from them, and the old checkpoint's numbers stay as they were."""
     from transformers import BertModel
 
     from lmkbench.results import iter_results
@@ -69,22 +71,23 @@ def test_cell_is_recomputed_when_model_content_changes(bert_p32, tiny_beir, tmp_
     model_dir = tmp_path / "bert"
     shutil.copytree(bert_p32, model_dir)
     _run(str(model_dir), tiny_beir, out)
-    first = {r.pooling: r.value for r in iter_results(out)}
+    first = {r.pooling: (r.value, r.meta.model_identity) for r in iter_results(out)}
     again = _run(str(model_dir), tiny_beir, out)
     assert any("all 2 cells done" in line for line in again)
-    # the same folder name, other weights: never the old numbers
     m = BertModel.from_pretrained(model_dir)
     with torch.no_grad():
         for p in m.parameters():
             p.mul_(-1.5)
     m.save_pretrained(model_dir)
     lines = _run(str(model_dir), tiny_beir, out)
-    assert any("model_identity" in line and "recomputing" in line for line in lines), lines
-    second = {r.pooling: r.meta.model_identity for r in iter_results(out)}
-    assert len(set(second.values())) == 1
-    ident_before = json.loads(next(out.rglob("*.json")).read_text())["meta"]["model_identity"]
-    assert ident_before == next(iter(second.values()))
-    assert first  # the first run wrote cells
+    assert any("holds another system" in line and "bert@" in line for line in lines), lines
+    records = list(iter_results(out))
+    old = {r.pooling: (r.value, r.meta.model_identity) for r in records if r.model == "bert"}
+    new = [r for r in records if r.model.startswith("bert@")]
+    assert old == first and len(new) == 2
+    assert {r.meta.model_identity for r in new} != {ident for _, ident in first.values()}
+    assert len({r.meta.model_identity for r in new}) == 1
+    assert not any("all 2 cells done" in line for line in lines)
 
 
 def test_cell_is_recomputed_when_data_changes(bert_p32, tiny_beir, tmp_path):
