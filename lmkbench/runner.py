@@ -364,7 +364,7 @@ class Runner:
 
     def _summarise(self, rec: ResultRecord, cached: bool) -> None:
         self.rows.append({"task": rec.task, "pooling": rec.pooling, "metric": rec.main_metric, "score": rec.value,
-                          "cached": cached, "truncated": rec.meta.truncated})
+                          "cached": cached, "truncated": rec.meta.truncated, "n_texts": rec.meta.n_texts})
 
 
 #: which of a checkpoint's sentence-transformers prompts applies to which text set of a retrieval task
@@ -380,20 +380,30 @@ def prompt_for(loaded, kind: str, set_name: str) -> str:
 
 
 def format_summary(rows: list[dict]) -> str:
-    """Task × pooling table of the main metric."""
+    """Task × pooling table of the main metric, tasks in length order (:func:`lmkbench.variants.task_order`);
+    a cell whose texts were cut at the max length says which share of which text set (``cut 100% corpus``)."""
+    from .variants import task_order
+
     if not rows:
         return "(no results)"
-    tasks = list(dict.fromkeys(r["task"] for r in rows))
+    tasks = sorted(dict.fromkeys(r["task"] for r in rows), key=task_order)
     pools = list(dict.fromkeys(r["pooling"] for r in rows))
     cell = {(r["task"], r["pooling"]): r for r in rows}
+    text = {k: (f"{r['score']:.4f}" if r["score"] is not None else "-") + _cut_note(r) for k, r in cell.items()}
     w0 = max(len("task"), *(len(t) for t in tasks))
-    widths = [max(9, len(p)) for p in pools]
+    widths = [max(9, len(p), *(len(v) for (_, q), v in text.items() if q == p)) for p in pools]
     lines = [f"{'task':<{w0}}  {'metric':<11} " + " ".join(f"{p:>{w}}" for p, w in zip(pools, widths))]
     for t in tasks:
         metric = next(r["metric"] for r in rows if r["task"] == t)
-        vals = []
-        for p, w in zip(pools, widths):
-            r = cell.get((t, p))
-            vals.append(f"{r['score']:>{w}.4f}" if r and r["score"] is not None else f"{'-':>{w}}")
-        lines.append(f"{t:<{w0}}  {metric:<11} " + " ".join(vals))
+        lines.append(f"{t:<{w0}}  {metric:<11} " + " ".join(f"{text.get((t, p), '-'):>{w}}" for p, w in zip(pools, widths)))
+    if any(_cut_note(r) for r in rows):
+        lines.append("cut N% SET: share of that text set's texts cut at the max length (content lost)")
     return "\n".join(lines)
+
+
+def _cut_note(row: dict) -> str:
+    """`` (cut 100% corpus)`` for each text set of the row with texts cut; counts where the row has no totals."""
+    totals = row.get("n_texts") or {}
+    parts = [f"{100 * n / totals[s]:.0f}% {s}" if totals.get(s) else f"{n} {s}"
+             for s, n in (row.get("truncated") or {}).items() if n]
+    return f" (cut {', '.join(parts)})" if parts else ""

@@ -137,11 +137,17 @@ def _longembed_average(cells: dict[str, dict]) -> float | None:
     return sum(per_task) / len(per_task)
 
 
-def task_order(task: str):
-    """Sort key: synthetic tasks first, by family and length (``passkey_256`` before ``passkey_1024``), then the
-    others by name."""
-    m = _SYNTHETIC.match(task)
-    return (0, m.group(1), int(m.group(2))) if m else (1, task, 0)
+_NUMBERED = re.compile(r"^(?P<family>.+?)[_-](?P<length>\d+)(?P<k>k?)$", re.IGNORECASE)
+
+
+def task_order(task: str) -> tuple[str, int, str]:
+    """The sort key of a task name wherever tasks are listed (console summary, report, compare, profile): the
+    family name, then the length as a number — ``needle_256`` before ``needle_1024`` before ``needle_pg_256``,
+    ``mldr_8k`` as 8,192 — and a task without a length before its family's lengths."""
+    m = _NUMBERED.match(str(task))
+    if not m:
+        return (str(task), -1, "")
+    return (m["family"], int(m["length"]) * (1024 if m["k"] else 1), str(task))
 
 
 def format_profile(profile: dict[str, Any] | None) -> str:

@@ -85,8 +85,31 @@ def fmt_wtl(r: Row) -> str:
     return DASH if r.n_better is None else f"{r.n_better}/{r.n_tied}/{r.n_worse}"
 
 
+def ci_heading(settings: dict[str, Any]) -> str:
+    """``95% CI (unadjusted)``: each CI is per comparison, while the marks read the corrected p."""
+    level = f"{100 * settings['confidence']:g}% CI"
+    return level if settings.get("correction", "none") == "none" else f"{level} (unadjusted)"
+
+
+def ci_vs_marks(settings: dict[str, Any]) -> str:
+    """The sentence under every table with CIs and marks: which p the marks use and what the CIs are not."""
+    win, loss, corr = MARKS["win"], MARKS["loss"], settings.get("correction", "none")
+    if corr == "none":
+        return f"{win}/{loss} = p < {settings['alpha']} (no correction), the same test as the CI."
+    return (f"{win}/{loss} use the {corr}-adjusted p (p_adj < {settings['alpha']}); the "
+            f"{100 * settings['confidence']:g}% CIs are per comparison, not adjusted: a CI that excludes 0 "
+            f"without a mark is a difference that did not survive the {corr} correction.")
+
+
+def ordered_groups(cmp: Comparison) -> list[Group]:
+    """The comparison's (task, model) groups in task order (lmkbench.variants.task_order: lengths as numbers)."""
+    from ..variants import task_order      # here, not at the top: variants imports stats.compare, which imports us
+
+    return sorted(cmp.groups, key=lambda g: (task_order(g.task), g.model))
+
+
 def _long(cmp: Comparison, g: Group, rows: list[Row]) -> list[str]:
-    level = f"{100 * cmp.settings['confidence']:g}% CI"
+    level = ci_heading(cmp.settings)
     power = f"MDE{100 * cmp.settings.get('power', 0.8):.0f}"
     header = ["pooling", "bucket", "n", "cut", "split", "mean", "diff", level, "W/T/L", power,
               f"tied@{cmp.settings.get('topk', 10)}", "p", "p_adj", "", "note"]
@@ -129,14 +152,20 @@ def _summary(cmp: Comparison) -> list[str]:
     header = ["task", "model", "tested metric", f"{base}" + (" (!)" if base in untrained else "")]
     header += [f"Δ {p}" + (" (!)" if p in untrained else "") for p in pools]
     body = []
-    for g in cmp.groups:
+    for g in ordered_groups(cmp):
         cells = {r.pooling: r for r in cmp.select(task=g.task, model=g.model, bucket="all")}
-        line = [g.task, g.model, g.metric, fmt_score(cells[base].mean) if base in cells else DASH]
+        line = [g.task, g.model, g.metric, fmt_score(cells[base].mean) + _cut(cells[base]) if base in cells else DASH]
         for p in pools:
             r = cells.get(p)
-            line.append(DASH if r is None or r.mean_diff is None else fmt_diff(r.mean_diff) + MARKS.get(r.mark or "", " "))
+            line.append(DASH if r is None or r.mean_diff is None else
+                        fmt_diff(r.mean_diff) + MARKS.get(r.mark or "", " ") + _cut(r))
         body.append(line)
     return grid(header, body, right=set(range(3, len(header))))
+
+
+def _cut(r: Row) -> str:
+    """`` (cut 38%)`` where some of the row's items were cut (content lost), else nothing."""
+    return f" (cut {fmt_share(r.share_truncated)})" if r.share_truncated else ""
 
 
 def seed_lines(cmp: Comparison) -> list[str]:
@@ -172,10 +201,11 @@ def render_table(cmp: Comparison, layout: str = "long") -> str:
         s = cmp.settings
         out.append(f"Δ = mean difference to the baseline {s['baseline']} over all items; {MARKS['win']}/"
                    f"{MARKS['loss']} significant after {s['correction']} correction ({s.get('family', 'all')} "
-                   f"family), alpha {s['alpha']}; (!) = not the checkpoint's trained pooling.")
+                   f"family), alpha {s['alpha']}; (cut N%) = share of the items whose text was cut at the max "
+                   f"length (content lost); (!) = not the checkpoint's trained pooling.")
         noise = seed_lines(cmp)
         return "\n".join(out + ([""] + noise if noise else []))
-    for g in cmp.groups:
+    for g in ordered_groups(cmp):
         rows = cmp.select(task=g.task, model=g.model)
         out.append(_heading(cmp, g))
         out.extend(_long(cmp, g, rows) if layout == "long" else _matrix(cmp, g, rows))
@@ -187,6 +217,8 @@ def render_table(cmp: Comparison, layout: str = "long") -> str:
     s = cmp.settings
     out.append(f"{MARKS['win']} significant win, {MARKS['loss']} significant loss against the baseline "
                f"(adjusted p < {s['alpha']}); '-' = undefined or not tested (n < {s['min_n']}).")
+    if layout == "long":
+        out.append(ci_vs_marks(s))
     if layout == "long":
         out.append(f"cut = texts shortened to fit the model (content lost); split = encoded as several windows "
                    f"(nothing lost). W/T/L = pairs where the pooling scored above / equal to / below the baseline. "
