@@ -15,7 +15,6 @@ tasks are present.
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any
 
@@ -46,10 +45,11 @@ def compare_settings(records: list[ResultRecord], *, baseline: str = "", **optio
         names = {variant_name(r.model) for r in members}
         if len(names) < 2 or want not in names:
             continue
-        lent += [dataclasses.replace(r, model=f"{base} · {pooling}", pooling=variant_name(r.model)) for r in members]
+        lent += members
     if not lent:
         return None
-    cmp = compare(lent, baseline=want, **options)
+    # the variant is the arm: each (checkpoint, pooling) is one group, "minilm · cls", paired by settings
+    cmp = compare(lent, baseline=f"variant={want}", **options)
     order: dict[str, tuple] = {}
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
     for r in cmp.rows:

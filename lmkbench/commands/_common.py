@@ -69,8 +69,19 @@ def add_comparison_arguments(parser: argparse.ArgumentParser, *, resamples_help:
     from ..stats.settings import FAMILIES
 
     parser.add_argument("results_dir", metavar="RESULTS_DIR", help="folder of result files (searched recursively)")
-    parser.add_argument("--baseline", default="mean", metavar="POOLING",
-                        help="pooling every other pooling is tested against, its canonical string (default: mean)")
+    parser.add_argument("--baseline", default="mean", metavar="SELECTOR",
+                        help="what every other system is tested against: a pooling (default: mean, each pooling "
+                             "against mean inside one checkpoint), or key=value[,key=value...] over the systems' "
+                             "fields: model, variant, pooling, seed, kind, dtype, max_length, positions, label "
+                             "(model=minilm: every other checkpoint against minilm at the same pooling; "
+                             "'model=a,pooling=cls': every system against that one; kind=lexical: against BM25); "
+                             "'|' separates alternatives, * and ? are wildcards")
+    parser.add_argument("--systems", default=None, metavar="SELECTOR",
+                        help="compare only the results this selector matches (same syntax: 'model=a|b', "
+                             "'pooling=cls|mean', 'seed=0')")
+    parser.add_argument("--allow-mixed", action="store_true",
+                        help="pair cells filed under one label although they were produced by different systems "
+                             "(another checkpoint identity, dtype, length...), with a warning, instead of refusing")
     parser.add_argument("--test", default="ttest", choices=offered_tests(),
                         help="paired test (default: ttest; binary 0/1 scores always use McNemar's test)")
     parser.add_argument("--correction", default="holm", choices=CORRECTIONS.names(),

@@ -66,19 +66,20 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..io import check_output_file
+    from ..io import check_output_path
     from ..results import load_results
     from ..stats.buckets import DEFAULT_DEPTH_EDGES, DEFAULT_EDGES
     from ..stats.compare import compare
 
     for flag, path in (("--out", args.out), ("--json", args.json)):
         if path:
-            check_output_file(path, flag)
+            check_output_path(path, flag, results_dirs=[args.results_dir])
     records = load_results(results_folder(args))      # read once: the comparison, the profile and the settings
     options = dict(test=args.test, correction=args.correction, buckets=args.buckets or DEFAULT_EDGES,
                    alpha=args.alpha, min_n=args.min_n, seed=args.seed, n_resamples=args.resamples,
                    depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES, family=args.family)
-    cmp = compare(records, baseline=args.baseline, metric=args.metric, cross=args.cross, **options)
+    cmp = compare(records, baseline=args.baseline, metric=args.metric, cross=args.cross, systems=args.systems,
+                  allow_mixed=args.allow_mixed, **options)
     profile, settings = _profile_and_settings(args, records, cmp, options)
     extra = "".join(f"\n\n{part}" for part in (profile, settings) if part)
     if args.out:   # the long tables (and the settings table) to the file; the short ones on screen

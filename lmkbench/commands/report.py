@@ -48,13 +48,13 @@ def run(args) -> int:
     from ..report import ReportOptions, build_report
     from ..stats.buckets import DEFAULT_DEPTH_EDGES, DEFAULT_EDGES
 
-    from ..io import check_output_file
+    from ..io import check_output_path
 
     root = results_folder(args)
-    check_output_file(args.output, "-o")
+    check_output_path(args.output, "-o", results_dirs=[root])
     if args.screenshot:
-        check_output_file(args.screenshot, "--screenshot")
-    opts = ReportOptions(baseline=args.baseline, test=args.test, correction=args.correction, family=args.family,
+        check_output_path(args.screenshot, "--screenshot", inputs=[args.output], results_dirs=[root])
+    opts = ReportOptions(baseline=args.baseline, systems=args.systems, allow_mixed=args.allow_mixed, test=args.test, correction=args.correction, family=args.family,
                          buckets=args.buckets or DEFAULT_EDGES, depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES,
                          alpha=args.alpha, min_n=args.min_n, n_resamples=args.resamples,
                          ci_resamples=args.ci_resamples, seed=args.seed, top_queries=args.top_queries,

@@ -10,6 +10,7 @@ and a malicious string in a dataset can neither run nor phone home.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -25,17 +26,19 @@ from ..stats import buckets as bk
 from ..results import load_results
 from ..stats.compare import FAMILY_TEXT, compare
 from ..stats.comparison import Comparison
+from ..stats.table import ci_heading, ci_vs_marks
 from ..format import fmt_diff, fmt_p
 from . import figures
 from .collect import Section, build_sections
-from .cost import cost_table
+from .cost import against_baseline, cost_table
 from .csp import CSP
 from .drilldown import TaskDataLoader, disagreements
 from .explain import explanation
 from .lexical import gain_over_bm25
 from ..variants import compare_settings, longembed_profile
-from .overview import delta_by_length, delta_matrix
-from .tables import (beyond_grids, bucket_table, depth_grids, family_table, metric_table, position_limit, series,
+from .overview import answers, delta_by_length, delta_matrix
+from ..stats.select import select_records
+from .tables import (beyond_grids, bucket_table, depth_grids, family_table, metric_table, read_limits, series,
                      tested_field)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -44,7 +47,9 @@ LONG_GROUP_WORDS = ("long",)
 
 @dataclass
 class ReportOptions:
-    baseline: str = "mean"
+    baseline: str = "mean"             # a selector over systems (lmkbench.stats.select); a bare value is a pooling
+    systems: str | None = None         # report only the systems this selector matches
+    allow_mixed: bool = False          # pair cells of one label produced by different systems (warned)
     test: str = "ttest"
     correction: str = "holm"
     family: str = "task"               # correction family: task | all | bucket
@@ -59,6 +64,8 @@ class ReportOptions:
     load_task_data: bool = True
     figure_format: str = "svg"
     title: str | None = None
+    #: link to the page with the matched experiment's finding (None: the committed one, where there is one)
+    finding_href: str | None = None
 
 
 def environment() -> jinja2.Environment:
@@ -89,7 +96,15 @@ def _fmt_secs(v) -> str:
 def build_report(results, out, options: ReportOptions | None = None) -> Path:
     """Write the report of ``results`` (a folder or a list of result records) to ``out``; return its path."""
     out = check_output_file(out, "report file")      # before any work
-    html = render_report(results, options or ReportOptions())
+    from .finding import finding_href, is_matched_experiment, render_finding
+
+    if is_matched_experiment(results):
+        atomic_write_text(out, render_finding(results, out))
+        return out
+    options = options or ReportOptions()
+    if options.finding_href is None:
+        options = dataclasses.replace(options, finding_href=finding_href(out))
+    html = render_report(results, options)
     atomic_write_text(out, html)
     return out
 
@@ -97,10 +112,11 @@ def build_report(results, out, options: ReportOptions | None = None) -> Path:
 def render_report(results, options: ReportOptions) -> str:
     if options.figure_format not in figures.FORMATS:
         raise LmkbenchError(f"figure format must be one of {', '.join(figures.FORMATS)}")
-    records = load_results(results)
+    records = select_records(load_results(results), options.systems)
     cmp = compare(records, baseline=options.baseline, test=options.test, correction=options.correction,
                   buckets=options.buckets, depth_buckets=options.depth_buckets, alpha=options.alpha,
-                  min_n=options.min_n, seed=options.seed, n_resamples=options.n_resamples, family=options.family)
+                  min_n=options.min_n, seed=options.seed, n_resamples=options.n_resamples, family=options.family,
+                  allow_mixed=options.allow_mixed)
     sections = build_sections(records, cmp.settings["baseline"])
     colors = figures.palette(sorted({p for s in sections for p in s.poolings}, key=lambda p: (p != cmp.settings["baseline"], p)))
     loader = TaskDataLoader(load_data=options.load_task_data)
@@ -120,16 +136,22 @@ def render_report(results, options: ReportOptions) -> str:
         "n_wins_all": len([r for r in cmp.wins if r.bucket == bk.ALL]),
         "n_losses_all": len([r for r in cmp.losses if r.bucket == bk.ALL]),
         "untrained": cmp.untrained(),
+        "banners": untrained_banners(cmp),
+        "unknown_trained": unknown_trained(records),
+        "answers": answers(cmp),
+        "finding_href": options.finding_href,
+        "ci_heading": ci_heading(cmp.settings), "ci_vs_marks": ci_vs_marks(cmp.settings),
         "family_text": FAMILY_TEXT.get(cmp.settings.get("family"), ""),
         "matrix": delta_matrix(sections, cmp),
         "seed_spread": [s for s in cmp.seed_spread if s.bucket == bk.ALL],
         "delta_figure": _delta_figure(sections, cmp, options),
-        "cost": cost_table(records),
-        "profile": longembed_profile(records, cmp),
-        "settings_pairs": compare_settings(records, test=options.test, correction=options.correction,
-                                           family=options.family, buckets=options.buckets,
-                                           depth_buckets=options.depth_buckets, alpha=options.alpha,
-                                           min_n=options.min_n, seed=options.seed, n_resamples=options.n_resamples),
+        "cost": against_baseline(cost_table(records), cmp.settings["baseline"]),
+        "profile": with_cut_shares(longembed_profile(records, cmp), records),
+        "settings_pairs": in_task_order(compare_settings(records, test=options.test, correction=options.correction,
+                                                         family=options.family, buckets=options.buckets,
+                                                         depth_buckets=options.depth_buckets, alpha=options.alpha,
+                                                         min_n=options.min_n, seed=options.seed,
+                                                         n_resamples=options.n_resamples)),
         "bm25_gain": gain_over_bm25(records, test=options.test, correction=options.correction, family=options.family,
                                     buckets=options.buckets, depth_buckets=options.depth_buckets,
                                     alpha=options.alpha, min_n=options.min_n, seed=options.seed,
@@ -178,7 +200,7 @@ def _delta_figure(sections: list[Section], cmp: Comparison, opt: ReportOptions):
 def _length_figure(sec: Section, cmp: Comparison, opt: ReportOptions, colors) -> str | None:
     """Score vs length bucket (or vs target length for synthetic tasks), one line per pooling."""
     all_items = [it for p in sec.poolings for it in sec.items(p).values()]
-    limit, policy = position_limit(sec)
+    limit, policy, positions = read_limits(sec)
     limit_at = None
     if sec.synthetic:
         lengths = sorted({float(it["target_length"]) for it in all_items
@@ -206,10 +228,11 @@ def _length_figure(sec: Section, cmp: Comparison, opt: ReportOptions, colors) ->
     ns = [max(cells[j].n for cells in data.values()) for j in range(len(labels))]
     small = [n < opt.min_n for n in ns]
     where = "texts beyond it are split into windows" if policy == "windows" else "texts beyond it are cut"
+    extended = f"; {positions} positions, extended" if positions and limit and limit > positions else ""
     return figures.line_figure(labels, ns, data, colors, xlabel=xlabel,
                                ylabel=f"{tested_field(sec, cmp)} (95% CI)", baseline=cmp.settings["baseline"],
                                fmt=opt.figure_format, small=small, limit_at=limit_at,
-                               limit_label=f"position limit {limit} ({where})" if limit else "")
+                               limit_label=f"max length {limit} ({where}{extended})" if limit else "")
 
 
 def _heatmap(sec: Section, cmp: Comparison, opt: ReportOptions) -> str | None:
@@ -220,9 +243,62 @@ def _heatmap(sec: Section, cmp: Comparison, opt: ReportOptions) -> str | None:
     lengths, grids, counts = depth_grids(sec, depth_bins)
     if not grids:
         return None
-    limit, _ = position_limit(sec)
+    limit, _, _ = read_limits(sec)
     beyond = beyond_grids(sec, depth_bins, lengths, limit)
     out = figures.heatmap_figure([bk.format_edge(v) for v in lengths],
                                  [f"{bk.format_edge(b.lo)}–{bk.format_edge(b.hi)}" for b in depth_bins],
                                  grids, counts, metric=tested_field(sec, cmp), fmt=opt.figure_format, beyond=beyond)
     return {"uri": out, "n_beyond": int(sum(int(b.sum()) for b in beyond.values())), "limit": limit}
+
+
+def untrained_banners(cmp: Comparison) -> list[dict[str, Any]]:
+    """One banner per fact: models whose checkpoint was trained with the same pooling and compared with the same
+    untrained poolings share one (``minilm~512`` and ``minilm~pi-4096`` are one checkpoint read two ways)."""
+    facts: dict[tuple, list[str]] = {}
+    for model, info in cmp.untrained().items():
+        facts.setdefault((tuple(info["trained"]), tuple(info["untrained"])), []).append(model)
+    return [{"models": models, "trained": list(trained), "untrained": list(untrained)}
+            for (trained, untrained), models in facts.items()]
+
+
+def unknown_trained(records) -> list[str]:
+    """Dense models none of whose results says which pooling the checkpoint was trained with (a plain Hugging
+    Face folder): no comparison of them can tell a pooling's merit from a mismatch with its training."""
+    known: dict[str, bool] = {}
+    for r in records:
+        if r.pooling == "bm25" or r.meta.bm25 is not None:
+            continue
+        known[r.model] = known.get(r.model, False) or bool(r.meta.get("trained_pooling"))
+    return sorted(m for m, k in known.items() if not k)
+
+
+def in_task_order(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Settings side by side with its rows in task order (lengths as numbers), then model and pooling."""
+    from ..variants import task_order
+
+    if data:
+        data["rows"] = sorted(data["rows"], key=lambda r: (task_order(r["task"]), r["model"], r["pooling"],
+                                                           r["variant"]))
+    return data
+
+
+def with_cut_shares(profile: dict[str, Any] | None, records) -> dict[str, Any] | None:
+    """Each LongEmbed-profile cell gets the share of its documents that were cut (``meta.truncated`` of the
+    corpus over ``meta.n_texts``), read from its result rather than inferred from lengths: a document as long as
+    the max length is cut too (its specials and landmarks take room)."""
+    if not profile:
+        return profile
+    by = {(r.model, r.pooling, r.task): r for r in records}
+    for row in profile["rows"]:
+        for task, cell in row["cells"].items():
+            rec = by.get((row["model"], row["pooling"], task))
+            cell["cut"] = cut_share(rec) if rec is not None else None
+    return profile
+
+
+def cut_share(rec) -> float | None:
+    """Share of a result's documents (retrieval corpus, else all its texts) whose content was cut."""
+    cut, total = rec.meta.truncated or {}, rec.meta.n_texts or {}
+    sets = ["corpus"] if total.get("corpus") else list(total)
+    n = sum(total.get(s, 0) for s in sets)
+    return sum(cut.get(s, 0) for s in sets) / n if n else None

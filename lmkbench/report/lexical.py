@@ -1,13 +1,13 @@
 """Gain over BM25: each dense pooling/strategy against the task's BM25 cell, per bucket, with paired tests.
 
 A BM25 cell (``--model bm25``, pooling ``bm25``) has its own model label, so the main comparison (per task and
-model) never pairs it with a dense model. Here it is lent to every dense model of the same task as the
-baseline and :func:`~lmkbench.stats.compare.compare` runs once more on those groups: the same buckets (length,
-true or estimated depth), the same paired test, correction and CI. Shown only where a BM25 cell exists.
+model) never pairs it with a dense model. Here :func:`~lmkbench.stats.compare.compare` runs once more with the
+lexical system as the baseline (the selector ``kind=lexical``: every dense system of a task against the task's
+BM25 cell, one correction family per task): the same buckets (length, true or estimated depth), the same
+paired test and CI. Shown only where a BM25 cell exists.
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from ..results import ResultRecord, same_data
@@ -15,6 +15,7 @@ from ..stats import buckets as bk
 from ..stats.compare import compare
 
 LEXICAL = "bm25"
+LEXICAL_KIND = "lexical"
 
 
 def is_lexical_record(rec: ResultRecord) -> bool:
@@ -34,21 +35,22 @@ def gain_over_bm25(records: list[ResultRecord], *, test: str, correction: str, f
     dense = [r for r in dense if (r.task, r.model) in same]
     if not dense:
         return None
-    lent = [dataclasses.replace(lexical[task], model=model, pooling=LEXICAL) for task, model in sorted(same)]
-    cmp = compare(dense + lent, baseline=LEXICAL, test=test, correction=correction, buckets=buckets,
-                  depth_buckets=depth_buckets, alpha=alpha, min_n=min_n, seed=seed, n_resamples=n_resamples,
-                  family=family)
+    tasks = {task for task, _ in same}
+    cmp = compare(dense + [lexical[t] for t in sorted(tasks)], baseline=f"kind={LEXICAL_KIND}", test=test,
+                  correction=correction, buckets=buckets, depth_buckets=depth_buckets, alpha=alpha, min_n=min_n,
+                  seed=seed, n_resamples=n_resamples, family=family)
     columns: list[str] = []
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
     for r in cmp.rows:
-        if r.is_baseline or r.pooling == LEXICAL:
+        rec = cmp.members[(r.task, r.model, r.pooling)]
+        if r.is_baseline or is_lexical_record(rec):
             continue
         if r.n == 0 and r.bucket != bk.ALL:
             continue
         if r.bucket not in columns:
             columns.append(r.bucket)
-        row = rows.setdefault((r.task, r.model, r.pooling), {"task": r.task, "model": r.model, "pooling": r.pooling,
-                                                             "cells": {}})
+        row = rows.setdefault((r.task, rec.model, rec.pooling), {"task": r.task, "model": rec.model,
+                                                                 "pooling": rec.pooling, "cells": {}})
         row["cells"][r.bucket] = {"diff": r.mean_diff, "n": r.n_paired or r.n, "mark": r.mark, "p_adj": r.p_adj,
                                   "bm25": r.baseline_mean, "mean": r.mean}
     return {"columns": columns, "rows": list(rows.values()), "settings": cmp.settings}

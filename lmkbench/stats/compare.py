@@ -97,6 +97,7 @@ from .power import DEFAULT_POWER, minimum_detectable_effect
 from .comparison import Comparison
 from .rows import Group, Row
 from .seeds import seed_spread
+from .select import _registry as _registry_canonical, arrange
 from .tests import DEFAULT_RESAMPLES
 
 FAMILY_TEXT = {"task": "one family per task and model, its poolings × buckets",
@@ -121,49 +122,30 @@ def canonical_pooling(text: str) -> str:
     return "".join(str(text).split())
 
 
-def _registry_canonical(text: str) -> str | None:
-    """``"lmk"`` → ``"lmk:g=32"`` through the pooling registry (defaults filled in); None if it cannot parse.
-
-    Imported lazily: the registry pulls in torch, needed only when the baseline is not written canonically.
-    """
-    try:
-        from ..poolings import parse_pooling
-
-        return str(parse_pooling(text))
-    except Exception:  # unknown name or bad parameter: keep the string as given
-        return None
-
-
 def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str = "ttest",
             correction: str = "holm", buckets: str | Sequence[float] | None = bk.DEFAULT_EDGES,
             alpha: float = 0.05, min_n: int = 10, seed: int | None = 0,
             n_resamples: int = DEFAULT_RESAMPLES, *, depth_buckets: str | Sequence[float] | None = bk.DEFAULT_DEPTH_EDGES,
             metric: str | None = None, binary_test: str | None = "mcnemar", confidence: float = 0.95,
             ci: str = "auto", zero_method: str = "wilcox", family: str = "task", power: float = DEFAULT_POWER,
-            topk: int = TOPK, cross: bool = False) -> Comparison:
-    """Compare every pooling with ``baseline`` per task, model and bucket; see the module docstring."""
+            topk: int = TOPK, cross: bool = False, systems: str | None = None,
+            allow_mixed: bool = False) -> Comparison:
+    """Compare every system with ``baseline`` per task, group and bucket; see the module docstring.
+
+    ``baseline`` and ``systems`` are selectors over the results' systems (:mod:`.select`): a bare value is a
+    pooling (``"mean"``: each pooling against mean inside one checkpoint), ``"model=minilm"`` every other
+    checkpoint against minilm at the same pooling, ``"model=a,pooling=cls"`` every system against that one;
+    ``systems`` keeps only the results it matches. A selector matching nothing is an error (did-you-mean)."""
     stats = check_settings("compare", family=family, test=test, binary_test=binary_test, correction=correction,
                            alpha=alpha, min_n=min_n)
     edges = bk.parse_edges(buckets)
     depth_edges = bk.parse_edges(depth_buckets, default=bk.DEFAULT_DEPTH_EDGES) if depth_buckets is not None else None
-    base_key = canonical_pooling(baseline)
-
-    by_group: dict[tuple[str, str], dict[str, ResultRecord]] = {}
-    for rec in load_results(results):
-        group = by_group.setdefault((rec.task, rec.model), {})
-        pooling = canonical_pooling(rec.pooling)
-        if pooling in group:
-            raise InputError(f"second result for task {rec.task!r}, model {rec.model!r}, pooling "
-                             f"{pooling!r} (the first is {group[pooling].where})", file=rec.where, field="pooling")
-        group[pooling] = rec
-
+    arranged = arrange(load_results(results), baseline, systems=systems, allow_mixed=allow_mixed)
+    by_group = arranged.groups
     for group in by_group.values():          # a stale cell (other data) is never paired
         check_same_data(group.values())
-    known = {p for group in by_group.values() for p in group}
-    if base_key not in known:
-        canon = _registry_canonical(base_key)
-        if canon is not None and canon in known:
-            base_key = canon
+    found = set(arranged.baselines.values()) - {None}
+    base_key = next(iter(found)) if len(found) == 1 else str(baseline)
 
     settings = {"baseline": base_key, "test": stats.test, "binary_test": stats.binary_test,
                 "correction": stats.correction, "alpha": stats.alpha, "min_n": stats.min_n, "seed": seed,
@@ -178,8 +160,8 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
     skipped: list[dict[str, str]] = []
     for (task, model), members in sorted(by_group.items()):
         try:
-            g, g_rows, block = _compare_group(task, model, members, base_key, metric, edges, depth_edges, stats,
-                                              reading)
+            g, g_rows, block = _compare_group(task, model, members, arranged.baselines[(task, model)] or str(baseline),
+                                              metric, edges, depth_edges, stats, reading)
         except NoItemScores as exc:
             skipped.append({"task": task, "model": model, "reason": str(exc)})
             continue
@@ -196,10 +178,12 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
         _fill(o.contrast.key, o, reading)
     settings["family_size"] = sum(o.p is not None for o in outcomes)
     settings["n_families"] = len({o.contrast.family for o in outcomes if o.p is not None})
-    seed_of = {rec.model: rec.meta.matched_seed for group in by_group.values() for rec in group.values()
-               if rec.meta.matched_seed is not None}
+    seed_of = {model: seeds.pop() for (_, model), group in by_group.items()
+               for seeds in [{rec.meta.matched_seed for rec in group.values()}]
+               if len(seeds) == 1 and None not in seeds}
     return Comparison(settings=settings, groups=groups, rows=rows, skipped=skipped,
-                      seed_spread=seed_spread(rows, seed_of))
+                      seed_spread=seed_spread(rows, seed_of),
+                      members={(task, g, arm): rec for (task, g), group in by_group.items() for arm, rec in group.items()})
 
 
 def family_key(family: str, row: Row) -> str:
@@ -225,7 +209,7 @@ def trained_poolings(members: dict[str, ResultRecord]) -> tuple[list[str], list[
                 trained.append(canon)
         flag = rec.meta.pooling_mismatch
         if flag is None and isinstance(tp, str) and tp:
-            flag = pooling not in {canonical_pooling(tp), _registry_canonical(tp)}
+            flag = canonical_pooling(rec.pooling) not in {canonical_pooling(tp), _registry_canonical(tp)}
         if flag is True:
             untrained.append(pooling)
     return trained, untrained

@@ -26,6 +26,8 @@ class Comparison:
     rows: list[Row]
     skipped: list[dict[str, str]] = field(default_factory=list)   # (task, model) without per-item scores
     seed_spread: list[SeedSpread] = field(default_factory=list)   # a matched experiment's Δs across seeds
+    #: (task, group, arm) → the result record behind that row (not written to JSON): which system an arm is
+    members: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------ queries
     def select(self, *, task: str | None = None, model: str | None = None, pooling: str | None = None,

@@ -37,13 +37,16 @@ def test_bad_arguments_are_one_line_and_exit_2(argv, needle, fixture_results, tm
     assert len(err) == 1 and needle in err[0]
 
 
-def test_baseline_absent_is_reported_not_fatal(fixture_results, tmp_path):
+def test_a_baseline_that_matches_nothing_is_an_error(fixture_results, tmp_path, capsys):
+    """A mistyped or absent baseline is not a finding of "0 wins, 0 losses": exit 2, naming what exists."""
     out = tmp_path / "r.html"
     assert main(["report", str(fixture_results["out"]), "-o", str(out), "--baseline", "lmk:g=64",
-                 "--ci-resamples", "50", "--top-queries", "0"]) == 0
-    html = out.read_text(encoding="utf-8")
-    assert "baseline &#39;lmk:g=64&#39; not among the poolings" in html
-    assert 'class="mark win"' not in html and 'class="mark loss"' not in html
+                 "--ci-resamples", "50", "--top-queries", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "matches no result" in err and "lmk:g=32" in err and not out.exists()
+    assert main(["report", str(fixture_results["out"]), "-o", str(out), "--baseline", "meen",
+                 "--ci-resamples", "50", "--top-queries", "0"]) == 2
+    assert "did you mean 'mean'" in capsys.readouterr().err.lower()
 
 
 def test_report_of_a_real_tiny_run(tiny_bert, tiny_beir, tmp_path, capsys):
