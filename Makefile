@@ -40,9 +40,11 @@ bench: setup
 	$(OFFLINE) $(BIN)/python benchmarks/run.py
 
 # The manual (docs/manual, tables generated from the code by docs/hooks.py), strictly: every link and
-# reference must resolve. Its dependencies (the docs extra) are installed here, not by setup.
+# reference must resolve; then docs/check_site.py: no Sphinx role shown as text, nothing fetched from another
+# site (the manual reads offline). Its dependencies (the docs extra) are installed here, not by setup.
 docs: $(VENV)/.docs-installed
 	$(OFFLINE) NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --clean
+	$(BIN)/python docs/check_site.py build/site
 
 $(VENV)/.docs-installed: $(VENV)/.installed
 	$(BIN)/pip install -q -c constraints.txt -e '.[eval,dev,docs]' --config-settings editable_mode=compat

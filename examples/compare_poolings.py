@@ -1,7 +1,7 @@
 """Compare CLS, mean and LMK pooling of one model on a few tasks from Python, then export for mteb and ranx.
 
     python examples/compare_poolings.py                                   # MiniLM on bbc_retrieval (offline)
-    python examples/compare_poolings.py --model PATH --task beir:PATH --out results/example
+    python examples/compare_poolings.py --model PATH --task beir:PATH --out runs/example
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def main(argv=None) -> int:
     p.add_argument("--model", default="minilm")
     p.add_argument("--task", action="append", help="task spec (repeatable; default: bbc_retrieval)")
     p.add_argument("--pooling", default="cls,mean,lmk")
-    p.add_argument("--out", default="results/example")
+    p.add_argument("--out", default="runs/example")
     p.add_argument("--max-length", type=int, default=256)
     args = p.parse_args(argv)
 

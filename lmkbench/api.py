@@ -2,10 +2,10 @@
 
     import lmkbench
     cmp = lmkbench.api.evaluate(model="minilm", poolings=["cls", "mean", "lmk"], tasks=["bbc_retrieval"],
-                                out="results", max_length=256, device="cpu")
+                                out="runs", max_length=256, device="cpu")
     print(cmp)                                    # the table `lmkbench compare` prints
-    records = lmkbench.load_results("results")    # the result files, as ResultRecords (schema lmkbench.result/1)
-    lmkbench.export_results("results", "mteb", "mteb-results")
+    records = lmkbench.load_results("runs")       # the result files, as ResultRecords (schema lmkbench.result/1)
+    lmkbench.export_results("runs", "mteb", "mteb-results")
 
 (``lmkbench.evaluate`` is the evaluators package, :mod:`lmkbench.evaluate`.)
 """
@@ -18,7 +18,7 @@ from .errors import LmkbenchError
 
 
 def evaluate(model: str, poolings: Iterable[str] | None = None, tasks: Iterable[str] = ("suite:default",),
-             out="results", *, baseline: str = "mean", test: str = "ttest", correction: str = "holm",
+             out="runs", *, baseline: str = "mean", test: str = "ttest", correction: str = "holm",
              progress: bool = False, log=None, **settings: Any):
     """Run ``tasks`` × ``poolings`` for ``model`` into ``out`` and return the :class:`~lmkbench.stats.compare.
     Comparison` of those cells against ``baseline`` (what ``lmkbench compare`` prints).

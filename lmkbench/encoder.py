@@ -271,11 +271,13 @@ class PooledEncoder:
             todo = [p for p, name in zip(poolers, names) if not slots[name].has(stem)]
             stats.cached += len(shard) * (len(poolers) - len(todo))
             _add_reused_cost(stats, [p for p in poolers if p not in todo], todo, slots, stem)
-            if todo:
-                self._encode_shard(shard, todo, {str(p.spec): slots[str(p.spec)] for p in todo}, stem, stats)
+            shown = bar.n
+            if todo:      # the bar moves after every batch: a shard of long texts takes minutes
+                self._encode_shard(shard, todo, {str(p.spec): slots[str(p.spec)] for p in todo}, stem, stats,
+                                   tick=_shard_ticker(bar, len(shard)))
             else:
                 stats.shards_reused += 1
-            bar.update(len(shard))
+            bar.update(shown + len(shard) - bar.n)
             elapsed = max(time.perf_counter() - t_start, 1e-9)
             bar.set_postfix_str(f"{stats.tokens / elapsed / 1000:.1f}k tok/s, {stats.shards_reused} shards reused",
                                 refresh=False)
@@ -312,7 +314,8 @@ class PooledEncoder:
         return emb, ntok, cut, split
 
     def _encode_shard(self, texts: list[str], poolers: list[Pooling], slots: dict, stem: str,
-                      stats: EncodeStats) -> None:
+                      stats: EncodeStats, tick=None) -> None:
+        """``tick(share)``, when given, hears after every batch what share of the shard's work (0..1) it did."""
         t0 = time.perf_counter()
         want_sent = any(p.family().needs_sentences for p in poolers)
         contents = self.tokenize(texts, sentences=want_sent)
@@ -322,14 +325,15 @@ class PooledEncoder:
         for p in poolers:
             families.setdefault(p.family().key, []).append(p)
         for members in families.values():
-            results, cost = self._encode_family(members, contents, stats)
+            results, cost = self._encode_family(members, contents, stats,
+                                                tick and (lambda share: tick(share / len(families))))
             for name, (vecs, cut, split, owner) in results.items():
                 arrays = {"emb": vecs, "ntok": ntok, "cut": cut, "split": split}
                 if owner is not None:
                     arrays["owner"] = owner
                 slots[name].write(stem, arrays, cost=cost)
 
-    def _encode_family(self, members: list[Pooling], contents: list[Content], stats: EncodeStats):
+    def _encode_family(self, members: list[Pooling], contents: list[Content], stats: EncodeStats, tick=None):
         family = members[0].family()
         seqs: list[Sequence] = []
         owner: list[int] = []
@@ -397,6 +401,8 @@ class PooledEncoder:
                         add_unit_sums(sums[name], weights[name], h, w, torch.from_numpy(units).to(self.device))
             stats.batches += 1
             padded_tokens += width * len(batch)
+            if tick is not None:
+                tick(sum(lengths[i] for i in batch) / max(sum(lengths), 1))
         if self.device.startswith("cuda"):
             torch.cuda.synchronize()
         forward_s = time.perf_counter() - t0
@@ -501,6 +507,16 @@ def _quiet_transformers():
         yield
     finally:
         lg.setLevel(old)
+
+
+def _shard_ticker(bar, texts: int):
+    """Advance ``bar`` by whole texts as shares (0..1) of a shard of ``texts`` texts are reported done."""
+    start, done = bar.n, [0.0]
+
+    def tick(share: float) -> None:
+        done[0] += share * texts
+        bar.update(min(int(done[0]), texts) - (bar.n - start))
+    return tick
 
 
 def _progress(total: int | None, desc: str, enabled: bool):

@@ -202,3 +202,72 @@ def test_the_extrapolation_block_reads_the_committed_experiment(tmp_path, monkey
         {"model": "m-matched~512", "task": "t", "pooling": "cls", "bucket": "all", "mean_diff": 0.05,
          "mark": "win", "ci_low": 0.01, "ci_high": 0.09}]}))
     assert "| `512` | t | -0.300 ± 0.280 | +0.050▲ [+0.010, +0.090] | 0.610 |" in extrapolation.render()
+
+
+# -- the manual renders: no Sphinx role as text, nothing fetched from another site --------------------------------
+
+from docs import check_site  # noqa: E402
+from docs.gen.md import ANY_ROLE, plain_roles  # noqa: E402
+
+FENCED = re.compile(r"^```.*?^```", re.S | re.M)
+
+
+def test_plain_roles_shows_code_in_markdown_and_in_html():
+    assert plain_roles("the :class:`~lmkbench.stats.compare.\n    Comparison` of") == "the `Comparison` of"
+    assert plain_roles(":mod:`lmkbench.evaluate` and :py:meth:`a.B.c`") == "`lmkbench.evaluate` and `a.B.c`"
+    assert plain_roles("(:class:<code>~a.b.C</code>)") == "(<code>C</code>)"
+    assert plain_roles("a literal `:class:` stays") == "a literal `:class:` stays"
+
+
+def test_no_page_shows_a_sphinx_role():
+    """The generated blocks carry the docstrings' roles (poolings, results, scale, comparison pages did)."""
+    for path in sorted(MANUAL.rglob("*.md")):
+        name = str(path.relative_to(MANUAL))
+        text = FENCED.sub("", page(name))
+        assert not ANY_ROLE.search(text), (name, text[ANY_ROLE.search(text).start():][:80])
+
+
+def test_the_api_page_docstrings_lose_their_roles():
+    """mkdocstrings renders the API page's docstrings as written; the hook (on_page_content) turns each role in
+    that HTML into code. Every role those docstrings use must be one it knows."""
+    import importlib
+    import inspect
+
+    def docs_of(obj, depth=0):
+        yield inspect.getdoc(obj) or ""
+        if depth < 2 and (inspect.ismodule(obj) or inspect.isclass(obj)):
+            for name, member in vars(obj).items():
+                if not name.startswith("_") and (inspect.isfunction(member) or inspect.isclass(member)
+                                                 or isinstance(member, (property, classmethod, staticmethod))):
+                    yield from docs_of(getattr(member, "__func__", member), depth + 1)
+
+    targets = re.findall(r"^::: ([\w.]+)", (MANUAL / "api.md").read_text(), re.M)
+    seen = 0
+    for target in targets:
+        module, _, attr = target.rpartition(".")
+        try:
+            obj = importlib.import_module(target)
+        except ImportError:
+            obj = getattr(importlib.import_module(module), attr)
+        for doc in docs_of(obj):
+            seen += len(ANY_ROLE.findall(doc))
+            html = re.sub(r"`([^`]*)`", r"<code>\1</code>", doc)          # what Markdown makes of code spans
+            assert not ANY_ROLE.search(plain_roles(html)), (target, doc[:200])
+    assert seen, "the API docstrings use no role: this test checks nothing"
+
+
+def test_check_site_finds_roles_and_fetches(tmp_path):
+    (tmp_path / "ok.html").write_text('<p><code>C</code> <a href="https://arxiv.org/abs/1">paper</a></p>'
+                                      '<pre><code>:class:`kept in a code block`</code></pre>')
+    assert check_site.problems(tmp_path) == []
+    (tmp_path / "bad.html").write_text('<link rel="stylesheet" href="https://fonts.googleapis.com/css?x">'
+                                       '<p>the :class:<code>~a.B</code> of</p>')
+    (tmp_path / "bad.css").write_text('@font-face { src: url("https://fonts.gstatic.com/x.woff2") }')
+    found = check_site.problems(tmp_path)
+    assert len(found) == 3 and all(f.startswith(("bad.html", "bad.css")) for f in found), found
+
+
+def test_the_theme_fetches_no_font():
+    theme = yaml.safe_load((REPO / "mkdocs.yml").read_text().split("\nhooks:", 1)[0].split("\ntheme:", 1)[1]
+                           .join(["theme:", ""]))["theme"]
+    assert theme["font"] is False

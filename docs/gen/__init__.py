@@ -12,6 +12,7 @@ import re
 from typing import Callable
 
 from . import benchmarks, catalogue, cli, extrapolation, schemas, scripts  # noqa: E402
+from .md import plain_roles  # noqa: E402
 
 #: marker name → function returning Markdown
 BLOCKS: dict[str, Callable[[], str]] = {
@@ -51,5 +52,5 @@ def expand(markdown: str, page: str = "<page>") -> str:
         name = m.group(1)
         if name not in BLOCKS:
             raise UnknownBlock(f"{page}: unknown generated block {name!r} (known: {', '.join(sorted(BLOCKS))})")
-        return BLOCKS[name]().rstrip() + "\n"
+        return plain_roles(BLOCKS[name]()).rstrip() + "\n"
     return MARKER.sub(one, markdown)

@@ -34,7 +34,8 @@ def add_arguments(p):
     p.add_argument("--task", action="append", default=[], metavar="TASK",
                    help="task spec (repeatable, or comma-separated): beir:PATH[#split], a catalogue name, ...")
     p.add_argument("--suite", action="append", default=[], metavar="NAME", help="a suite of tasks (see 'lmkbench tasks')")
-    p.add_argument("--out", default="results", help="results folder (default: results/)")
+    p.add_argument("--out", default="runs", help="results folder (default: runs/, ignored by git; results/ holds "
+                   "the committed experiments)")
     p.add_argument("--overwrite", action="store_true", help="recompute cells that already have a result file")
     p.add_argument("--tokenizer", default=None, metavar="MODEL",
                    help="with --model bm25: the model whose tokenizer counts lengths and sizes synthetic tasks "
