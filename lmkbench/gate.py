@@ -50,21 +50,12 @@ from .params import did_you_mean
 
 SCHEMA = "lmkbench.baseline/1"
 
-#: Direction of each metric, as sentence-transformers' evaluators declare ``greater_is_better``. Every
-#: metric lmkbench stores today is greater-is-better; a lower-is-better metric is declared here (or by a
-#: result's own ``greater_is_better`` field) and the gate turns its comparison around.
-METRIC_DIRECTIONS: dict[str, bool] = {}
-
-
-def register_metric_direction(metric: str, greater_is_better: bool) -> None:
-    METRIC_DIRECTIONS[metric] = bool(greater_is_better)
-
-
 def greater_is_better(metric: str, record: ResultRecord | None = None) -> bool:
-    """Direction of ``metric``: the result's own declaration, else :data:`METRIC_DIRECTIONS`, else True."""
-    if record is not None and record.greater_is_better is not None:
-        return record.greater_is_better
-    return METRIC_DIRECTIONS.get(metric, True)
+    """Direction of ``metric``: the result's own declaration, else the metric registry
+    (:func:`lmkbench.metrics.greater_is_better`: compare, the report and the leaderboard read the same)."""
+    from .metrics import greater_is_better as registered
+
+    return registered(metric, record.greater_is_better if record is not None else None)
 
 
 Key = tuple[str, str, str]

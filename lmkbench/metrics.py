@@ -43,6 +43,47 @@ class Metric:
         return METRICS[self.name](ranked, judged, self.k)
 
 
+# -- what every stored metric means: its direction and its range ---------------------------------------------
+@dataclass(frozen=True)
+class MetricInfo:
+    """A stored metric's direction (as sentence-transformers' evaluators declare ``greater_is_better``) and the
+    range its values must lie in (a value outside it is refused where a result is read)."""
+
+    greater_is_better: bool = True
+    low: float = 0.0
+    high: float = 1.0
+
+
+#: per metric family (the result key without ``_at_k``): every metric lmkbench stores is a proportion,
+#: greater-is-better; a lower-is-better or unbounded metric is declared with :func:`register_metric_info`
+METRIC_INFO: dict[str, MetricInfo] = {name: MetricInfo() for name in (
+    "ndcg", "recall", "precision", "mrr", "map", "hit", "acc", "accuracy", "f1", "v_measure", "correct_rate",
+    "correct", "ap")}
+_AT_K = re.compile(r"^(.*?)_at_\d+$")
+
+
+def register_metric_info(metric: str, greater_is_better: bool = True, low: float = -math.inf,
+                         high: float = math.inf) -> None:
+    """Declare a metric's direction and range (``metric`` as a result key, e.g. ``latency_s``, or a family)."""
+    METRIC_INFO[metric] = MetricInfo(bool(greater_is_better), low, high)
+
+
+def metric_info(metric: str) -> MetricInfo | None:
+    """The declaration of a result key (``ndcg_at_10`` → ``ndcg``'s), or None for an undeclared one."""
+    if metric in METRIC_INFO:
+        return METRIC_INFO[metric]
+    m = _AT_K.match(str(metric))
+    return METRIC_INFO.get(m.group(1)) if m else None
+
+
+def greater_is_better(metric: str, declared: bool | None = None) -> bool:
+    """Direction of ``metric``: a result's own declaration (``declared``), else the registry, else True."""
+    if declared is not None:
+        return bool(declared)
+    info = metric_info(metric)
+    return True if info is None else info.greater_is_better
+
+
 def parse_metric(text) -> Metric:
     """``ndcg@10``, ``ndcg_at_10``, ``nDCG@10`` → ``Metric("ndcg", 10)`` (a :class:`Metric` is returned as is)."""
     if isinstance(text, Metric):

@@ -340,6 +340,7 @@ class ResultRecord:
             path = where = Path(path)
         f = ResultFile.check(data, where)
         table = f.table
+        _check_ranges(f, table, where)
         return cls(task=f.task, model=f.model, pooling=f.pooling, main_metric=f.main_metric,
                    metrics={k: (None if v is None or not math.isfinite(v) else float(v)) for k, v in f.metrics.items()},
                    task_kind=f.task_kind or "", task_group=f.task_group, split=f.split,
@@ -384,6 +385,29 @@ class ResultRecord:
         atomic_write_json(path, self.to_json())
         self.path = path
         return path
+
+
+def _check_ranges(f: ResultFile, table: str, where) -> None:
+    """Every metric and per-item score inside its declared range (:data:`lmkbench.metrics.METRIC_INFO`: a
+    per-query NDCG of 5.0 is refused, naming the field; NaN/null is "not scored" and passes)."""
+    from .metrics import metric_info
+
+    def bad(name: str, value) -> bool:
+        info = metric_info(name)
+        return (info is not None and isinstance(value, numbers.Real) and not isinstance(value, bool)
+                and math.isfinite(value) and not info.low <= value <= info.high)
+
+    for name, value in f.metrics.items():
+        if bad(name, value):
+            info = metric_info(name)
+            raise InputError(f"{value} is outside {name}'s range [{info.low:g}, {info.high:g}]", file=where,
+                             field=f"metrics.{name}")
+    for item, row in (getattr(f, table) or {}).items():
+        for name, value in row.items():
+            if (f.item_scores is None or name in f.item_scores) and bad(name, value):
+                info = metric_info(name)
+                raise InputError(f"{value} is outside {name}'s range [{info.low:g}, {info.high:g}]", file=where,
+                                 field=f"{table}.{item}.{name}")
 
 
 def write_result(out_dir, record: "ResultRecord | Mapping", run: dict[str, list[tuple[str, float]]] | None = None) -> Path:

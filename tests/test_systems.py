@@ -244,3 +244,4 @@ def test_selector_parsing():
     assert Selector.parse("lmk").matches({"pooling": "lmk:g=32"})
     with pytest.raises(LmkbenchError):
         Selector.parse("")
+

@@ -22,8 +22,9 @@ Family of the multiple-comparison correction (``family``): ``"task"`` (default) 
 (task, model) together (its poolings × buckets), so adding a task to a run does not change another task's
 p-values; ``"all"`` corrects every test of the comparison together; ``"bucket"`` each (task, model,
 bucket) on its own. Each row records its ``family`` key and ``family_size``. A cell is a ``win``
-(``loss``) when its adjusted p is below ``alpha`` and the mean difference is positive (negative); every stored
-metric is greater-is-better. A (task, model) without any per-item score cannot be tested; it is listed under
+(``loss``) when its adjusted p is below ``alpha`` and the mean difference is in (against) the metric's direction,
+declared once in the metric registry (:func:`lmkbench.metrics.greater_is_better`, or a result's own
+``greater_is_better``). A (task, model) without any per-item score cannot be tested; it is listed under
 ``skipped`` with the reason rather than failing the comparison.
 
 Reading aids per tested row: ``n_better`` / ``n_tied`` / ``n_worse`` (pairs where the pooling scored above,
@@ -89,6 +90,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError
+from ..metrics import greater_is_better
 from ..results import NoItemScores, ResultRecord, check_same_data, load_results
 from . import buckets as bk
 from .settings import check_settings
@@ -286,6 +288,7 @@ def _compare_group(task, model, members, base_key, metric, edges, depth_edges, s
             rows.append(row)
             if baseline_found and p != base_key:
                 contrasts.append(Contrast(p, base_key, a_ids=assigned[p][bucket], b_ids=assigned[base_key][bucket],
+                                          greater_is_better=greater_is_better(metric_name, first_rec.greater_is_better),
                                           family=family_key(stats.family, row), key=row))
     if not baseline_found:
         return g, rows, None

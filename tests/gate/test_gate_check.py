@@ -10,7 +10,8 @@ from statsmodels.stats.multitest import multipletests
 
 from lmkbench.cli import main
 from lmkbench.errors import InputError, LmkbenchError
-from lmkbench.gate import METRIC_DIRECTIONS, REGRESSION, check, load_baseline, register_metric_direction, write_baseline
+from lmkbench.gate import REGRESSION, check, load_baseline, write_baseline
+from lmkbench.metrics import METRIC_INFO, register_metric_info
 from lmkbench.results import write_result
 
 CHECKSUMS = {"corpus.jsonl": "a" * 64, "queries.jsonl": "b" * 64}
@@ -79,7 +80,10 @@ def test_significant_drop_fails_with_scipy_p_and_statsmodels_holm(tmp_path, base
     assert not rep.passed and "gate: FAIL" in rep.to_table() and "REGRESSION" in rep.to_table()
 
 
-def test_significant_but_tiny_drop_passes_and_big_noisy_drop_passes(tmp_path, baseline, scores):
+def test_significant_but_tiny_drop_passes_and_big_noisy_drop_passes(tmp_path, baseline, scores, monkeypatch):
+    from lmkbench.metrics import MetricInfo
+
+    monkeypatch.setitem(METRIC_INFO, "ndcg", MetricInfo(low=-np.inf, high=np.inf))   # noise past [0, 1]: no range
     rng = np.random.default_rng(2)
     new = dict(scores)
     new["mean"] = scores["mean"] - 0.004 - rng.normal(0, 0.001, 40)      # significant, below min-delta
@@ -116,8 +120,8 @@ def test_binary_items_use_mcnemar(tmp_path):
 
 
 def test_lower_is_better_metric_turns_around(tmp_path, monkeypatch):
-    monkeypatch.setitem(METRIC_DIRECTIONS, "latency_ms", False)
-    register_metric_direction("latency_ms", False)
+    monkeypatch.setitem(METRIC_INFO, "latency_ms", None)
+    register_metric_info("latency_ms", greater_is_better=False)
     base = np.linspace(10, 20, 30)
     res = _write(tmp_path / "b", [_record("t", "mean", base, metric="latency_ms")])
     write_baseline(res, tmp_path / "b.json")

@@ -80,10 +80,10 @@ def test_mismatched_ids_and_nan(records):
 
 def test_missing_baseline_and_models_kept_apart(make_retrieval):
     lengths = list(range(100, 3100, 100))
-    recs = [make_retrieval("t", "m1", "mean", np.linspace(0, 1, 30), lengths),
-            make_retrieval("t", "m1", "cls", np.linspace(0, 1, 30) - 0.2, lengths),
-            make_retrieval("t", "m2", "cls", np.linspace(0, 1, 30) + 0.3, lengths),
-            make_retrieval("t", "m2", "lmk:g=32", np.linspace(0, 1, 30), lengths)]
+    recs = [make_retrieval("t", "m1", "mean", np.linspace(0.3, 0.7, 30), lengths),
+            make_retrieval("t", "m1", "cls", np.linspace(0.3, 0.7, 30) - 0.2, lengths),
+            make_retrieval("t", "m2", "cls", np.linspace(0.3, 0.7, 30) + 0.3, lengths),
+            make_retrieval("t", "m2", "lmk:g=32", np.linspace(0.3, 0.7, 30), lengths)]
     cmp = compare(recs, baseline="mean", min_n=2)
     m1, m2 = cmp.groups
     assert m1.baseline_found and not m2.baseline_found
