@@ -16,14 +16,10 @@ from typing import Any
 
 from ..results import ResultRecord
 from ..stats.compare import canonical_pooling
+from ..variants import task_order
 
 SYNTHETIC_NAME = re.compile(r"^(?P<prefix>.+?)[_-](?P<length>\d+k?)$", re.IGNORECASE)
 GROUP_ORDER = ("short", "long", "retrieval", "synthetic", "classification", "clustering")
-
-
-def natural_key(text: str) -> tuple:
-    """``passkey_256`` before ``passkey_1024``: digit runs compare as numbers."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", str(text)))
 
 
 def group_rank(group: str) -> int:
@@ -80,17 +76,6 @@ def family_prefix(task: str) -> str:
     return m.group("prefix") if m else task
 
 
-def _task_sort_key(task: str, records: dict[str, ResultRecord]) -> tuple:
-    """Family members sort by their target length (the number in the name, or the smallest target_length)."""
-    m = SYNTHETIC_NAME.match(task)
-    if m:
-        num = m.group("length").lower()
-        return (0, int(num[:-1]) * 1024 if num.endswith("k") else int(num), task)
-    lengths = [it.get("target_length") for r in records.values() for it in r.items.values()
-               if isinstance(it.get("target_length"), (int, float))]
-    return (1, min(lengths) if lengths else 0, task)
-
-
 def order_poolings(poolings, baseline: str) -> list[str]:
     base = canonical_pooling(baseline)
     pools = set(poolings)
@@ -125,7 +110,7 @@ def build_sections(records: list[ResultRecord], baseline: str) -> list[Section]:
     def make(name, model, tasks, synthetic):
         first = next(iter(tasks.values()))
         rec0 = next(iter(first.values()))
-        task_names = sorted(tasks, key=lambda t: _task_sort_key(t, tasks[t]))
+        task_names = sorted(tasks, key=task_order)
         title = name if len(models) == 1 else f"{name} — {model}"
         sec = Section(anchor=anchor_for(title, taken), title=title, model=model,
                       kind=rec0.task_kind or "retrieval", tasks=task_names, main_metric=rec0.main_metric,
@@ -142,7 +127,7 @@ def build_sections(records: list[ResultRecord], baseline: str) -> list[Section]:
         rec = next(iter(next(iter(tasks.values())).values()))
         group = rec.task_group or ""
         kind_rank = 0 if (rec.task_kind or "retrieval") == "retrieval" else 1
-        return (kind_rank, group_rank(group), group, natural_key(name), model)
+        return (kind_rank, group_rank(group), group, task_order(name), model)
 
     todo = [(order(task, tasks, model), task, model, tasks, False) for (task, model), tasks in plain.items()]
     todo += [(order(prefix, tasks, model), prefix, model, tasks, True) for (prefix, model), tasks in families.items()]

@@ -99,6 +99,21 @@ def cost_table(records: list[ResultRecord]) -> list[dict[str, Any]]:
     return out
 
 
+def against_baseline(rows: list[dict[str, Any]], baseline: str) -> dict[str, Any]:
+    """The cost table as read: each row's tokens and encode time as a multiple of the same model's baseline
+    pooling (``tokens_x``, ``time_x``; None for the baseline itself or where it is absent), and whether any row
+    is a chunking strategy (else its chunk / vector columns are left out)."""
+    base = canonical_pooling(baseline)
+    ref = {r["model"]: r for r in rows if r["pooling"] == base}
+    for r in rows:
+        b = ref.get(r["model"])
+        mine = b is not None and b is not r and not r.get("lexical")
+        r["tokens_x"] = r["tokens"] / b["tokens"] if mine and b["tokens"] else None
+        r["time_x"] = r["encode_s"] / b["encode_s"] if mine and b["encode_s"] else None
+    return {"rows": rows, "baseline": base, "strategies": any(r.get("chunks_per_doc") is not None for r in rows),
+            "estimated": any(r.get("estimated") for r in rows), "reused": any(r.get("reused") for r in rows)}
+
+
 def _numbers(d) -> dict[str, float]:
     """The numeric entries of a per-family dict from a result file (anything else: none)."""
     return {k: v for k, v in d.items() if isinstance(v, (int, float))} if isinstance(d, dict) else {}

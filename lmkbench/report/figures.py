@@ -89,7 +89,7 @@ def line_figure(labels: Sequence[str], ns: Sequence[int], series: Mapping[str, S
 
     Bins flagged ``small`` (too few items to test) are drawn light, with a hollow marker and no band, so a
     wide interval of a handful of items is not the loudest thing on the figure. ``limit_at`` (a position on
-    the x axis) draws the model's position limit as a vertical line. A y-axis that does not start at 0
+    the x axis) draws the limit named by ``limit_label`` (the max length texts are cut at) as a vertical line. A y-axis that does not start at 0
     says so on the figure (and :class:`Drawn` tells the caption)."""
     small = list(small) if small is not None else [False] * len(labels)
     with matplotlib.rc_context(_RC):
@@ -115,7 +115,7 @@ def line_figure(labels: Sequence[str], ns: Sequence[int], series: Mapping[str, S
         ax.set_xlim(-0.3, len(labels) - 0.7)
         if limit_at is not None:
             ax.axvline(limit_at, color="#8a5a00", lw=1.2, ls="-.")
-            ax.annotate(limit_label or "position limit", xy=(limit_at, 1), xycoords=("data", "axes fraction"),
+            ax.annotate(limit_label or "max length", xy=(limit_at, 1), xycoords=("data", "axes fraction"),
                         xytext=(3, -10), textcoords="offset points", fontsize=7, color="#8a5a00")
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
@@ -129,7 +129,9 @@ def delta_figure(labels: Sequence[str], series: Mapping[str, Mapping[str, Sequen
                  *, baseline: str, fmt: str = "svg") -> Drawn:
     """Δ against the baseline per length bucket: one panel per pooling, one line per task. Filled markers:
     significant after correction; hollow: not; light: too few pairs to test."""
-    titles = sorted({t for lines in series.values() for t in lines})
+    from ..variants import task_order
+
+    titles = sorted({t for lines in series.values() for t in lines}, key=task_order)
     colors = palette(titles)
     n = len(series)
     with matplotlib.rc_context(_RC):
@@ -154,7 +156,13 @@ def delta_figure(labels: Sequence[str], series: Mapping[str, Mapping[str, Sequen
             ax.set_xlabel("document length (tokens)")
             ax.grid(axis="y", color="#dddddd", lw=0.6)
         axes[0].set_ylabel("Δ score vs baseline")
-        axes[-1].legend(frameon=False, fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+        # one legend for every panel: a task drawn in any panel is listed once, in the order first drawn
+        handles = {}
+        for ax in axes:
+            for h, label in zip(*ax.get_legend_handles_labels()):
+                handles.setdefault(label, h)
+        order = [t for t in titles if t in handles]
+        fig.legend([handles[t] for t in order], order, frameon=False, fontsize=7, loc="outside right center")
         return Drawn.of(to_data_uri(fig, fmt), None)
 
 
@@ -164,7 +172,7 @@ def heatmap_figure(row_labels: Sequence[str], col_labels: Sequence[str], grids: 
                    beyond: Mapping[str, np.ndarray] | None = None) -> str:
     """One heatmap per pooling (rows: target lengths, columns: depth bins), same 0..1 colour scale;
     each cell shows its mean and n, empty cells are grey. Cells flagged in ``beyond`` (every needle there
-    lies past the model's position limit and was cut away) are greyed out and hatched: they measure
+    lies past the max length and was cut away) are greyed out and hatched: they measure
     truncation, not pooling."""
     n_pool = len(grids)
     ncols = min(3, n_pool)
@@ -188,7 +196,7 @@ def heatmap_figure(row_labels: Sequence[str], col_labels: Sequence[str], grids: 
                 if past is not None and past[i, j]:
                     ax.add_patch(matplotlib.patches.Rectangle((j, i), 1, 1, facecolor="#d0d0d0", edgecolor="white",
                                                               hatch="///", linewidth=0.5))
-                    ax.text(j + 0.5, i + 0.5, f"{v:.2f}\nbeyond\nlimit", ha="center", va="center", fontsize=6,
+                    ax.text(j + 0.5, i + 0.5, f"{v:.2f}\npast max\nlength", ha="center", va="center", fontsize=6,
                             color="#666666")
                     continue
                 ax.text(j + 0.5, i + 0.5, f"{v:.2f}\nn={int(n[i, j])}", ha="center", va="center", fontsize=7,

@@ -31,6 +31,7 @@ def delta_matrix(sections: list[Section], cmp: Comparison) -> dict[str, Any]:
         base_row = cmp.select(task=task, model=model, pooling=base, bucket=bk.ALL)
         rows.append({"task": task, "model": model, "anchor": sec.anchor, "metric": g.metric,
                      "main_metric": g.main_metric, "baseline_mean": base_row[0].mean if base_row else None,
+                     "baseline_cut": base_row[0].share_truncated if base_row else None,
                      "cells": [cells[p] for p in poolings], "untrained": g.untrained})
     return {"poolings": poolings, "rows": rows,
             "untrained": sorted({p for g in cmp.groups for p in g.untrained}),
@@ -71,3 +72,66 @@ def delta_by_length(sections: list[Section], cmp: Comparison) -> dict[str, Any] 
                                       {"diff": pts[j]["sum"] / pts[j]["n"], "n": pts[j]["n"],
                                        "marked": pts[j]["marked"], "small": pts[j]["n"] < min_n} for j in keep]
     return {"labels": [labels[j] for j in keep], "series": series}
+
+
+def answers(cmp: Comparison) -> list[dict[str, Any]]:
+    """One sentence per comparison (a model's pooling against the baseline): where it wins or loses over all
+    items, at which lengths (length buckets with a mark), and how sure (the largest adjusted p behind a mark;
+    the range of differences the unmarked tasks could have detected at 80% power). In task order."""
+    from ..variants import task_order
+
+    base = cmp.settings["baseline"]
+    by: dict[tuple[str, str], dict[str, Any]] = {}
+    untrained = {(g.model, p) for g in cmp.groups for p in g.untrained}
+    for r in sorted(cmp.rows, key=lambda r: task_order(r.task)):
+        if r.is_baseline or r.pooling == base or r.axis not in (bk.ALL, "length"):
+            continue
+        a = by.setdefault((r.model, r.pooling), {"model": r.model, "pooling": r.pooling, "baseline": base,
+                                                 "untrained": (r.model, r.pooling) in untrained, "win": [],
+                                                 "loss": [], "quiet": [], "mde": [], "p_adj": [],
+                                                 "lengths": {"win": {}, "loss": {}}})
+        if r.axis == "length":
+            if r.mark:
+                a["lengths"][r.mark].setdefault(r.bucket, (r.lo or 0.0, []))[1].append(r.task)
+            continue
+        if r.mark:
+            a[r.mark].append(r.task)
+            a["p_adj"].append(r.p_adj)
+        elif r.p is not None:
+            a["quiet"].append(r.task)
+            if r.mde is not None:
+                a["mde"].append(r.mde)
+    out = []
+    for a in by.values():
+        a["text"] = _sentence(a)
+        out.append(a)
+    return out
+
+
+def _sentence(a: dict[str, Any]) -> str:
+    def tasks(names: list[str]) -> str:
+        return ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+
+    n = len(a["win"]) + len(a["loss"]) + len(a["quiet"])
+    if a["win"] or a["loss"]:
+        said = [f"{word} on {len(a[side])} of {n} tasks ({tasks(a[side])})" if a[side] else f"{word} on none"
+                for side, word in (("loss", "worse"), ("win", "better"))]
+    else:
+        said = [f"no significant difference on any of {n} tasks"]
+    text = ", ".join(said)
+    by_length = []
+    for side, word in (("win", "better"), ("loss", "worse")):
+        found = sorted(a["lengths"][side].items(), key=lambda kv: kv[1][0])
+        if found:
+            by_length.append(f"{word} at " + ", ".join(f"{b} ({len(t)} task{'s' if len(t) > 1 else ''})"
+                                                      for b, (_, t) in found))
+    if by_length:
+        text += "; by document length: " + "; ".join(by_length)
+    text += "."
+    if a["p_adj"]:
+        text += f" Every mark at adjusted p ≤ {max(a['p_adj']):.2g}."
+    if a["quiet"] and a["mde"]:
+        other = f"the other {len(a['quiet'])} tasks" if a["win"] or a["loss"] else "these tasks"
+        text += (f" On {other}, only differences of {min(a['mde']):.3f}–{max(a['mde']):.3f} or more would have "
+                 "been detected (80% power).")
+    return text

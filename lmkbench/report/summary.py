@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from ..results import ResultRecord
 from ..stats.compare import canonical_pooling
-from .collect import natural_key
+from ..variants import task_order
 
 
 def _shared_timings(timings: dict) -> tuple:
@@ -57,6 +57,17 @@ def _flat(d: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _cut_by_pooling(recs: list[ResultRecord], n_texts: dict) -> dict[str, dict[str, dict]] | None:
+    """Per pooling, per text set, texts cut: only where the poolings differ (lmk's landmarks take room: at one
+    max length it may cut what mean reads whole), else None (the task's one count says it)."""
+    per = {canonical_pooling(r.pooling): {s: (r.meta.truncated or {}).get(s, 0) for s in n_texts} for r in recs}
+    if len({tuple(sorted(v.items())) for v in per.values()}) < 2:
+        return None
+    return {p: {s: {"n": t, "of": n_texts[s], "share": t / n_texts[s]} for s, t in cut.items()
+                if isinstance(n_texts.get(s), int) and n_texts[s] > 0}
+            for p, cut in sorted(per.items())}
+
+
 def summarise(records: list[ResultRecord]) -> dict[str, Any]:
     """Models, poolings, tasks, hardware, versions and wall times of a set of results."""
     metas = [rec.meta for rec in records]
@@ -69,13 +80,14 @@ def summarise(records: list[ResultRecord]) -> dict[str, Any]:
             "paths": _distinct(m.get("model_path") for m in ms),
             "poolings": sorted({canonical_pooling(r.pooling) for r in recs}),
             "trained_pooling": _distinct(m.get("trained_pooling") for m in ms),
-            "settings": {k: _distinct(m.get(k) for m in ms) for k in ("device", "dtype", "max_length", "positions", "long_policy")},
+            "settings": {k: _distinct(m.get(k) for m in ms) for k in ("device", "dtype", "max_length", "position_limit", "positions",
+                                                                "long_policy")},
         })
     tasks = []
     by_tm: dict[tuple[str, str], list[ResultRecord]] = defaultdict(list)
     for r in records:
         by_tm[(r.task, r.model)].append(r)
-    for (task, model), recs in sorted(by_tm.items(), key=lambda kv: (natural_key(kv[0][0]), kv[0][1])):
+    for (task, model), recs in sorted(by_tm.items(), key=lambda kv: (task_order(kv[0][0]), kv[0][1])):
         m0 = recs[0].meta
         n_texts = m0.get("n_texts") or {}
         truncated = m0.get("truncated") or {}
@@ -89,6 +101,7 @@ def summarise(records: list[ResultRecord]) -> dict[str, Any]:
             "group": recs[0].task_group or "", "poolings": sorted(canonical_pooling(r.pooling) for r in recs),
             "n_items": max(items) if items else 0, "n_texts": n_texts,
             "truncated": {s: {"n": t, "of": n, "share": t / n} for s, (t, n) in trunc.items()},
+            "truncated_by_pooling": _cut_by_pooling(recs, n_texts),
             "windowed": {s: {"n": t, "of": n, "share": t / n} for s, (t, n) in splits.items()},
             "long_policy": _distinct(r.meta.long_policy for r in recs),
             "wall_s": wall_time(recs), "source": m0.get("lmkbench_task_source") or "",

@@ -268,20 +268,25 @@ def depth_grids(section: Section, depth_bins: Sequence[bk.Bucket]):
     return lengths, grids, counts
 
 
-def position_limit(section: Section) -> tuple[int | None, str]:
-    """The model's position limit (``meta.max_length``) and long-text policy of a section's results."""
-    limits, policies = set(), set()
+def read_limits(section: Section) -> tuple[int | None, str, int | None]:
+    """What bounds how much of a text a section's results read: the max length (``meta.max_length``, the
+    smallest over its results: texts beyond it are cut or windowed), the long-text policy, and the model's
+    position limit (``meta.position_limit``: past it only a positions method reads on). Two different limits:
+    MiniLM reads 256 tokens as shipped but has 512 positions."""
+    limits, policies, positions = set(), set(), set()
     for task in section.tasks:
         for rec in section.records[task].values():
             if rec.meta.max_length is not None:
                 limits.add(rec.meta.max_length)
             if rec.meta.long_policy:
                 policies.add(rec.meta.long_policy)
-    return (min(limits) if limits else None), ", ".join(sorted(policies))
+            if isinstance(rec.meta.get("position_limit"), int):
+                positions.add(rec.meta.get("position_limit"))
+    return (min(limits) if limits else None), ", ".join(sorted(policies)), (min(positions) if positions else None)
 
 
 def needle_beyond_limit(item: dict, limit: int | None) -> bool:
-    """The item's needle sits past the position limit and its text was cut there (content lost): such an
+    """The item's needle sits past the max length ``limit`` and its text was cut there (content lost): such an
     item measures truncation, not pooling. Texts split into windows (nothing cut) never count."""
     if limit is None or not (item.get("truncated") is True or item.get("truncated") == 1):
         return False

@@ -18,11 +18,13 @@ MODEL = "mini"
 POOLINGS = ("mean", "cls", "lmk:g=32")
 V_MEASURE = {"mean": 0.670, "cls": 0.532, "lmk:g=32": 0.705}
 CORRECT_RATE = {"mean": 0.752, "cls": 0.645, "lmk:g=32": 0.777}
-LIMIT = 256
+LIMIT = 256          # the results' max length (MiniLM as shipped) ...
+POSITIONS = 512      # ... which is not its position limit
 
 
 def _meta(pooling, *, trained="mean", policy="truncate", truncated=None, split=None, n_texts=None):
     meta = {"model_path": "/models/mini", "device": "cpu", "dtype": "fp32", "max_length": LIMIT,
+            "position_limit": POSITIONS,
             "long_policy": policy, "truncated": truncated or {}, "n_texts": n_texts or {},
             "trained_pooling": trained, "pooling_mismatch": trained is not None and pooling != trained,
             "timings": {"load_s": 0.1, "encode_texts_s": 4.0, "evaluate_s": 0.2},
@@ -130,8 +132,10 @@ def test_banner_says_which_poolings_were_not_trained(report):
     html = report["html"]
     banner = html[html.index('id="untrained-banner"'):html.index("</div>", html.index('id="untrained-banner"'))]
     assert html.index('id="untrained-banner"') < html.index('<section id="overview"')       # at the top
-    assert "mini was trained with mean pooling" in banner and "cls, lmk:g=32 are not the pooling" in banner
-    assert "lmkbench train-matched" in banner and "cannot show which pooling is better" in banner
+    assert "cannot say which pooling is better: mini is a single checkpoint, trained with mean pooling" in banner
+    assert "cls, lmk:g=32 are read here with a pooling the checkpoint never learned" in banner
+    assert "matched experiment" in banner or "lmkbench train-matched" in banner
+    assert banner.count("<p>") == 1                                         # one banner per fact
     # a mark at each affected table: every section's pooling cells of cls and lmk carry it, mean's never
     for sec in ("bbc-clustering", "qmsum"):
         rows = tables(html, "scores")[sec]
@@ -140,10 +144,13 @@ def test_banner_says_which_poolings_were_not_trained(report):
     assert html.count('class="warn untrained-note"') == 3                 # clustering, qmsum, passkey
 
 
-def test_no_banner_when_every_pooling_is_the_trained_one(tmp_path):
+def test_an_unknown_trained_pooling_is_said_once_and_marks_no_pooling(tmp_path):
     out = write_results(tmp_path / "r", trained=None)
     html = render_report(out, ReportOptions(ci_resamples=100, n_resamples=200, load_task_data=False))
-    assert "untrained-banner" not in html and "not trained pooling" not in html
+    assert "not trained pooling" not in html and "cannot say which pooling is better" not in html
+    banner = html[html.index('id="untrained-banner"'):html.index("</div>", html.index('id="untrained-banner"'))]
+    assert banner.count("<p>") == 1 and "Trained pooling unknown for mini" in banner
+    assert "trained pooling: unknown" in html                                 # the models table says it too
 
 
 def test_clustering_shows_v_measure_under_its_own_name(report):
@@ -191,10 +198,12 @@ def test_synthetic_limit_and_beyond_limit_cells(report):
     html = report["html"]
     sec = html[html.index('<section id="passkey"'):html.index("</section>", html.index('<section id="passkey"'))]
     svgs = _svgs(sec)
-    assert any(f"position limit {LIMIT}" in s for s in svgs)                # marked on the length plot
-    assert any("beyond" in s and "limit" in s for s in svgs)                # greyed cells in the heatmap
+    assert any(f"max length {LIMIT} (texts beyond it are cut)" in s for s in svgs)   # marked on the length plot
+    assert not any(f"position limit {LIMIT}" in s for s in svgs)           # the max length is not the limit
+    assert any("past max" in s for s in svgs)                               # greyed cells in the heatmap
     m = re.search(r"(\d+) cell\(s\) hatched grey", sec)
-    assert m and int(m.group(1)) > 0 and f"position limit ({LIMIT} tokens)" in sec
+    assert m and int(m.group(1)) > 0 and f"past the max length ({LIMIT} tokens)" in sec
+    assert f"position limit {POSITIONS}" in html                            # the models table says the limit
 
 
 def test_small_buckets_are_faint_and_y_axis_said(report):
@@ -218,8 +227,14 @@ def test_summary_matrix_and_cost_come_first(report):
     assert clu[1].startswith("correct_rate") and "whole-set" in clu[1]
     assert clu[3].startswith(f"{CORRECT_RATE['cls'] - CORRECT_RATE['mean']:+.4f}▼")
     cost = {r[1]: r for r in tables(html, "cost")["overview"][1:]}
-    assert cost["mean"][2] == "5,000" and cost["mean"][5] == "cls"          # 5 tasks × the plain family's 1000
+    assert cost["mean"][2] == "5,000" and cost["mean"][7] == "cls"          # 5 tasks × the plain family's 1000
     assert cost["lmk:g=32"][2] == "10,000"                                 # 5 tasks × its family's 2000
+    assert cost["lmk:g=32"][3] == "2.00" and cost["mean"][3] == "–"        # tokens as a multiple of the baseline's
+    # the first screen answers: a sentence per comparison, then the Δ-by-length figure, then the matrix
+    overview = html[html.index('id="overview"'):html.index('id="summary"')]
+    assert overview.index('class="answers"') < overview.index("<figure>") < overview.index('class="matrix"')
+    answers = re.findall(r'<li><span class="pooling who">([^<]+)</span>', overview)
+    assert answers == ["cls vs mean", "lmk:g=32 vs mean"]
     assert html.index('id="overview"') < html.index('id="summary"') < html.index('id="qmsum"')
     assert len(_svgs(html[html.index('id="overview"'):html.index('id="summary"')])) == 1
 
