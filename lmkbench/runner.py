@@ -115,7 +115,8 @@ class Runner:
         """The :class:`System` that computes ``pooling``'s cell of ``task`` in this run (its code included)."""
         if self.lexical:
             spec = parse_system(self.s.model)
-            base = System(name=bm25_label(spec), pooling=spec.name, kind="lexical", identity=self.s.tokenizer or "minilm",
+            self.length_tokenizer()   # its content identity: a tokenizer folder that changed is another system
+            base = System(name=bm25_label(spec), pooling=spec.name, kind="lexical", identity=self._tok_identity,
                           settings={"bm25": dict(spec.params), **(settings or {})})
         else:
             enc = self.encoder
@@ -321,10 +322,12 @@ class Runner:
         if getattr(self, "_tok", None) is None:
             from transformers import AutoTokenizer
 
-            from .models import resolve_model_path
+            from .models import model_identity, resolve_model_path
 
             name = self.s.tokenizer or "minilm"
-            self._tok = (AutoTokenizer.from_pretrained(resolve_model_path(name)), name)
+            path = resolve_model_path(name)
+            self._tok = (AutoTokenizer.from_pretrained(path), name)
+            self._tok_identity = model_identity(name, path)
         return self._tok
 
     def _record(self, task: TaskDef, data, evaluator, out, lengths: dict, pooling: str, cut: dict, split: dict,

@@ -43,12 +43,12 @@ def _other_weights(src: Path, dst: Path, factor: float = -1.5) -> Path:
     return dst
 
 
-def _run(model, task, out, poolings=("mean", "cls"), log=None, overwrite=False, **settings):
+def _run(model, task, out, poolings=("mean", "cls"), log=None, overwrite=False, tokenizer=None, **settings):
     from lmkbench.runner import Runner, RunSettings
 
     lines = [] if log is None else log
-    Runner(RunSettings(str(model), list(poolings), out, progress=False, device="cpu", overwrite=overwrite,
-                       **{"cache_dir": False, **settings}), log=lines.append).run([f"beir:{task}"])
+    Runner(RunSettings(str(model), list(poolings) if poolings else None, out, progress=False, device="cpu",
+                       overwrite=overwrite, tokenizer=tokenizer, **{"cache_dir": False, **settings}), log=lines.append).run([f"beir:{task}"])
     return lines
 
 
@@ -245,3 +245,20 @@ def test_selector_parsing():
     with pytest.raises(LmkbenchError):
         Selector.parse("")
 
+
+
+def test_bm25_with_a_changed_tokenizer_folder_is_not_reused(tiny_beir, tmp_path, minilm_tokenizer):
+    from lmkbench.models import resolve_model_path
+
+    tok = tmp_path / "tok"
+    minilm_tokenizer.save_pretrained(tok)
+    shutil.copy(Path(resolve_model_path("minilm")) / "config.json", tok / "config.json")
+    out = tmp_path / "res"
+    _run("bm25", tiny_beir, out, poolings=None, tokenizer=str(tok))
+    assert any("cell done" in line for line in _run("bm25", tiny_beir, out, poolings=None, tokenizer=str(tok)))
+    cfg = json.loads((tok / "tokenizer_config.json").read_text())
+    cfg["model_max_length"] = 77
+    (tok / "tokenizer_config.json").write_text(json.dumps(cfg))
+    lines = _run("bm25", tiny_beir, out, poolings=None, tokenizer=str(tok))
+    assert not any("cell done" in line for line in lines), lines
+    assert len({r.meta.get("system")["identity"] for r in iter_results(out)}) == 2
