@@ -1,11 +1,13 @@
 """File helpers: atomic writes, output-path checks, safe paths from data, checksums, jsonl and TREC reading."""
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import json
 import math
 import os
+import re
 import stat
 import tempfile
 import zlib
@@ -41,8 +43,29 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     The file gets the permissions a plain ``open(path, "w")`` would (0666 less the umask), not mkstemp's 0600.
     A write the system refuses (ENOSPC, a folder at ``path``...) removes the temp file and raises
     :class:`WriteError` naming ``path``.
+
+    What is already at ``path`` is never replaced unless it is a regular file:
+
+    * a symbolic link is followed: its target is written atomically (temp file beside the *target*, renamed onto
+      it) and the link stays a link, as ``open(path, "w")`` would leave it; a dangling link creates its target;
+    * a character device or a FIFO (``/dev/stdout``, ``/dev/null``, ``/dev/full``, a named pipe) is opened and
+      written into, not replaced (a FIFO without a reader is an error rather than a hang); a device that
+      refuses the bytes (``/dev/full``: ENOSPC) is one :class:`WriteError`;
+    * a block device, a socket or a folder is refused (:class:`WriteError`).
     """
     path = Path(path)
+    try:
+        if path.is_symlink():
+            path = Path(os.path.realpath(path))
+        mode = path.stat().st_mode if path.exists() else None
+    except OSError as exc:
+        raise WriteError(path, exc) from None
+    if mode is not None and not stat.S_ISREG(mode):
+        if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+            return _write_into(path, data, fifo=stat.S_ISFIFO(mode))
+        kind = "a folder" if stat.S_ISDIR(mode) else "a block device" if stat.S_ISBLK(mode) else "a socket"
+        raise WriteError(path, OSError(errno.EISDIR if stat.S_ISDIR(mode) else errno.EPERM,
+                                       f"it is {kind}, which lmkbench does not replace"))
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,8 +87,56 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
+#: how long a write into a FIFO waits for its reader to open it
+FIFO_WAIT_S = 10.0
+
+
+def _write_into(path: Path, data: bytes, *, fifo: bool) -> None:
+    """Write ``data`` into an existing character device or FIFO (no temp file, no rename)."""
+    import time
+
+    deadline = time.monotonic() + FIFO_WAIT_S
+    while True:
+        try:
+            # a FIFO opened without a reader blocks for ever; O_NONBLOCK makes that ENXIO (retried until a reader
+            # comes or FIFO_WAIT_S pass), then writes block again
+            fd = os.open(path, os.O_WRONLY | (os.O_NONBLOCK if fifo else 0))
+            break
+        except OSError as exc:
+            if exc.errno == errno.ENXIO and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            if exc.errno == errno.ENXIO:
+                exc = OSError(exc.errno, f"a FIFO with no reader (waited {FIFO_WAIT_S:g} s)")
+            raise WriteError(path, exc) from None
+    try:
+        if fifo:
+            os.set_blocking(fd, True)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError as exc:
+        raise WriteError(path, exc) from None
+    finally:
+        os.close(fd)
+
+
 def atomic_write_text(path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+    """UTF-8 text; a lone surrogate (from a result's query text, a file name...) is written as U+FFFD instead
+    of failing the whole write with a UnicodeEncodeError (:func:`safe_text`)."""
+    atomic_write_bytes(path, safe_text(text).encode("utf-8"))
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def safe_text(text: str) -> str:
+    """``text`` with every lone UTF-16 surrogate (not text, and not encodable as UTF-8) replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def atomic_write_json(path, obj: Any) -> None:
@@ -89,6 +160,65 @@ def check_output_dir(path, what: str = "output folder") -> Path:
         raise LmkbenchError(f"{what} {path} is not a folder (a file of that name exists)")
     _check_parents(path, what)
     return path
+
+
+def check_output_path(path, what: str = "output", *, inputs=(), results_dirs=()) -> Path:
+    """``path`` as a file this command may write, checked before any work (:func:`check_output_file`), and
+    never one of the command's own ``inputs`` (the same file by any name: a link, ``./x``) nor an lmkbench
+    result (or its ``.trec`` run) under one of the ``results_dirs`` it reads; else one :class:`LmkbenchError`
+    naming the option (the CLI exits 2)."""
+    path = check_output_file(path, what)
+    for given in inputs:
+        if given is not None and _same_file(path, Path(given)):
+            raise LmkbenchError(f"{what} {path} is one of this command's inputs ({given}); it would be overwritten")
+    for root in results_dirs:
+        result = _result_file_at(path, Path(root))
+        if result is not None:
+            raise LmkbenchError(f"{what} {path} would overwrite the result {result} in the results folder {root} "
+                                "that this command reads; write somewhere else")
+    return path
+
+
+def check_output_folder(path, what: str = "output folder", *, inputs=()) -> Path:
+    """``path`` as a folder this command may write into (:func:`check_output_dir`), neither one of its
+    ``inputs`` (a results folder, a data folder) nor inside one, nor holding one."""
+    path = check_output_dir(path, what)
+    real = Path(os.path.realpath(path))
+    for given in inputs:
+        if given is None:
+            continue
+        other = Path(os.path.realpath(given))
+        if real == other or other in real.parents or real in other.parents:
+            raise LmkbenchError(f"{what} {path} overlaps this command's input {given}; its files could be "
+                                "overwritten: write somewhere else")
+    return path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _result_file_at(path: Path, root: Path) -> Path | None:
+    """The lmkbench result that writing ``path`` would replace (``path`` itself, or the result a ``.trec`` run
+    belongs to) when it lies under ``root``; None otherwise."""
+    real, real_root = Path(os.path.realpath(path)), Path(os.path.realpath(root))
+    if real_root not in real.parents or not real.is_file():
+        return None
+    candidate = real.with_suffix(".json") if real.suffix == ".trec" else real
+    if candidate.suffix != ".json" or not candidate.is_file():
+        return None
+    try:
+        with open(candidate, "rb") as fh:
+            head = json.loads(fh.read())
+    except (OSError, ValueError, RecursionError):
+        return None
+    schema = head.get("schema") if isinstance(head, dict) else None
+    return candidate if isinstance(schema, str) and schema.startswith("lmkbench.result/") else None
 
 
 def _check_parents(path: Path, what: str) -> None:

@@ -21,7 +21,9 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from ..gate import write_baseline
+    from ..io import check_output_path
 
+    check_output_path(args.output, "-o", results_dirs=[args.results_dir])
     base = write_baseline(args.results_dir, args.output)
     n_items = sum(len(c.items or {}) for c in base.cells)
     print(f"wrote {args.output}: {len(base.cells)} cell(s), {n_items} per-item scores")

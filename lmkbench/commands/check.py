@@ -45,10 +45,10 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from ..gate import check
-    from ..io import atomic_write_json, check_output_file
+    from ..io import atomic_write_json, check_output_path
 
     if args.json:
-        check_output_file(args.json, "--json")
+        check_output_path(args.json, "--json", inputs=[args.baseline], results_dirs=[args.results_dir])
     report = check(args.results_dir, args.baseline, alpha=args.alpha, min_delta=args.min_delta, test=args.test,
                    correction=args.correction)
     if args.json:   # before the table: a write that fails (disk full) must not follow a "gate: PASS"

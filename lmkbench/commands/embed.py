@@ -94,17 +94,35 @@ def output_paths(out: Path, poolings: list[str]) -> dict[str, Path]:
     return {p: out.with_name(f"{out.stem}.{slug(p)}.npy") for p in poolings}
 
 
+def derived_paths(out: Path, poolings: list[str]) -> list[Path]:
+    """Every file ``embed`` may write for ``--output out``: one array per pooling, its row owners (a
+    multi-vector strategy) and the ids file."""
+    arrays = list(output_paths(out, poolings).values())
+    return arrays + [p.with_name(f"{p.stem}.owner.npy") for p in arrays] + [out.with_name(f"{out.stem}.ids.txt")]
+
+
 def run(args) -> int:
+    from ..bm25 import is_lexical
     from ..encoder import PooledEncoder
+    from ..io import check_output_path
 
     out = Path(args.output)
     if out.suffix != ".npy":
         raise LmkbenchError(f"--output must end in .npy: {out}")
+    if is_lexical(args.model):
+        raise LmkbenchError(f"--model {args.model}: BM25 is a lexical index and has no vectors to embed; "
+                            "use it with 'lmkbench run --model bm25'")
     from ..runner import default_poolings
 
+    requested = parse_pooling_arg(args.pooling)
+    early = derived_paths(out, requested) if requested else [out, out.with_name(f"{out.stem}.ids.txt")]
+    for path in early:   # before any work: no output may replace the input (e.ids.txt as --input of e.npy)
+        check_output_path(path, "--output", inputs=[args.input])
     ids, texts = read_rows(Path(args.input), args.field, title=not args.no_title)
     enc = PooledEncoder(args.model, encoder_settings(args), progress=not args.quiet)
-    poolings = parse_pooling_arg(args.pooling) or default_poolings(enc.loaded.trained_pooling)
+    poolings = requested or default_poolings(enc.loaded.trained_pooling)
+    for path in derived_paths(out, poolings):   # the default poolings name their files only now
+        check_output_path(path, "--output", inputs=[args.input])
     res = enc.encode(texts, poolings)
     for pooling, path in output_paths(out, poolings).items():
         emb = res.embeddings[pooling]
@@ -112,8 +130,12 @@ def run(args) -> int:
         np.save(buf, emb.astype(np.float32), allow_pickle=False)
         atomic_write_bytes(path, buf.getvalue())
         n_trunc = int(res.truncated[pooling].sum())
+        n_split = int(res.split[pooling].sum()) if pooling in res.split else 0
+        longer = (f"{n_trunc} text(s) longer than {enc.max_length} tokens cut" if not n_split else
+                  f"{n_split} text(s) longer than {enc.max_length} tokens split into windows (nothing cut)"
+                  + (f", {n_trunc} cut" if n_trunc else ""))
         print(f"{pooling}: wrote {emb.shape[0]} × {emb.shape[1] if emb.ndim == 2 else 0} embeddings to {path} "
-              f"({n_trunc} text(s) longer than {enc.max_length} tokens, policy {enc.long_policy})")
+              f"({longer}; policy {enc.long_policy})")
         owner = res.owners.get(pooling)
         if owner is not None:  # several rows per text (MaxP): row i belongs to text owner[i] (a line of the ids file)
             owner_path = path.with_name(f"{path.stem}.owner.npy")

@@ -37,12 +37,12 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from ..export import export
-    from ..io import check_output_dir
+    from ..io import check_output_folder
 
     root = Path(args.results_dir)
     if not root.is_dir():
         raise LmkbenchError(f"results folder not found: {root}")
-    check_output_dir(args.out, "-o")
+    check_output_folder(args.out, "-o", inputs=[root])
     options = {"mteb_tasks_only": args.mteb_tasks_only, "language": args.language} if args.format == "mteb" else {}
     report = export(root, args.format, args.out, **options)
     print(report.summary())

@@ -118,6 +118,27 @@ class BatchPlan:
         return np.random.default_rng([self.seed, step, 7])
 
 
+def check_out_folder(cfg: TrainConfig) -> Path:
+    """Refuse, before any work, an output folder that is a file, the base model's own folder, or an existing
+    folder holding files that are not a training run's (no ``lmkbench.json``, no ``checkpoints/``) unless
+    ``overwrite``: a user's files are not written over by accident."""
+    import os
+
+    from ..io import check_output_dir
+
+    out = check_output_dir(Path(cfg.out), "--out")
+    base = Path(cfg.model)
+    if base.exists() and out.exists() and os.path.samefile(base, out):
+        raise LmkbenchError(f"--out {out} is the base model's folder ({cfg.model}); write the trained model elsewhere")
+    if out.is_dir() and not cfg.overwrite and read_meta(out) is None and not (out / "checkpoints").exists():
+        theirs = sorted(p.name for p in out.iterdir())
+        if theirs:
+            raise LmkbenchError(f"--out {out} already holds files that are not a training run's "
+                                f"({', '.join(theirs[:3])}{', ...' if len(theirs) > 3 else ''}); "
+                                "choose an empty or new folder, or pass --overwrite to write into it")
+    return out
+
+
 def _check_out(cfg: TrainConfig) -> tuple[dict | None, Path | None]:
     """Decide between fresh start, resume and 'already done'; returns (finished meta, checkpoint to resume)."""
     out = Path(cfg.out)
@@ -164,6 +185,7 @@ def train(cfg: TrainConfig, *, on_step: Callable[[int, float], None] | None = No
     from ..provenance import git_commit, versions
 
     check_config(cfg)
+    check_out_folder(cfg)
     tp: TrainPooling = parse_train_pooling(cfg.pooling)
     device = resolve_device(cfg.device)
     dtype = resolve_dtype(cfg.dtype, device)
