@@ -48,7 +48,7 @@ def synthetic_docs(minilm_tokenizer):
 
 def test_at_the_read_whole_setting_no_synthetic_document_is_cut(synthetic_docs, minilm_tokenizer):
     variant = _extended()
-    assert {t.split("_")[0] for t in variant.tasks} == {"passkey", "needle"}
+    assert variant.tasks and {t.split("_")[0] for t in variant.tasks} <= {"passkey", "needle"}
     sp = SpecialTokens.from_tokenizer(minilm_tokenizer)
     longest = max(len(ids) for docs in synthetic_docs.values() for ids in docs)
     for pooling in POOLINGS:
