@@ -32,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="lmkbench", description="Benchmark pooling strategies (LMK, CLS, mean, ...) of text encoders.")
     parser.add_argument("--version", action="version", version=f"lmkbench {__version__}")
+    parser.add_argument("--plugin", action="append", metavar="MODULE",
+                        help="load an extension first (a module or a .py file that registers poolings, loaders, "
+                             "metrics...; repeatable, anywhere on the line; also $LMKBENCH_PLUGINS and the "
+                             "'lmkbench.plugins' entry points)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for mod in _command_modules():
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP),
@@ -42,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .plugins import load_plugins
+
+    try:   # extensions register their poolings, loaders, metrics... before the command line is built
+        argv = load_plugins(sys.argv[1:] if argv is None else list(argv))
+    except LmkbenchError as exc:
+        sys.stderr.write(f"lmkbench: error: {exc}\n")
+        return 2
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

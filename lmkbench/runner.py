@@ -28,7 +28,7 @@ from .results import Cell, ResultRecord, json_safe
 from .reuse import differences, producing, system_label, task_folder
 from .settings import EncoderSettings
 from .store import open_store, writable_dir
-from .system import VECTOR_SETTINGS, System, TaskRef, display_name, extension_classes, result_code_digest
+from .system import VECTOR_SETTINGS, System, TaskRef, display_name, result_code_digest
 from .tasks import TaskDef, resolve_tasks
 
 
@@ -111,8 +111,8 @@ class Runner:
             return bm25_label(parse_system(self.s.model))
         return self.encoder.label
 
-    def system(self, task: TaskDef, pooling: str, settings: dict | None = None) -> System:
-        """The :class:`System` that computes ``pooling``'s cell of ``task`` in this run (its code included)."""
+    def system(self, pooling: str, settings: dict | None = None) -> System:
+        """The :class:`System` that computes ``pooling``'s cells in this run (its code included)."""
         if self.lexical:
             spec = parse_system(self.s.model)
             self.length_tokenizer()   # its content identity: a tokenizer folder that changed is another system
@@ -126,9 +126,7 @@ class Runner:
             base = System(name=display_name(enc.loaded.label), pooling=pooling, variant=variant_of(enc.settings),
                           identity=d["model_identity"], settings={k: d.get(k) for k in VECTOR_SETTINGS},
                           training=training, seed=seed if isinstance(seed, int) else None)
-        positions = None if self.lexical else str(self.encoder.positions)
-        code = result_code_digest(extension_classes(pooling, positions, task.source_loader))
-        return System(**{**base.__dict__, "pooling": pooling, "code": code})
+        return System(**{**base.__dict__, "pooling": pooling, "code": result_code_digest()})
 
     def poolings(self) -> list[str]:
         if self.lexical:
@@ -178,7 +176,7 @@ class Runner:
         timings["load_s"] = time.perf_counter() - t0
         enc = self.encoder
         poolings = self.poolings()
-        systems = {p: self.system(task, p) for p in poolings}
+        systems = {p: self.system(p) for p in poolings}
         task_ref, task_dir, label = self._filing(task, systems[poolings[0]])
         todo = self._cells_to_compute(task_dir, label, systems, task_ref, data.checksums, task.evaluator_options)
         if not todo:
@@ -258,7 +256,7 @@ class Runner:
         t0 = time.perf_counter()
         data = task.load(tokenizer=tok) if task.needs_tokenizer else task.load()
         timings["load_s"] = time.perf_counter() - t0
-        system = self.system(task, pooling, {"length_tokenizer": tok_name})
+        system = self.system(pooling, {"length_tokenizer": tok_name})
         task_ref, task_dir, label = self._filing(task, system)
         if not self._cells_to_compute(task_dir, label, {pooling: system}, task_ref, data.checksums,
                                       task.evaluator_options):

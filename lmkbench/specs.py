@@ -67,6 +67,39 @@ class Entry(Generic[T]):
         return self.schema
 
 
+#: every registry, in the order created: :func:`extension_digests` walks them
+REGISTRIES: list["Registry"] = []
+_PACKAGE = __name__.split(".")[0]
+
+
+def _is_own(obj: Any) -> bool:
+    return str(getattr(obj, "__module__", "") or "").split(".")[0] == _PACKAGE
+
+
+def source_digest(obj: Any) -> str:
+    """A registered object's code: a digest of its module's source file, else its distribution's version, else
+    its qualified name alone (a class defined interactively)."""
+    import hashlib
+    import inspect
+    import sys
+
+    where = f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"
+    try:
+        src = inspect.getsourcefile(obj if inspect.isclass(obj) or inspect.isfunction(obj) else type(obj))
+        with open(src, "rb") as fh:
+            return f"{where}:{hashlib.blake2b(fh.read(), digest_size=12).hexdigest()}"
+    except (TypeError, OSError):
+        module = sys.modules.get(str(getattr(obj, "__module__", "")).split(".")[0])
+        return f"{where}:v{getattr(module, '__version__', '?')}"
+
+
+def extension_digests() -> list[str]:
+    """``kind name = module.qualname:digest`` of every object registered from outside lmkbench (a pooling,
+    strategy, positions method, loader, metric, test, exporter...): in the code digest of every stored vector
+    and every result, so an extension author's edit invalidates what it computed."""
+    return sorted(f"{r.kind} {name} = {source_digest(obj)}" for r in REGISTRIES for name, obj in r.extensions())
+
+
 class Registry(Generic[T]):
     """Name → registered object, with its parameter :class:`~lmkbench.params.Schema`, parsing and listing.
 
@@ -78,6 +111,11 @@ class Registry(Generic[T]):
         self.kind, self.noun, self.modules = kind, noun, tuple(modules)
         self._entries: dict[str, Entry[T]] = {}
         self._complete = not self.modules
+        REGISTRIES.append(self)
+
+    def extensions(self) -> list[tuple[str, Any]]:
+        """``(name, object)`` of the entries registered from outside lmkbench (extensions, plugins)."""
+        return [(e.name, e.obj) for e in self._entries.values() if not _is_own(e.obj)]
 
     def register(self, name: str, *, params: dict[str, Param] | None = None, help: str = ""):
         if not _NAME.match(name):

@@ -139,8 +139,12 @@ def code_parts() -> dict:
 
 
 def code_digest() -> str:
-    """A short hash of the code that computes stored vectors (:func:`code_parts`); in every slot key."""
-    return hashlib.sha256(json.dumps(code_parts(), sort_keys=True).encode()).hexdigest()[:16]
+    """A short hash of the code that computes stored vectors (:func:`code_parts`, and the source of every
+    extension registered from outside lmkbench: :func:`lmkbench.specs.extension_digests`); in every slot key."""
+    from .specs import extension_digests
+
+    parts = {**code_parts(), **({"extensions": ext} if (ext := extension_digests()) else {})}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def slot_key(key: dict) -> dict:

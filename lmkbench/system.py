@@ -17,7 +17,8 @@ the same encoder settings, :data:`VECTOR_SETTINGS`). A ``System`` is frozen and 
   pooling); its bytes are in ``identity`` already, this is what a reader sees;
 * ``seed`` — the training seed where known (``train-matched --seeds``);
 * ``code`` — :func:`result_code_digest`: lmkbench's modules that compute the number, library versions, and
-  the source of every extension class (pooling, positions method, task loader) defined outside lmkbench.
+  the source of every extension registered from outside lmkbench (:func:`lmkbench.specs.extension_digests`:
+  poolings, strategies, positions methods, loaders, metrics, tests...).
 
 Three keys: :meth:`System.checkpoint_key` (what a results folder ``<task>/<label>/`` belongs to: everything but
 the pooling and the code), :meth:`System.cell_key` (plus the pooling: what one cell file belongs to) and
@@ -29,11 +30,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import inspect
 import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from .labels import SEPARATOR, split_label, with_variant
 
@@ -171,64 +171,13 @@ def _result_modules_digest() -> str:
     return h.hexdigest()
 
 
-@functools.lru_cache(maxsize=None)
-def _source_digest(path: str) -> str:
-    try:
-        return hashlib.blake2b(Path(path).read_bytes(), digest_size=12).hexdigest()
-    except OSError:
-        return "unreadable"
-
-
-def extension_digest(cls) -> str | None:
-    """The source digest of a registered class defined outside lmkbench (an extension), else None (lmkbench's
-    own code is in :func:`result_code_digest` already). A class without a source file counts by its module's
-    version, or its qualified name."""
-    cls = cls if isinstance(cls, type) else type(cls)
-    try:
-        src = inspect.getsourcefile(cls)
-    except TypeError:
-        src = None
-    if src is not None and Path(src).resolve().is_relative_to(_PACKAGE_DIR):
-        return None
-    module = cls.__module__
-    if src is not None:
-        return f"{module}.{cls.__qualname__}:{_source_digest(str(Path(src).resolve()))}"
-    version = getattr(__import__(module.split(".")[0]), "__version__", "?") if module else "?"
-    return f"{module}.{cls.__qualname__}:v{version}"
-
-
-def extension_classes(pooling: str | None = None, positions: str | None = None, loader=None) -> list[Any]:
-    """The registered classes a cell's number depends on: its pooling (and a strategy's inner pooling), its
-    positions method and its task loader."""
-    out: list[Any] = []
-    if pooling and pooling != "bm25":
-        try:
-            from .poolings import make_pooling
-
-            obj = make_pooling(pooling)
-            out.append(type(obj))
-            inner = getattr(obj, "inner", None)
-            if inner is not None:
-                out.append(type(inner))
-        except Exception:  # a lexical or unknown name: nothing of an extension to hash
-            pass
-    if positions and positions != "native":
-        from .positions import parse_positions
-
-        out.append(type(parse_positions(positions)))
-    if loader is not None:
-        out.append(type(loader))
-    return out
-
-
-def result_code_digest(classes: Iterable[Any] = ()) -> str:
+def result_code_digest() -> str:
     """A digest of the code that computes a result: the vector code (:func:`lmkbench.store.code_digest`:
-    encoder, poolings, positions..., library versions), the result modules (:data:`RESULT_MODULES`) and the
-    source of each extension class among ``classes``."""
+    encoder, poolings, positions..., library versions, and every extension registered from outside lmkbench)
+    and the result modules (:data:`RESULT_MODULES`)."""
     from .store import code_digest
 
-    ext = sorted(d for d in (extension_digest(c) for c in classes) if d is not None)
-    return _digest({"vectors": code_digest(), "results": _result_modules_digest(), "extensions": ext})
+    return _digest({"vectors": code_digest(), "results": _result_modules_digest()})
 
 
 # -- tasks ------------------------------------------------------------------------------------------------
