@@ -273,12 +273,15 @@ def unknown_trained(records) -> list[str]:
 
 
 def in_task_order(data: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Settings side by side with its rows in task order (lengths as numbers), then model and pooling."""
+    """Settings side by side with its rows in task order (lengths as numbers), then model and pooling, and only
+    the bucket columns where some row has a difference (a table of empty length buckets does not fit a screen)."""
     from ..variants import task_order
 
     if data:
         data["rows"] = sorted(data["rows"], key=lambda r: (task_order(r["task"]), r["model"], r["pooling"],
                                                            r["variant"]))
+        data["columns"] = [c for c in data["columns"]
+                           if any((r["cells"].get(c) or {}).get("diff") is not None for r in data["rows"])]
     return data
 
 
