@@ -7,8 +7,12 @@ module is one of :data:`lmkbench.store.CODE_MODULES`.
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import os
+import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -55,7 +59,65 @@ def resolve_dtype(dtype: str, device: str) -> str:
     if not cpu_supports_bf16():
         raise LmkbenchError("--dtype bf16 on CPU needs AVX-512 BF16 or AMX, which this CPU lacks "
                             f"(torch sees {torch.backends.cpu.get_cpu_capability()}); use fp32")
+    _say_if_bf16_is_slower()
     return dtype
+
+
+_told: list[bool] = []
+
+
+@functools.cache
+def cpu_bf16_check() -> dict:
+    """This CPU and what is known of bf16 on one like it: ``cpu`` (its model name), ``amx`` (AMX tiles, the bf16
+    matrix units behind the docs' bf16 speed-ups) and ``measured``, the committed bf16-vs-fp32 figures taken on a
+    CPU without AMX (``results/benchmarks/*.json`` whose machine says ``amx: false``; none in an installed
+    wheel): ``(file, cpu, figure name, ratio)``, ratio = fp32 time / bf16 time, below 1 where bf16 is slower."""
+    cpu, flags = _cpuinfo()
+    amx_probe = getattr(getattr(torch, "cpu", None), "_is_amx_tile_supported", None)
+    amx = "amx_bf16" in flags or "amx_tile" in flags or bool(amx_probe and amx_probe())
+    measured = []
+    root = Path(__file__).resolve().parents[1] / "results" / "benchmarks"
+    for path in sorted(root.glob("*.json")) if root.is_dir() else []:
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        machine = d.get("machine") or {}
+        if machine.get("amx") is False:
+            measured += [(f"results/benchmarks/{path.name}", machine.get("cpu_model", "?"), f["name"], f["ratio"])
+                         for f in d.get("figures", []) if "bf16" in f.get("name", "")
+                         and isinstance(f.get("ratio"), (int, float))]
+    return {"cpu": cpu, "amx": amx, "measured": measured}
+
+
+def _cpuinfo() -> tuple[str, set[str]]:
+    """The CPU's model name and flags (Linux /proc/cpuinfo; elsewhere the platform's name and no flags)."""
+    import platform
+
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return platform.processor() or "unknown CPU", set()
+    fields = dict(ln.split(":", 1) for ln in text.split("\n\n", 1)[0].splitlines() if ":" in ln)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    return fields.get("model name") or platform.processor() or "unknown CPU", set(fields.get("flags", "").split())
+
+
+def _say_if_bf16_is_slower() -> None:
+    """Once per process, on stderr (so also under --quiet): bf16 asked for on a CPU without AMX, where it has
+    been measured slower than fp32, with the figures and the file they come from."""
+    if _told:
+        return
+    _told.append(True)
+    check = cpu_bf16_check()
+    if check["amx"]:
+        return
+    slower = [m for m in check["measured"] if m[3] < 1]
+    figures = "; ".join(f"{name} {ratio:.2f}x fp32's speed on {cpu} ({file})" for file, cpu, name, ratio in slower)
+    print(f"warning: --dtype bf16 on a CPU without AMX ({check['cpu']}) can be slower than fp32"
+          + (f": measured {figures}" if figures else "")
+          + "; the bf16 speed-ups in docs/manual/benchmarks.md name the CPU each came from. Time fp32 against bf16 "
+            "here before a long run.", file=sys.stderr)
 
 
 def cpu_supports_bf16() -> bool:
