@@ -7,7 +7,7 @@ BIN     = $(VENV)/bin
 OFFLINE = HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 DEMO_OUT ?= results/demo
 
-.PHONY: setup demo test gate bench docs clean
+.PHONY: setup demo screenshot test gate bench docs clean
 
 setup: $(VENV)/.installed
 
@@ -28,6 +28,11 @@ demo: setup
 	@echo
 	@$(OFFLINE) $(BIN)/lmkbench compare $(DEMO_OUT) --baseline mean --profile --settings --out $(DEMO_OUT)/compare.txt
 	@echo "results: $(DEMO_OUT)/   report: reports/demo.html"
+
+# The README's (and the manual's) report screenshot, from the demo report as it is (needs chromium; run make demo
+# first): docs/screenshot.py also records the report template's digest, which tests/test_screenshot.py checks.
+screenshot: setup
+	$(BIN)/python docs/screenshot.py reports/demo.html
 
 test: setup
 	$(OFFLINE) $(BIN)/pytest -q

@@ -26,6 +26,8 @@ def _machine(m: dict) -> str:
     gpu = m.get("gpu") or m.get("gpu_name")
     parts = [f"{m.get('cpu_model', '?')}, {m.get('cpu_count', '?')} cores (torch threads {m.get('torch_threads', '?')})",
              f"{m.get('memory_gib', '?')} GiB RAM", f"device `{m.get('device', '?')}`"]
+    if "amx" in m:
+        parts.append("AMX" if m["amx"] else "no AMX" + (" (AVX-512 BF16)" if m.get("avx512_bf16") else ""))
     if gpu:
         parts.append(f"GPU {gpu if isinstance(gpu, str) else json.dumps(gpu)}")
     versions = ", ".join(f"{k} {v}" for k, v in (m.get("versions") or {}).items())
