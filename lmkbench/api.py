@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .errors import LmkbenchError
-
+from .stats.settings import DEFAULTS
 
 def evaluate(model: str, poolings: Iterable[str] | None = None, tasks: Iterable[str] = ("suite:default",),
-             out="runs", *, baseline: str = "mean", test: str = "ttest", correction: str = "holm",
+             out="runs", *, baseline: str = "mean", test: str = DEFAULTS["test"],
+             correction: str = DEFAULTS["correction"],
              progress: bool = False, log=None, **settings: Any):
     """Run ``tasks`` × ``poolings`` for ``model`` into ``out`` and return the :class:`~lmkbench.stats.compare.
     Comparison` of those cells against ``baseline`` (what ``lmkbench compare`` prints).

@@ -44,7 +44,7 @@ from .results import NoItemScores, ResultRecord, check_same_data, iter_results, 
 from .settings import EncoderSettings
 from .stats.paired import Block, Contrast, Decision, Outcome, run_paired
 from .stats.registry import offered_tests
-from .stats.settings import check_settings
+from .stats.settings import DEFAULTS, check_settings
 from .configs.errors import input_error
 from .params import did_you_mean
 
@@ -302,8 +302,9 @@ class GateReport:
 REGRESSION = "REGRESSION"
 
 
-def check(results_dir, baseline, *, alpha: float = 0.05, min_delta: float = 0.01, test: str = "ttest",
-          correction: str = "holm", n_resamples: int = 10_000, seed: int = 0) -> GateReport:
+def check(results_dir, baseline, *, alpha: float = DEFAULTS["alpha"], min_delta: float = DEFAULTS["min_delta"],
+          test: str = DEFAULTS["test"], correction: str = DEFAULTS["correction"],
+          n_resamples: int = DEFAULTS["n_resamples"], seed: int = DEFAULTS["seed"]) -> GateReport:
     """Compare the results under ``results_dir`` with ``baseline`` (a path or a loaded baseline)."""
     stats = check_settings("gate", tests=offered_tests(gate=True), test=test, correction=correction, alpha=alpha,
                            min_delta=min_delta, binary_test="mcnemar")

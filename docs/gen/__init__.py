@@ -31,6 +31,7 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "corrections": catalogue.corrections,
     "evaluators": catalogue.evaluators,
     "encoder-settings": schemas.encoder_settings,
+    "stats-settings": schemas.stats_settings,
     "result-record": schemas.result_record,
     "result-meta": schemas.result_meta,
     "baseline": schemas.baseline,

@@ -88,6 +88,13 @@ def baseline() -> str:
         + _pydantic(BaselineCell)
 
 
+def stats_settings() -> str:
+    from lmkbench.stats.settings import FLAGS, STATS_PARAMS
+
+    rows = [[code(name), code(FLAGS.get(name)), code(repr(p.default)), p.help] for name, p in STATS_PARAMS.items()]
+    return table(["setting", "CLI flag", "default", "what it sets"], rows)
+
+
 def encoder_settings() -> str:
     from lmkbench.settings import EncoderSettings
 

@@ -18,6 +18,16 @@ def positive_int(text: str) -> int:
     return v
 
 
+def non_negative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {v}")
+    return v
+
+
 def add_encoder_arguments(p: argparse.ArgumentParser, *, pooling_required: bool = False) -> None:
     p.add_argument("--model", required=True,
                    help="Hugging Face model: a local folder, a hub name (needs a network), or an alias "
@@ -39,6 +49,11 @@ def add_encoder_arguments(p: argparse.ArgumentParser, *, pooling_required: bool 
 def parse_pooling_arg(text: str | None) -> list[str] | None:
     if text is None:
         return None
+    if not text.replace(",", "").strip():
+        from ..errors import LmkbenchError
+
+        raise LmkbenchError(f"--pooling {text!r} names no pooling; give e.g. cls,mean,lmk or leave the flag out "
+                            "for the default")
     from ..poolings import parse_poolings
 
     return [str(s) for s in parse_poolings(text)]
@@ -55,9 +70,19 @@ def _argparse_type(f: dataclasses.Field) -> dict:
 
 
 def encoder_settings(args) -> EncoderSettings:
-    """The encoder settings the command line gives (``--no-cache``: no persistent store)."""
+    """The encoder settings the command line gives (``--no-cache``: no persistent store; with ``--cache-dir``,
+    whatever its value, a conflict)."""
+    check_cache_flags(args)
     values = {name: getattr(args, name) for name in EncoderSettings.names() if hasattr(args, name)}
     return EncoderSettings.of(**{**values, "cache_dir": False if args.no_cache else args.cache_dir})
+
+
+def check_cache_flags(args) -> None:
+    """``--no-cache`` and ``--cache-dir`` together are a conflict, whatever the folder."""
+    if getattr(args, "no_cache", False) and getattr(args, "cache_dir", None) is not None:
+        from ..errors import LmkbenchError
+
+        raise LmkbenchError(f"give --no-cache or --cache-dir {args.cache_dir}, not both")
 
 
 # -- the commands that compare results (compare, report) ------------------------------------------------------
@@ -65,8 +90,7 @@ def add_comparison_arguments(parser: argparse.ArgumentParser, *, resamples_help:
     """The results folder and the comparison's settings (baseline, test, correction, family, buckets, alpha,
     min n, resamples, seed), declared once for ``compare`` and ``report``. The tests and corrections offered are
     the registered ones (:mod:`lmkbench.stats.registry`); :func:`lmkbench.stats.compare.compare` checks them again."""
-    from ..stats.registry import CORRECTIONS, offered_tests
-    from ..stats.settings import FAMILIES
+    from ..stats.settings import add_stats_arguments
 
     parser.add_argument("results_dir", metavar="RESULTS_DIR", help="folder of result files (searched recursively)")
     parser.add_argument("--baseline", default="mean", metavar="SELECTOR",
@@ -82,21 +106,12 @@ def add_comparison_arguments(parser: argparse.ArgumentParser, *, resamples_help:
     parser.add_argument("--allow-mixed", action="store_true",
                         help="pair cells filed under one label although they were produced by different systems "
                              "(another checkpoint identity, dtype, length...), with a warning, instead of refusing")
-    parser.add_argument("--test", default="ttest", choices=offered_tests(),
-                        help="paired test (default: ttest; binary 0/1 scores always use McNemar's test)")
-    parser.add_argument("--correction", default="holm", choices=CORRECTIONS.names(),
-                        help="multiple-comparison correction within each family (default: holm)")
-    parser.add_argument("--family", default="task", choices=FAMILIES,
-                        help="tests corrected together: task (default: one family per task and model), all, bucket")
     parser.add_argument("--buckets", default=None, metavar="EDGES",
                         help="length bucket edges in tokens (default: 0,512,1k,2k,4k,8k,16k,32k,inf)")
     parser.add_argument("--depth-buckets", default=None, metavar="EDGES",
                         help="needle depth bin edges (default: 0,0.2,0.4,0.6,0.8,1)")
-    parser.add_argument("--alpha", type=float, default=0.05, help="significance level (default: 0.05)")
-    parser.add_argument("--min-n", type=positive_int, default=10, metavar="N",
-                        help="test only buckets with at least N pairs (default: 10)")
-    parser.add_argument("--resamples", type=positive_int, default=10_000, metavar="R", help=resamples_help)
-    parser.add_argument("--seed", type=int, default=0, help="seed of all resampling (default: 0)")
+    add_stats_arguments(parser, ("test", "correction", "family", "alpha", "min_n", "n_resamples", "seed"),
+                        helps={"n_resamples": resamples_help})
 
 
 def results_folder(args):

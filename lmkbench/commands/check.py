@@ -27,19 +27,16 @@ Example:
 
 
 def add_arguments(parser) -> None:
-    from ..stats.registry import CORRECTIONS, offered_tests
+    from ..stats.registry import offered_tests
+    from ..stats.settings import add_stats_arguments
     from ._common import describe_methods
 
     describe_methods(parser, gate=True)
     parser.add_argument("results_dir", metavar="RESULTS_DIR", help="folder of fresh result files (searched recursively)")
     parser.add_argument("--baseline", required=True, metavar="BASELINE.json", help="baseline file from `lmkbench baseline`")
-    parser.add_argument("--alpha", type=float, default=0.05, help="significance level after correction (default 0.05)")
-    parser.add_argument("--min-delta", type=float, default=0.01, metavar="D",
-                        help="smallest change of the main metric that counts as a regression (default 0.01)")
-    parser.add_argument("--test", default="ttest", choices=offered_tests(gate=True),
-                        help="paired test on per-item scores (default ttest)")
-    parser.add_argument("--correction", default="holm", choices=CORRECTIONS.names(),
-                        help="multiple-comparison correction over all cells (default holm)")
+    add_stats_arguments(parser, ("alpha", "min_delta", "test", "correction"), tests=offered_tests(gate=True),
+                        helps={"correction": "multiple-comparison correction over all cells",
+                               "test": "paired test on per-item scores"})
     parser.add_argument("--json", default=None, metavar="OUT", help="also write the gate report as JSON")
 
 

@@ -47,8 +47,7 @@ Example:
 
 def add_arguments(parser) -> None:
     describe_methods(parser)
-    add_comparison_arguments(parser, resamples_help="resamples for randomization/bootstrap tests and CIs "
-                                                    "(default: 10000)")
+    add_comparison_arguments(parser, resamples_help="resamples for randomization/bootstrap tests and CIs")
     parser.add_argument("--cross", action="store_true",
                         help="also test each length × depth cell (true or estimated depth)")
     parser.add_argument("--metric", default=None, help="per-item score to test (default: each task's main metric)")
@@ -68,9 +67,10 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from ..io import check_output_path
     from ..results import load_results
-    from ..stats.buckets import DEFAULT_DEPTH_EDGES, DEFAULT_EDGES
+    from ..stats.buckets import DEFAULT_DEPTH_EDGES, DEFAULT_EDGES, parse_depth_edges
     from ..stats.compare import compare
 
+    parse_depth_edges(args.depth_buckets)     # unusable depth edges: one error before any work
     for flag, path in (("--out", args.out), ("--json", args.json)):
         if path:
             check_output_path(path, flag, results_dirs=[args.results_dir])

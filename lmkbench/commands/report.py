@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from ._common import add_comparison_arguments, positive_int, results_folder
+from ._common import add_comparison_arguments, non_negative_int, positive_int, results_folder
 
 NAME = "report"
 HELP = "write a self-contained HTML report of a results folder (tables with CIs, tests, length figures)"
@@ -29,13 +29,13 @@ Example:
 
 
 def add_arguments(parser) -> None:
-    add_comparison_arguments(parser, resamples_help="resamples of the randomization/bootstrap tests (default: 10000)")
+    add_comparison_arguments(parser, resamples_help="resamples of the randomization/bootstrap tests")
     parser.add_argument("-o", "--output", default="reports/report.html", metavar="OUT.html",
                         help="HTML file to write (default: reports/report.html)")
     parser.add_argument("--title", default=None, help="report title (default: 'lmkbench report: <folder>')")
     parser.add_argument("--ci-resamples", type=positive_int, default=2_000, metavar="R",
                         help="bootstrap resamples for the CIs of the means (default: 2000)")
-    parser.add_argument("--top-queries", type=int, default=10, metavar="N",
+    parser.add_argument("--top-queries", type=non_negative_int, default=10, metavar="N",
                         help="queries listed per retrieval task in the disagreement table (default: 10; 0 = none)")
     parser.add_argument("--no-task-data", action="store_true",
                         help="do not load task data to show query texts and relevant documents")
@@ -46,8 +46,9 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from ..report import ReportOptions, build_report
-    from ..stats.buckets import DEFAULT_DEPTH_EDGES, DEFAULT_EDGES
+    from ..stats.buckets import DEFAULT_DEPTH_EDGES, DEFAULT_EDGES, parse_depth_edges
 
+    parse_depth_edges(args.depth_buckets)     # unusable depth edges: one error before any work
     from ..io import check_output_path
 
     root = results_folder(args)

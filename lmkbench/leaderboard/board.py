@@ -29,6 +29,7 @@ from typing import Any
 
 from ..results import NoItemScores, ResultRecord, json_safe, load_results
 from ..stats.ranking import rank_systems
+from ..stats.settings import DEFAULTS
 #: column groups in display order (TaskDef.group values), with their headings
 GROUP_LABELS = {"short-retrieval": "Short retrieval", "long-retrieval": "Long retrieval",
                 "synthetic": "Synthetic long-context", "clustering": "Clustering", "classification": "Classification",
@@ -134,8 +135,9 @@ def group_of(record: ResultRecord, overrides: dict[str, str]) -> str:
 
 
 def build_leaderboard(records: list[ResultRecord] | list[dict], *, title: str = "lmkbench leaderboard", groups: dict[str, str] | None = None,
-                      test: str = "ttest", correction: str = "holm", alpha: float = 0.05, seed: int = 0,
-                      n_resamples: int = 10_000, missing: list[str] | None = None) -> Leaderboard:
+                      test: str = DEFAULTS["test"], correction: str = DEFAULTS["correction"],
+                      alpha: float = DEFAULTS["alpha"], seed: int = DEFAULTS["seed"],
+                      n_resamples: int = DEFAULTS["n_resamples"], missing: list[str] | None = None) -> Leaderboard:
     """Rank the (model, pooling) systems of ``records`` (one per cell; mappings are read as result files)."""
     overrides = groups or {}
     opts = dict(test=test, correction=correction, alpha=alpha, seed=seed, n_resamples=n_resamples)

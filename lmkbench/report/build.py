@@ -38,6 +38,7 @@ from .lexical import gain_over_bm25
 from ..variants import compare_settings, longembed_profile
 from .overview import answers, delta_by_length, delta_matrix
 from ..stats.select import select_records
+from ..stats.settings import DEFAULTS as STATS
 from .tables import (beyond_grids, bucket_table, depth_grids, family_table, metric_table, read_limits, series,
                      tested_field)
 
@@ -50,16 +51,16 @@ class ReportOptions:
     baseline: str = "mean"             # a selector over systems (lmkbench.stats.select); a bare value is a pooling
     systems: str | None = None         # report only the systems this selector matches
     allow_mixed: bool = False          # pair cells of one label produced by different systems (warned)
-    test: str = "ttest"
-    correction: str = "holm"
-    family: str = "task"               # correction family: task | all | bucket
+    test: str = STATS["test"]
+    correction: str = STATS["correction"]
+    family: str = STATS["family"]      # correction family: task | all | bucket
     buckets: Any = bk.DEFAULT_EDGES
     depth_buckets: Any = bk.DEFAULT_DEPTH_EDGES
-    alpha: float = 0.05
-    min_n: int = 10
-    n_resamples: int = 10_000          # for the resampling tests of the Comparison
+    alpha: float = STATS["alpha"]
+    min_n: int = STATS["min_n"]
+    n_resamples: int = STATS["n_resamples"]   # for the resampling tests of the Comparison
     ci_resamples: int = 2_000          # for the bootstrap CIs of the means in tables and figures
-    seed: int | None = 0
+    seed: int | None = STATS["seed"]
     top_queries: int = 10
     load_task_data: bool = True
     figure_format: str = "svg"
@@ -147,7 +148,7 @@ def render_report(results, options: ReportOptions) -> str:
         "delta_figure": _delta_figure(sections, cmp, options),
         "cost": against_baseline(cost_table(records), cmp.settings["baseline"]),
         "profile": with_cut_shares(longembed_profile(records, cmp), records),
-        "settings_pairs": in_task_order(compare_settings(records, test=options.test, correction=options.correction,
+        "settings_pairs": filled_columns(compare_settings(records, test=options.test, correction=options.correction,
                                                          family=options.family, buckets=options.buckets,
                                                          depth_buckets=options.depth_buckets, alpha=options.alpha,
                                                          min_n=options.min_n, seed=options.seed,
@@ -272,14 +273,10 @@ def unknown_trained(records) -> list[str]:
     return sorted(m for m, k in known.items() if not k)
 
 
-def in_task_order(data: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Settings side by side with its rows in task order (lengths as numbers), then model and pooling, and only
-    the bucket columns where some row has a difference (a table of empty length buckets does not fit a screen)."""
-    from ..variants import task_order
-
+def filled_columns(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Settings side by side with only the bucket columns where some row has a difference (a table of empty
+    length buckets does not fit a screen); its rows come in task order (lmkbench.variants.compare_settings)."""
     if data:
-        data["rows"] = sorted(data["rows"], key=lambda r: (task_order(r["task"]), r["model"], r["pooling"],
-                                                           r["variant"]))
         data["columns"] = [c for c in data["columns"]
                            if any((r["cells"].get(c) or {}).get("diff") is not None for r in data["rows"])]
     return data

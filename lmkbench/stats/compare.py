@@ -93,14 +93,13 @@ from ..errors import InputError
 from ..metrics import greater_is_better
 from ..results import NoItemScores, ResultRecord, check_same_data, load_results
 from . import buckets as bk
-from .settings import check_settings
+from .settings import DEFAULTS, check_settings
 from .paired import Block, Contrast, Outcome, run_paired
 from .power import DEFAULT_POWER, minimum_detectable_effect
 from .comparison import Comparison
 from .rows import Group, Row
 from .seeds import seed_spread
 from .select import _registry as _registry_canonical, arrange
-from .tests import DEFAULT_RESAMPLES
 
 FAMILY_TEXT = {"task": "one family per task and model, its poolings × buckets",
                "all": "one family over every task, model, pooling and bucket",
@@ -124,12 +123,14 @@ def canonical_pooling(text: str) -> str:
     return "".join(str(text).split())
 
 
-def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str = "ttest",
-            correction: str = "holm", buckets: str | Sequence[float] | None = bk.DEFAULT_EDGES,
-            alpha: float = 0.05, min_n: int = 10, seed: int | None = 0,
-            n_resamples: int = DEFAULT_RESAMPLES, *, depth_buckets: str | Sequence[float] | None = bk.DEFAULT_DEPTH_EDGES,
-            metric: str | None = None, binary_test: str | None = "mcnemar", confidence: float = 0.95,
-            ci: str = "auto", zero_method: str = "wilcox", family: str = "task", power: float = DEFAULT_POWER,
+def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str = DEFAULTS["test"],
+            correction: str = DEFAULTS["correction"], buckets: str | Sequence[float] | None = bk.DEFAULT_EDGES,
+            alpha: float = DEFAULTS["alpha"], min_n: int = DEFAULTS["min_n"], seed: int | None = DEFAULTS["seed"],
+            n_resamples: int = DEFAULTS["n_resamples"], *,
+            depth_buckets: str | Sequence[float] | None = bk.DEFAULT_DEPTH_EDGES,
+            metric: str | None = None, binary_test: str | None = DEFAULTS["binary_test"], confidence: float = 0.95,
+            ci: str = "auto", zero_method: str = "wilcox", family: str = DEFAULTS["family"],
+            power: float = DEFAULT_POWER,
             topk: int = TOPK, cross: bool = False, systems: str | None = None,
             allow_mixed: bool = False) -> Comparison:
     """Compare every system with ``baseline`` per task, group and bucket; see the module docstring.

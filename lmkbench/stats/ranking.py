@@ -36,8 +36,7 @@ from ..errors import InputError, LmkbenchError
 from ..results import ResultRecord, json_safe, load_results
 from .compare import canonical_pooling
 from .paired import Block, Contrast, run_paired
-from .settings import check_settings
-from .tests import DEFAULT_RESAMPLES
+from .settings import DEFAULTS, check_settings
 
 
 @dataclass
@@ -83,9 +82,10 @@ class Ranking:
                 "pairs": [json_safe(asdict(p)) for p in self.pairs]}
 
 
-def rank_systems(scores: Mapping[str, Mapping[str, float]], *, test: str = "ttest", correction: str = "holm",
-                 alpha: float = 0.05, seed: int | None = 0, n_resamples: int = DEFAULT_RESAMPLES, min_n: int = 2,
-                 binary_test: str | None = "mcnemar") -> Ranking:
+def rank_systems(scores: Mapping[str, Mapping[str, float]], *, test: str = DEFAULTS["test"],
+                 correction: str = DEFAULTS["correction"], alpha: float = DEFAULTS["alpha"],
+                 seed: int | None = DEFAULTS["seed"], n_resamples: int = DEFAULTS["n_resamples"], min_n: int = 2,
+                 binary_test: str | None = DEFAULTS["binary_test"]) -> Ranking:
     """Rank systems given ``{system: {item_id: score}}`` (greater is better); see the module docstring."""
     stats = check_settings("rank", test=test, correction=correction, alpha=alpha, min_n=min_n,
                            binary_test=binary_test)

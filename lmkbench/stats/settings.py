@@ -22,14 +22,47 @@ def _correction(value: Any) -> str:
 
 
 STATS_PARAMS: dict[str, Param] = {
-    "test": Param(to_str, "ttest", "paired test"),
+    "test": Param(to_str, "ttest", "paired test (binary 0/1 scores always use McNemar's test)"),
     "binary_test": Param(to_str, "mcnemar", "test for 0/1 scores (None: the paired test)", nullable=True),
-    "correction": Param(_correction, "holm", "multiple-comparison correction (holm, bh, none)"),
-    "family": Param(to_str, "task", "tests corrected together", choices=FAMILIES),
-    "alpha": Param(to_float, 0.05, "significance level", gt=0, lt=1),
-    "min_n": Param(to_int, 10, "pairs a bucket needs to be tested", ge=1),
-    "min_delta": Param(to_float, 0.01, "smallest change the gate calls a regression", ge=0),
+    "correction": Param(_correction, "holm", "multiple-comparison correction within each family"),
+    "family": Param(to_str, "task", "tests corrected together: task (one family per task and group), all, bucket",
+                    choices=FAMILIES),
+    "alpha": Param(to_float, 0.05, "significance level (after correction)", gt=0, lt=1),
+    "min_n": Param(to_int, 10, "test only buckets with at least this many pairs", ge=1),
+    "min_delta": Param(to_float, 0.01, "smallest change of the main metric that counts as a regression", ge=0),
+    "n_resamples": Param(to_int, 10_000, "resamples for randomization/bootstrap tests and CIs", ge=1),
+    "seed": Param(to_int, 0, "seed of all resampling"),
 }
+#: every statistics setting's default, read by compare(), the report, the gate, the leaderboard and the CLI
+DEFAULTS: dict[str, Any] = {name: p.default for name, p in STATS_PARAMS.items()}
+#: each setting's command-line flag (compare, report and check declare theirs with :func:`add_stats_arguments`)
+FLAGS = {"test": "--test", "correction": "--correction", "family": "--family", "alpha": "--alpha",
+         "min_n": "--min-n", "min_delta": "--min-delta", "n_resamples": "--resamples", "seed": "--seed"}
+_METAVARS = {"min_n": "N", "min_delta": "D", "n_resamples": "R"}
+
+
+def add_stats_arguments(parser, names, *, tests=None, helps: dict[str, str] | None = None) -> None:
+    """Declare the flags of the statistics settings ``names`` on an argparse ``parser`` from
+    :data:`STATS_PARAMS`: default, help, choices (the registered tests and corrections; ``tests`` narrows the
+    tests) and bounds, checked by the setting's own :class:`~lmkbench.params.Param` (one error, exit 2)."""
+    import argparse
+
+    from .registry import CORRECTIONS, offered_tests
+
+    for name in names:
+        param = STATS_PARAMS[name]
+
+        def convert(text, _p=param):
+            try:
+                return _p.check(text)
+            except ValueError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+
+        choices = {"test": tuple(tests or offered_tests()), "correction": tuple(CORRECTIONS.names())}.get(
+            name, param.choices)
+        kwargs = {"choices": choices} if choices else {"type": convert}
+        parser.add_argument(FLAGS[name], default=param.default, metavar=_METAVARS.get(name),
+                            help=f"{(helps or {}).get(name, param.help)} (default: {param.default})", **kwargs)
 
 
 @dataclass(frozen=True)
@@ -38,9 +71,9 @@ class StatsSettings:
     is tested; ``min_delta``: no smallest effect; ``binary_test``: no switch to a binary test; ``family``: the
     caller forms its families itself)."""
 
-    test: str = "ttest"
-    correction: str = "holm"
-    alpha: float = 0.05
+    test: str = DEFAULTS["test"]
+    correction: str = DEFAULTS["correction"]
+    alpha: float = DEFAULTS["alpha"]
     binary_test: str | None = None
     family: str | None = None
     min_n: int | None = None

@@ -55,10 +55,11 @@ import numpy as np
 from ..errors import LmkbenchError
 from ..results import json_safe
 from .registry import STAT_TESTS, register_test
+from .settings import DEFAULTS
 
 ZERO_METHODS = ("wilcox", "pratt", "zsplit")
 MCNEMAR_EXACT_BELOW = 25
-DEFAULT_RESAMPLES = 10_000
+DEFAULT_RESAMPLES = DEFAULTS["n_resamples"]
 _BATCH_CELLS = 1 << 21   # resampled values held in memory at once
 
 
