@@ -44,6 +44,7 @@ from .results import NoItemScores, ResultRecord, check_same_data, iter_results, 
 from .settings import EncoderSettings
 from .stats.paired import Block, Contrast, Decision, Outcome, run_paired
 from .stats.registry import offered_tests
+from .stats.select import check_one_system_per_label
 from .stats.settings import DEFAULTS, check_settings
 from .configs.errors import input_error
 from .params import did_you_mean
@@ -161,7 +162,9 @@ def collect_cells(results_dir) -> dict[Key, BaselineCell]:
     cells: dict[Key, BaselineCell] = {}
     paths: dict[Key, str] = {}
     by_group: dict[tuple[str, str], list[ResultRecord]] = {}
-    for rec in iter_results(root, on_bad="error"):
+    records = list(iter_results(root, on_bad="error"))
+    check_one_system_per_label(records)
+    for rec in records:
         cell = cell_of(rec)
         by_group.setdefault((rec.task, rec.model), []).append(rec)
         if cell.key in cells:
@@ -271,6 +274,17 @@ class GateReport:
     def passed(self) -> bool:
         return not self.regressions
 
+    def tests_used(self) -> str:
+        """The test each cell was tested with, as the gate's closing line says it: ``ttest``, or
+        ``ttest (2 cells), mcnemar (1 cell: binary scores)`` when binary cells switched to McNemar's test."""
+        used: dict[str, int] = {}
+        for r in self.rows:
+            used[r.test or self.settings["test"]] = used.get(r.test or self.settings["test"], 0) + 1
+        if set(used) <= {self.settings["test"]}:
+            return str(self.settings["test"])
+        return ", ".join(f"{t} ({n} cell{'s' if n != 1 else ''}{': binary scores' if t == 'mcnemar' else ''})"
+                         for t, n in used.items())
+
     def to_dict(self) -> dict[str, Any]:
         return {"schema": "lmkbench.gate/1", "passed": self.passed, "settings": self.settings,
                 "rows": [asdict(r) for r in self.rows], "warnings": self.warnings, "new_cells": self.new_cells}
@@ -289,7 +303,7 @@ class GateReport:
         if self.new_cells:
             out.append(f"not gated (no baseline cell): {', '.join(self.new_cells)}")
         s = self.settings
-        rule = (f"test={s['test']}, {s['correction']} over {s['family_size']} test(s), alpha={s['alpha']}, "
+        rule = (f"test={self.tests_used()}, {s['correction']} over {s['family_size']} test(s), alpha={s['alpha']}, "
                 f"min-delta={s['min_delta']}")
         if self.passed:
             out.append(f"gate: PASS ({len(self.rows)} cell(s), no significant regression; {rule})")
@@ -314,7 +328,8 @@ def check(results_dir, baseline, *, alpha: float = DEFAULTS["alpha"], min_delta:
     base_cells = {c.key: c for c in base.cells}
     missing = [k for k in base_cells if k not in now_cells]
     if missing:
-        shown = "; ".join(_fmt_key(k) for k in missing[:3]) + (f"; and {len(missing) - 3} more" if len(missing) > 3 else "")
+        shown = "; ".join(_fmt_key(k) + _elsewhere(k, now_cells) for k in missing[:3]) + (
+            f"; and {len(missing) - 3} more" if len(missing) > 3 else "")
         raise LmkbenchError(f"{len(missing)} baseline cell(s) have no result under {results_dir}: {shown}")
 
     report = GateReport(rows=[], settings={"test": stats.test, "correction": stats.correction, "alpha": stats.alpha,
@@ -346,6 +361,23 @@ def check(results_dir, baseline, *, alpha: float = DEFAULTS["alpha"], min_delta:
 
 class Untestable(LmkbenchError):
     """A cell the gate cannot test (no per-item scores, too few non-NaN pairs): an error, never a pass."""
+
+
+def _elsewhere(key: Key, now_cells: dict[Key, "BaselineCell"]) -> str:
+    """What the results hold instead of a missing cell: the same checkpoint's cells under other labels (other
+    settings, a tagged identity), so the reader knows to match the settings or rebuild the baseline."""
+    from .labels import split_label
+
+    def base(label: str) -> str:
+        return split_label(label)[0].split("@")[0]
+
+    task, label, pooling = key
+    others = sorted({m for (t, m, p) in now_cells if t == task and p == pooling and m != label
+                     and base(m) == base(label)})
+    if not others:
+        return ""
+    return (f" (found {', '.join(repr(m) for m in others)}: the same checkpoint under other settings or another "
+            f"identity; run with the baseline's settings, or rebuild the baseline)")
 
 
 def _pair_cell(b: BaselineCell, now: BaselineCell, where: str, warnings: list[str]) -> tuple[GateRow, Block]:

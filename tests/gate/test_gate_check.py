@@ -114,9 +114,17 @@ def test_binary_items_use_mcnemar(tmp_path):
     res = _write(tmp_path / "b", [_record("c", "mean", base, metric="acc_at_1")])
     write_baseline(res, tmp_path / "b.json")
     now = _write(tmp_path / "n", [_record("c", "mean", worse, metric="acc_at_1")])
-    row = check(now, tmp_path / "b.json").rows[0]
+    rep = check(now, tmp_path / "b.json")
+    row = rep.rows[0]
     assert row.test == "mcnemar" and row.p == pytest.approx(stats.binomtest(0, 20, 0.5).pvalue)
     assert row.verdict == REGRESSION
+    assert "test=mcnemar (1 cell: binary scores)" in rep.to_table()     # was "test=ttest"
+
+
+def test_missing_label_names_the_same_checkpoint_under_other_settings(tmp_path, baseline, scores):
+    now = _write(tmp_path / "now", [_record("t", p, s, model="m~256") for p, s in scores.items()])
+    with pytest.raises(LmkbenchError, match="found 'm~256': the same checkpoint under other settings"):
+        check(now, baseline)
 
 
 def test_lower_is_better_metric_turns_around(tmp_path, monkeypatch):
