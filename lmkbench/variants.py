@@ -63,7 +63,8 @@ def compare_settings(records: list[ResultRecord], *, baseline: str = "", **optio
                                   "baseline": r.baseline_mean, "mean": r.mean, "mde": r.mde,
                                   "ci": [r.ci_low, r.ci_high]}
     columns = sorted(order, key=order.get)       # all, then length buckets, then depth bins, each ascending
-    return {"baseline": want, "columns": columns, "rows": list(rows.values()), "comparison": cmp}
+    ordered = sorted(rows.values(), key=lambda r: (task_order(r["task"]), r["model"], r["pooling"], r["variant"]))
+    return {"baseline": want, "columns": columns, "rows": ordered, "comparison": cmp}
 
 
 def format_settings_table(data: dict[str, Any] | None) -> str:

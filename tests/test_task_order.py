@@ -55,3 +55,11 @@ def test_the_console_table_labels_unadjusted_cis_and_lists_tasks_in_order(compar
     else:
         assert "95% CI (unadjusted)" in header
         assert f"use the {correction}-adjusted p" in text and "not adjusted" in text
+
+
+def test_settings_side_by_side_lists_tasks_in_length_order(comparison):
+    from lmkbench.variants import compare_settings
+
+    records, _ = comparison
+    tasks = [r["task"] for r in compare_settings(records, n_resamples=200)["rows"]]
+    assert tasks == sorted(tasks, key=task_order) and tasks.index("needle_256") < tasks.index("needle_1024")
