@@ -132,6 +132,7 @@ def _sentence(a: dict[str, Any]) -> str:
         text += f" Every mark at adjusted p ≤ {max(a['p_adj']):.2g}."
     if a["quiet"] and a["mde"]:
         other = f"the other {len(a['quiet'])} tasks" if a["win"] or a["loss"] else "these tasks"
-        text += (f" On {other}, only differences of {min(a['mde']):.3f}–{max(a['mde']):.3f} or more would have "
-                 "been detected (80% power).")
+        lo, hi = f"{min(a['mde']):.3f}", f"{max(a['mde']):.3f}"
+        text += (f" On {other}, only differences of {lo if lo == hi else f'{lo}–{hi}'} or more would have been "
+                 "detected (80% power).")
     return text
