@@ -56,6 +56,18 @@ def test_grid_runs_resumes_and_writes_outputs(config, tmp_path, capsys):
     assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())
 
 
+def test_cells_of_other_code_are_not_done(config, tmp_path, capsys, monkeypatch):
+    """A finished cell stands without loading its model only when today's code and checkpoint produced it."""
+    from lmkbench import system
+
+    assert main(["leaderboard", "--config", str(config), "--quiet"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(system, "_result_modules_digest", lambda: "edited")
+    assert main(["leaderboard", "--config", str(config), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "all 4 cells done" not in out and out.count("recomputing") == 4, out
+
+
 def test_no_run_ranks_what_exists_and_lists_missing(config, tmp_path, capsys):
     assert main(["leaderboard", "--config", str(config), "--no-run"]) == 2
     assert "no results for any cell" in capsys.readouterr().err
