@@ -6,8 +6,11 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 OFFLINE = HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 DEMO_OUT ?= results/demo
+# make demo's expected duration, cold (fresh clone, empty store, setup included), on a quiet 2-core CPU without
+# AMX: estimated from the CPU seconds of its pieces (issue 29; the README says the same, tests/test_docs.py checks)
+DEMO_MINUTES = 9
 
-.PHONY: setup demo screenshot test gate bench docs clean
+.PHONY: setup demo demo-duration screenshot test gate bench docs clean
 
 setup: $(VENV)/.installed
 
@@ -22,7 +25,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 # needle read whole at 4,096 tokens, past the 512 positions: lmkbench.suites). The long compare tables and the
 # settings side by side go to $(DEMO_OUT)/compare.txt (and the report); the short task x pooling table, the
 # LongEmbed profile and the two paths are the last thing on screen.
-demo: setup
+demo: demo-duration setup
 	$(OFFLINE) $(BIN)/lmkbench run --suite default --model minilm --pooling cls,mean,lmk --out $(DEMO_OUT)
 	$(OFFLINE) $(BIN)/lmkbench report $(DEMO_OUT) -o reports/demo.html --baseline mean
 	@echo
@@ -33,6 +36,10 @@ demo: setup
 # first): docs/screenshot.py also records the report template's digest, which tests/test_screenshot.py checks.
 screenshot: setup
 	$(BIN)/python docs/screenshot.py reports/demo.html
+
+demo-duration:
+	@echo "make demo: about $(DEMO_MINUTES) minutes on a quiet 2-core CPU without AMX, setup (about 2) included;"
+	@echo "           more on a busy machine, much less when .venv and the embedding store (\$$LMKBENCH_CACHE) exist"
 
 test: setup
 	$(OFFLINE) $(BIN)/pytest -q

@@ -271,3 +271,10 @@ def test_the_theme_fetches_no_font():
     theme = yaml.safe_load((REPO / "mkdocs.yml").read_text().split("\nhooks:", 1)[0].split("\ntheme:", 1)[1]
                            .join(["theme:", ""]))["theme"]
     assert theme["font"] is False
+
+
+def test_the_readme_gives_the_demo_duration_make_demo_prints():
+    minutes = re.search(r"^DEMO_MINUTES = (\d+)$", (REPO / "Makefile").read_text(), re.M)[1]
+    readme = README.read_text()
+    assert f"before it starts: about {minutes} minutes" in readme
+    assert "LMKBENCH_CACHE" in readme
