@@ -186,7 +186,7 @@ def seed_lines(cmp: Comparison) -> list[str]:
             + grid(header, body, right={4, 5, 7})
             + ["within training noise = the per-seed Δs differ by at least the size of their mean (max - min >= "
                "|mean|); a per-query CI speaks for one seed's checkpoints only. MDE80 = the largest per-seed "
-               "minimum detectable effect."])
+               "minimum detectable effect.", ci_vs_marks(cmp.settings)])
 
 
 def render_table(cmp: Comparison, layout: str = "long") -> str:

@@ -235,6 +235,8 @@ def test_summary_matrix_and_cost_come_first(report):
     assert overview.index('class="answers"') < overview.index("<figure>") < overview.index('class="matrix"')
     answers = re.findall(r'<li><span class="pooling who">([^<]+)</span>', overview)
     assert answers == ["cls vs mean", "lmk:g=32 vs mean"]
+    cls = overview[overview.index(">cls vs mean<"):overview.index("</li>", overview.index(">cls vs mean<"))]
+    assert re.search(r"worse on \d+ of \d+ tasks \([^)]*bbc_clustering", cls) and "adjusted p ≤" in cls
     assert html.index('id="overview"') < html.index('id="summary"') < html.index('id="qmsum"')
     assert len(_svgs(html[html.index('id="overview"'):html.index('id="summary"')])) == 1
 
