@@ -99,6 +99,7 @@ from .power import DEFAULT_POWER, minimum_detectable_effect
 from .comparison import Comparison
 from .rows import Group, Row
 from .seeds import seed_spread
+from ..system import System
 from .select import _registry as _registry_canonical, arrange
 
 FAMILY_TEXT = {"task": "one family per task and model, its poolings × buckets",
@@ -182,7 +183,7 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
     settings["family_size"] = sum(o.p is not None for o in outcomes)
     settings["n_families"] = len({o.contrast.family for o in outcomes if o.p is not None})
     seed_of = {model: seeds.pop() for (_, model), group in by_group.items()
-               for seeds in [{rec.meta.matched_seed for rec in group.values()}]
+               for seeds in [{System.from_record(rec).seed for rec in group.values()}]
                if len(seeds) == 1 and None not in seeds}
     return Comparison(settings=settings, groups=groups, rows=rows, skipped=skipped,
                       seed_spread=seed_spread(rows, seed_of),

@@ -13,10 +13,11 @@ marked it the same way (after the comparison's correction).
 """
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import dataclass, field
 
-from ..labels import split_label, with_variant
+from ..labels import SEPARATOR
 from .rows import Row
 
 WITHIN = "within training noise"
@@ -50,13 +51,15 @@ class SeedSpread:
 
 
 def experiment_label(model: str, seed) -> str | None:
-    """``minilm-matched-s1~pi-4096`` with seed 1 → ``minilm-matched~pi-4096``; None when the label does not
-    end in that seed."""
-    base, variant = split_label(model)
-    suffix = f"-s{seed}"
-    if seed is None or not base.endswith(suffix):
+    """A label without its seed: ``minilm-matched-s1~pi-4096`` with seed 1 → ``minilm-matched~pi-4096``, a
+    selection's group ``512 · seed 1`` → ``512``, an arm ``minilm-cls-s1 · cls`` → ``minilm-cls · cls``; None
+    when the label does not name that seed."""
+    if seed is None:
         return None
-    return with_variant(base[: -len(suffix)], variant)
+    text = str(model)
+    out = re.sub(rf"-s{int(seed)}(?=$|{re.escape(SEPARATOR)}| · |@)", "", text)
+    out = re.sub(rf" · seed {int(seed)}$", "", out)
+    return out if out != text else None
 
 
 def spread_of(deltas: list[float]) -> dict:
@@ -77,10 +80,12 @@ def seed_spread(rows: list[Row], seed_of: dict[str, int]) -> list[SeedSpread]:
     for r in rows:
         if r.is_baseline or r.mean_diff is None or r.model not in seed_of:
             continue
-        exp = experiment_label(r.model, seed_of[r.model])
+        seed = seed_of[r.model]
+        exp = experiment_label(r.model, seed)
         if exp is None:
             continue
-        by.setdefault((r.task, exp, r.pooling, r.bucket), {})[seed_of[r.model]] = r
+        arm = experiment_label(r.pooling, seed) or r.pooling      # a selection's arm may name the seed too
+        by.setdefault((r.task, exp, arm, r.bucket), {})[seed] = r
     out = []
     for (task, exp, pooling, bucket), per in by.items():
         if len(per) < 2:

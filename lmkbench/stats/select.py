@@ -170,8 +170,14 @@ def arrange(records: Iterable[ResultRecord], baseline: str, *, systems: str | No
             for r, f in members:
                 keyed.setdefault(tuple(f[k] for k in GROUP_FIELDS if k not in base.fields), []).append((r, f))
             parts = list(keyed.values())
-        for part in parts:
-            label, arms = _labels([f for _, f in part])
+        labelled = [(part, *_labels([f for _, f in part])) for part in parts]
+        counts: dict[str, int] = {}
+        for _, label, _ in labelled:
+            counts[label] = counts.get(label, 0) + 1
+        for part, label, arms in labelled:
+            seeds = {f["seed"] for _, f in part}
+            if counts[label] > 1 and len(seeds) == 1 and "" not in seeds:   # one group per seed: say which
+                label = f"{label} · seed {seeds.pop()}"
             group = groups.setdefault((task, label), {})
             bases = []
             for (r, f), arm in zip(part, arms):

@@ -64,3 +64,20 @@ def test_compare_json_table_and_report_show_the_spread(tiny_bert, tiny_beir, tmp
     assert main(["report", str(out / "results_matched"), "-o", str(tmp_path / "r.html")]) == 0
     html = (tmp_path / "r.html").read_text()
     assert 'id="training-noise"' in html and "tiny_bert0-matched" in html
+
+
+def test_the_matched_view_is_a_selection_over_the_arms(tiny_bert, tiny_beir, tmp_path):
+    """Issue 27: the matched comparison, seed spread included, is a selection over the arms' own results
+    (``--baseline 'model=*-mean-s*,pooling=mean'``), not a relabelled copy: the same Δs, p-values and spreads."""
+    out = tmp_path / "exp"
+    assert main(["train-matched", "--model", tiny_bert, "--poolings", "cls,mean", "--data", f"beir:{tiny_beir}#test",
+                 "--out", str(out), *FAST, "--eval-task", f"beir:{tiny_beir}", "--seeds", "0,1"]) == 0
+    view = compare(out / "results_matched", baseline="mean", min_n=2)
+    sel = compare(out / "results", baseline="model=*-mean-s*,pooling=mean", min_n=2)
+    old = sorted((r.task, experiment_label(r.model, r.model[-1]), r.bucket, r.mean_diff, r.p, r.p_adj)
+                 for r in view.rows if not r.is_baseline)
+    new = sorted((r.task, experiment_label(r.model, r.model[-1]), r.bucket, r.mean_diff, r.p, r.p_adj)
+                 for r in sel.rows if not r.is_baseline)
+    assert [o[2:] for o in old] == [n[2:] for n in new] and old
+    spread = lambda cmp: sorted((s.bucket, tuple(s.per_seed.values()), s.reading) for s in cmp.seed_spread)  # noqa
+    assert spread(view) == spread(sel) and spread(sel)
