@@ -32,35 +32,55 @@ def _extended(poolings=None):
     return variant
 
 
+#: the default suite's synthetic families: the extended variant reads some of them whole (passkey, for the demo's
+#: time); max_length: whole must read any of them whole
+FAMILIES = ("passkey_*", "needle_*")
+
+
 @pytest.fixture(scope="module")
 def synthetic_docs(minilm_tokenizer):
-    """The extended variant's passkey and needle documents, tokenized as the encoder tokenizes them."""
+    """The default suite's passkey and needle documents, tokenized as the encoder tokenizes them."""
+    import fnmatch
+
     from lmkbench.encoder import content_ids
     from lmkbench.tasks import load_catalogue
 
     cat = load_catalogue()
     docs = {}
-    for name in _extended().tasks:
-        data = cat.task(name).load(tokenizer=minilm_tokenizer)
-        docs[name] = [np.asarray(ids) for _, ids, _ in content_ids(minilm_tokenizer, [t for _, t in data.corpus.values()])]
+    for task in cat.suite_tasks("default"):
+        if any(fnmatch.fnmatchcase(task.name, pat) for pat in FAMILIES):
+            data = task.load(tokenizer=minilm_tokenizer)
+            docs[task.name] = [np.asarray(ids) for _, ids, _ in
+                          content_ids(minilm_tokenizer, [t for _, t in data.corpus.values()])]
     return docs
 
 
-def test_at_the_read_whole_setting_no_synthetic_document_is_cut(synthetic_docs, minilm_tokenizer):
-    variant = _extended()
-    assert variant.tasks and {t.split("_")[0] for t in variant.tasks} <= {"passkey", "needle"}
+def _cut(docs, max_length: int, sp) -> dict[str, int]:
+    """Documents cut per task × pooling at ``max_length``."""
+    return {f"{task}/{p}": sum(make_pooling(p).family().build(Content(ids), sp, max_length, "truncate")[1]
+                                    for ids in texts)
+            for task, texts in docs.items() for p in POOLINGS}
+
+
+def test_at_the_read_whole_setting_no_passkey_or_needle_document_is_cut(synthetic_docs, minilm_tokenizer):
+    from lmkbench.suites import read_whole_length
+
     sp = SpecialTokens.from_tokenizer(minilm_tokenizer)
+    from lmkbench.tasks import load_catalogue
+
+    cat = load_catalogue()
+    assert {t.split("_")[0] for t in synthetic_docs} == {"passkey", "needle"}
+    whole = read_whole_length([cat.task(t) for t in synthetic_docs])
+    assert not any(_cut(synthetic_docs, whole, sp).values())
+    # the suite's extended variant asks exactly that length for its own tasks, and reads them whole too
+    variant = _extended()
+    mine = {t: d for t, d in synthetic_docs.items() if t in variant.tasks}
+    assert mine and variant.settings.max_length == read_whole_length([cat.task(t) for t in mine])
+    assert not any(_cut(mine, variant.settings.max_length, sp).values())
+    # the old setting, max length = the documents' length, cut every longest document for every pooling, lmk most
     longest = max(len(ids) for docs in synthetic_docs.values() for ids in docs)
-    for pooling in POOLINGS:
-        family = make_pooling(pooling).family()
-        assert family.content_budget(variant.settings.max_length, sp) >= longest, pooling
-        for task, docs in synthetic_docs.items():
-            cut = [family.build(Content(ids), sp, variant.settings.max_length, "truncate")[1] for ids in docs]
-            assert not any(cut), f"{task}/{pooling}: {sum(cut)} of {len(cut)} documents cut"
-    # the old setting, max length = the documents' length, cut every longest document for every pooling
-    for pooling in POOLINGS:
-        family = make_pooling(pooling).family()
-        assert family.content_budget(longest, sp) < longest
+    lost = {p: longest - make_pooling(p).family().content_budget(longest, sp) for p in POOLINGS}
+    assert all(lost.values()) and lost["lmk"] > lost["mean"]
 
 
 def test_the_read_whole_length_covers_a_larger_pooling_overhead_asked_for():
