@@ -216,9 +216,14 @@ class PooledEncoder:
         return label_for(self.loaded.label, self.settings)
 
     def _slot(self, pooling: Pooling):
-        return self.store.slot(model=self.loaded.identity, pooling=str(pooling.spec), max_length=self.max_length,
-                               long_policy=self.long_policy, dtype=self.dtype, positions=str(self.positions),
-                               multi=pooling.multi_vector)
+        """The store slot of ``pooling``: keyed by the checkpoint's identity, the pooling and the settings that
+        change a vector (:data:`lmkbench.system.VECTOR_SETTINGS`, the list a result's system holds too)."""
+        from .system import VECTOR_SETTINGS
+
+        described = {"max_length": self.max_length, "long_policy": self.long_policy, "dtype": self.dtype,
+                     "positions": str(self.positions)}
+        return self.store.slot(model=self.loaded.identity, pooling=str(pooling.spec),
+                               **{k: described[k] for k in VECTOR_SETTINGS}, multi=pooling.multi_vector)
 
     # -- tokenization ---------------------------------------------------------------------------------
     def tokenize(self, texts: list[str], sentences: bool = False) -> list[Content]:

@@ -90,6 +90,8 @@ NOT_VECTOR_MODULES = {
                 "at most; the token budget is not in the key either), never what a vector is",
     "store": "this module: its layout is keyed by FORMAT_VERSION and _DTYPES",
     "labels": "the label results are filed under (a name, never a vector)",
+    "system": "names the settings that key a vector (VECTOR_SETTINGS); their values are in the key",
+    "tasks": "reached through system's task identity of results (TaskRef); never a vector",
 }
 #: libraries whose versions are in every slot key (tokenisation and the forward pass)
 CODE_LIBRARIES = ("torch", "transformers", "tokenizers")
