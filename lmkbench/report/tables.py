@@ -44,6 +44,7 @@ class Cell:
     mde: float | None = None         # minimum detectable effect at the Comparison's power
     share_tied_topk: float | None = None
     small: bool = False              # fewer pairs than the Comparison's min_n: not tested
+    cut: float | None = None         # share of the items whose text was cut (content lost), from the Comparison
 
     @property
     def tested(self) -> bool:
@@ -139,7 +140,9 @@ def metric_table(section: Section, cmp: Comparison, *, n_resamples: int = 2000, 
             else:
                 cell = Cell(mean=rec.metrics.get(metric), n=0)
             if metric == tested:
-                with_test(cell, comparison_row(cmp, task, section.model, p))
+                row = comparison_row(cmp, task, section.model, p)
+                with_test(cell, row)
+                cell.cut = row.share_truncated if row is not None else None
             cells.append(cell)
         rows.append({"pooling": p, "is_baseline": p == cmp.settings.get("baseline"), "cells": cells})
     _mark_best(rows, len(metrics))
@@ -169,7 +172,9 @@ def family_table(section: Section, cmp: Comparison, *, n_resamples: int = 2000, 
             field = per_item_score_name(rec) or section.main_metric
             values = [it.get(field) for it in rec.items.values()]
             cell = mean_ci(values, confidence=confidence, n_resamples=n_resamples, seed=seed)
-            cells.append(with_test(cell, comparison_row(cmp, task, section.model, p)))
+            row = comparison_row(cmp, task, section.model, p)
+            cell.cut = row.share_truncated if row is not None else None
+            cells.append(with_test(cell, row))
         rows.append({"pooling": p, "is_baseline": p == cmp.settings.get("baseline"), "cells": cells})
     _mark_best(rows, len(columns))
     return {"columns": columns, "rows": rows}

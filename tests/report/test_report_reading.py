@@ -204,6 +204,8 @@ def test_synthetic_limit_and_beyond_limit_cells(report):
     m = re.search(r"(\d+) cell\(s\) hatched grey", sec)
     assert m and int(m.group(1)) > 0 and f"past the max length ({LIMIT} tokens)" in sec
     assert f"position limit {POSITIONS}" in html                            # the models table says the limit
+    scores = sec[sec.index('<table class="scores">'):sec.index("</table>", sec.index('<table class="scores">'))]
+    assert "cut 100%" in scores                                            # beside every score of a cut length
 
 
 def test_small_buckets_are_faint_and_y_axis_said(report):
