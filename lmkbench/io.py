@@ -359,12 +359,32 @@ def parse_json_line(line: str, path, lineno: int) -> dict:
     return obj
 
 
+class DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    """``object_pairs_hook`` that refuses a key given twice in one object (``json`` keeps the last silently)."""
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def read_json_document(path, what: str, schema: str) -> dict:
     """One JSON document of lmkbench's (``what``: "result", "baseline"...) whose ``schema`` must be ``schema``;
-    a missing file, bad UTF-8, malformed JSON or another schema is one :class:`InputError` naming the file."""
+    a missing file, bad UTF-8, malformed JSON, a key given twice or another schema is one :class:`InputError`
+    naming the file."""
     try:
         with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+            data = json.load(fh, object_pairs_hook=unique_keys)
+    except DuplicateKey as exc:
+        raise InputError(f"key {exc.key!r} is given twice in one object (which value counts is not defined)",
+                         file=path, field=exc.key) from None
     except FileNotFoundError:
         raise InputError(f"{what} file not found", file=path) from None
     except IsADirectoryError:

@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 from .errors import LmkbenchError
-from .params import to_float
+from .params import to_finite_float
 from .specs import Param, Registry, Spec
 
 POSITIONS: Registry = Registry("positions method")
@@ -200,9 +200,37 @@ class Interpolated(_Absolute):
         emb._lmkbench_native_positions = native
         emb.position_embeddings = module
 
+    def check(self, model, limit, max_length):
+        super().check(model, limit, max_length)
+        weight = model.embeddings.position_embeddings.weight
+        # the widened table in float64, cast, concatenated: about three copies of max_length rows
+        need = int(max_length) * weight.shape[1] * (8 + 2 * weight.element_size())
+        free = free_memory(weight.device)
+        if free is not None and need > free:
+            raise LmkbenchError(f"--max-length {max_length} with --positions pi needs a {max_length}-row position "
+                                f"table (about {need / 2**30:.1f} GiB), more than the {free / 2**30:.1f} GiB of "
+                                f"free memory on {weight.device}; give a smaller --max-length")
+
     def _ids(self, t, lengths, limit):
         # rows 0..max_length-1 hold the widened table; rows max_length.. the native table (exact for L ≤ P)
         return np.where(lengths > limit, t, self.rows + t)
+
+
+def free_memory(device) -> int | None:
+    """Bytes free on ``device`` (CUDA: the driver's count; CPU: the system's available memory), None if unknown."""
+    device = torch.device(device)
+    try:
+        if device.type == "cuda":
+            return int(torch.cuda.mem_get_info(device)[0])
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+        import os
+
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, RuntimeError, AttributeError):
+        return None
 
 
 def interpolate_table(table: torch.Tensor, s: float, rows: int) -> torch.Tensor:
@@ -226,7 +254,11 @@ class _Rope(PositionMethod):
         return float(self.spec.get("factor"))
 
     def max_positions(self, limit):
-        return int(math.floor(limit * self.factor))
+        most = limit * self.factor
+        if not math.isfinite(most):
+            raise LmkbenchError(f"--positions {self.spec}: the factor is too large ({limit} positions × F is not a "
+                                "finite number); give a smaller factor")
+        return int(math.floor(most))
 
     def check(self, model, limit, max_length):
         super().check(model, limit, max_length)
@@ -250,16 +282,32 @@ class _Rope(PositionMethod):
         raise NotImplementedError
 
 
-@POSITIONS.register("ntk", params={"factor": Param(to_float, 2.0, "context extension factor", gt=1)})
+@POSITIONS.register("ntk", params={"factor": Param(to_finite_float, 2.0, "context extension factor", gt=1)})
 class NTK(_Rope):
     """NTK-aware RoPE scaling (static): rotary base θ·F^(d/(d−2)), lengths up to P·F"""
 
+    def check(self, model, limit, max_length):
+        super().check(model, limit, max_length)
+        theta = _rope_theta(model.config)
+        if theta is not None:
+            self.scaled_base(theta, _rotary_dim(model.config))
+
+    def scaled_base(self, theta: float, dim: int) -> float:
+        """``θ·F^(d/(d−2))``; a factor so large that the base is no longer a finite float is one clear error."""
+        try:
+            out = theta * self.factor ** (dim / (dim - 2))
+        except OverflowError:
+            out = math.inf
+        if not math.isfinite(out):
+            raise LmkbenchError(f"--positions {self.spec}: the factor is too large (the rotary base "
+                                f"{theta:g}·F^({dim}/{dim - 2}) overflows a float); give a smaller factor")
+        return out
+
     def rescale(self, params, cfg, limit):
-        dim = _rotary_dim(cfg)
-        params["rope_theta"] = float(params["rope_theta"]) * self.factor ** (dim / (dim - 2))
+        params["rope_theta"] = self.scaled_base(float(params["rope_theta"]), _rotary_dim(cfg))
 
 
-@POSITIONS.register("linear", params={"factor": Param(to_float, 2.0, "context extension factor", gt=1)})
+@POSITIONS.register("linear", params={"factor": Param(to_finite_float, 2.0, "context extension factor", gt=1)})
 class LinearRope(_Rope):
     """linear RoPE interpolation (transformers rope_type linear): positions divided by F"""
 
@@ -267,12 +315,21 @@ class LinearRope(_Rope):
         params.update(rope_type="linear", factor=self.factor)
 
 
-@POSITIONS.register("yarn", params={"factor": Param(to_float, 2.0, "context extension factor", gt=1)})
+@POSITIONS.register("yarn", params={"factor": Param(to_finite_float, 2.0, "context extension factor", gt=1)})
 class Yarn(_Rope):
     """YaRN RoPE scaling (transformers rope_type yarn), original length P"""
 
     def rescale(self, params, cfg, limit):
         params.update(rope_type="yarn", factor=self.factor, original_max_position_embeddings=limit)
+
+
+def _rope_theta(cfg) -> float | None:
+    """The largest rotary base among the model's rope parameters (flat, or one set per attention kind)."""
+    params = getattr(cfg, "rope_parameters", None) or {}
+    sets = params.values() if params and all(isinstance(v, dict) for v in params.values()) else [params]
+    thetas = [float(p["rope_theta"]) for p in sets if p and p.get("rope_theta") is not None]
+    theta = max(thetas) if thetas else getattr(cfg, "rope_theta", None)
+    return None if theta is None else float(theta)
 
 
 def _rotary_dim(cfg) -> int:

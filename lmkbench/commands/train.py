@@ -59,7 +59,8 @@ def add_training_arguments(p) -> None:
     p.add_argument("--temperature", type=t("temperature"), default=0.02, help="InfoNCE temperature, > 0 (default 0.02)")
     p.add_argument("--query-max-length", type=t("query_max_length"), default=128, help="tokens per query (default 128)")
     p.add_argument("--doc-max-length", type=t("doc_max_length"), default=512, help="tokens per document (default 512)")
-    p.add_argument("--seed", type=t("seed"), default=0, help="seed of data order, interval draws and dropout (default 0)")
+    p.add_argument("--seed", type=t("seed"), default=None,
+                   help="seed of data order, interval draws and dropout (default 0)")
     p.add_argument("--hard-negatives", type=t("hard_negatives"), default=None, metavar="N",
                    help="negatives per example: the first N of a row's 'negatives'; for beir: sources, N mined "
                         "with TF-IDF (default: all the data has, none for beir:)")
@@ -80,8 +81,11 @@ def add_training_arguments(p) -> None:
 
 
 def config_kwargs(args) -> dict:
+    from ..train.hyper import HYPERPARAMETERS
+
     return dict(steps=args.steps, batch_size=args.batch_size, lr=args.lr, temperature=args.temperature,
-                query_max_length=args.query_max_length, doc_max_length=args.doc_max_length, seed=args.seed,
+                query_max_length=args.query_max_length, doc_max_length=args.doc_max_length,
+                seed=HYPERPARAMETERS["seed"].default if args.seed is None else args.seed,
                 hard_negatives=args.hard_negatives, max_examples=args.max_examples, warmup_ratio=args.warmup_ratio,
                 weight_decay=args.weight_decay, kl_weight=args.kl_weight, save_every=args.save_every,
                 keep_checkpoints=args.keep_checkpoints, device=args.device, dtype=args.dtype, progress=not args.quiet)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ._common import positive_int
+from ._common import check_cache_flags, positive_int
 from .train import add_training_arguments, config_kwargs
 
 NAME = "train-matched"
@@ -63,16 +63,19 @@ def add_arguments(p):
 
 
 def seed_list(text: str) -> list[int]:
-    """``0,1,2`` → ``[0, 1, 2]``: distinct non-negative integers."""
+    """``0,1,2`` → ``[0, 1, 2]``: distinct integers, each within ``--seed``'s bounds (0 .. torch's largest)."""
     import argparse
 
+    from ..train.hyper import arg_type
+
+    one = arg_type("seed")
     try:
         seeds = [int(x) for x in text.replace("+", ",").split(",") if x.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not seeds or any(x < 0 for x in seeds) or len(set(seeds)) != len(seeds):
+    if not seeds or len(set(seeds)) != len(seeds):
         raise argparse.ArgumentTypeError(f"expected distinct non-negative integers, got {text!r}")
-    return seeds
+    return [one(str(x)) for x in seeds]
 
 
 def run(args) -> int:
@@ -81,10 +84,11 @@ def run(args) -> int:
 
     tasks = [t.strip() for t in args.eval_task if t.strip()] + [f"suite:{s}" for s in args.suite]
     t0 = time.perf_counter()
-    if args.seeds and args.seed != 0:
+    if args.seeds and args.seed is not None:
         from ..errors import LmkbenchError
 
-        raise LmkbenchError("give --seeds or --seed, not both")
+        raise LmkbenchError(f"give --seeds or --seed {args.seed}, not both")
+    check_cache_flags(args)
     train_settings = config_kwargs(args)
     eval_settings = dict(max_length=args.eval_max_length, long_policy=args.long_policy, positions=args.positions,
                          device=args.device,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import InputError
-from ..io import parse_json_line, read_lines, regular_file
+from ..io import DuplicateKey, parse_json_line, read_lines, regular_file, unique_keys
 
 BOM = "\ufeff"
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")      # how a lone surrogate gets into a JSON line
@@ -69,7 +69,7 @@ def lone_surrogate(obj: Any, where: str = "") -> str | None:
 def read_json_file(path, what: str = "file") -> Any:
     """One JSON document from a regular file, in any encoding RFC 8259 readers detect (UTF-8 with or without a
     BOM, UTF-16, UTF-32: ``json.loads`` of the bytes); empty, garbled, undecodable or too deeply nested
-    content is one :class:`InputError` naming the file."""
+    content, or a key given twice in one object, is one :class:`InputError` naming the file (and the key)."""
     path = regular_file(path, what)
     try:
         raw = path.read_bytes()
@@ -78,7 +78,10 @@ def read_json_file(path, what: str = "file") -> Any:
     if not raw.strip():
         raise InputError(f"empty file ({len(raw)} bytes), not JSON", file=path)
     try:
-        return json.loads(raw)
+        return json.loads(raw, object_pairs_hook=unique_keys)
+    except DuplicateKey as exc:
+        raise InputError(f"key {exc.key!r} is given twice in one object (which value counts is not defined)",
+                         file=path, field=exc.key) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8, UTF-16 or UTF-32 text ({exc.reason})", file=path) from None
     except json.JSONDecodeError as exc:   # some messages end in "at" already ("Unterminated string starting at")

@@ -138,8 +138,21 @@ def length_buckets(edges: Sequence[float] = DEFAULT_EDGES) -> list[Bucket]:
     return [Bucket("length", lo, hi) for lo, hi in zip(edges, edges[1:])]
 
 
+def parse_depth_edges(text: str | Sequence[float] | None) -> tuple[float, ...]:
+    """Depth bin edges (:func:`parse_edges`); a depth is a fraction of the document, so every edge must lie in
+    ``[0, 1]``: an edge outside it is named as unusable (no item can reach it) instead of leaving empty bins."""
+    edges = parse_edges(text, default=DEFAULT_DEPTH_EDGES)
+    lo, hi = DEFAULT_DEPTH_EDGES[0], DEFAULT_DEPTH_EDGES[-1]
+    bad = [format_edge(e) for e in edges if not lo <= e <= hi]
+    if bad:
+        raise LmkbenchError(f"--depth-buckets {text if isinstance(text, str) else ','.join(map(format_edge, edges))}: "
+                            f"edge(s) {', '.join(bad)} unusable: a depth is a fraction of the document, "
+                            f"{format_edge(lo)} to {format_edge(hi)}")
+    return edges
+
+
 def depth_buckets(edges: Sequence[float] = DEFAULT_DEPTH_EDGES) -> list[Bucket]:
-    edges = parse_edges(edges, default=DEFAULT_DEPTH_EDGES)
+    edges = parse_depth_edges(edges)
     n = len(edges) - 1
     return [Bucket("depth", lo, hi, closed_high=(i == n - 1 and hi != INF))
             for i, (lo, hi) in enumerate(zip(edges, edges[1:]))]

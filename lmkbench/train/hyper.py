@@ -21,6 +21,9 @@ def finite_float(v) -> float:
     return x
 
 
+#: the largest seed torch.manual_seed accepts (an unsigned 64-bit integer); numpy's generators take any
+SEED_MAX = 2**64 - 1
+
 HYPERPARAMETERS = Schema({
     "steps": Param(to_int, 100, "optimizer steps", ge=1),
     "batch_size": Param(to_int, 16, "queries per batch (in-batch negatives need two)", ge=2),
@@ -28,7 +31,7 @@ HYPERPARAMETERS = Schema({
     "temperature": Param(finite_float, 0.02, "InfoNCE temperature", gt=0),
     "query_max_length": Param(to_int, 128, "tokens per query", ge=4),
     "doc_max_length": Param(to_int, 512, "tokens per document", ge=4),
-    "seed": Param(to_int, 0, "seed", ge=0),
+    "seed": Param(to_int, 0, "seed", ge=0, le=SEED_MAX),
     "hard_negatives": Param(to_int, None, "negatives per example", ge=0),
     "max_examples": Param(to_int, None, "examples used", ge=1),
     "warmup_ratio": Param(finite_float, 0.1, "warm-up share of the steps", ge=0, le=1),

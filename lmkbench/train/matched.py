@@ -284,11 +284,11 @@ def write_matched_view(out_dir: Path, record: dict, log=print) -> list[dict]:
 
 def matched_results(matched_json) -> list[ResultRecord]:
     """The relabelled result records of a matched experiment (what ``compare()`` should be given)."""
-    import json
+    from ..data.files import read_json_file
 
     path = Path(matched_json)
-    rec = json.loads(path.read_text(encoding="utf-8"))
-    if rec.get("schema") != SCHEMA:
+    rec = read_json_file(path, "matched experiment")
+    if not isinstance(rec, dict) or rec.get("schema") != SCHEMA:
         raise LmkbenchError(f"{path}: not a matched experiment (schema != {SCHEMA})")
     return list(iter_results(safe_child(path.parent, rec["matched_results_dir"])))
 

@@ -39,11 +39,15 @@ from ..inputs import sentence_char_spans
 from ..io import read_jsonl, read_lines, require_id, require_str, sha256_file
 from ..params import Param, Schema, to_int
 from .examples import TrainExample, TrainingData
-from .hyper import finite_float
+from .hyper import SEED_MAX, finite_float
+
+#: most pairs drawn from one document: past this they are near copies of each other (and each is an in-batch
+#: false negative of the others), and a mistyped count would draw for ever
+PER_DOC_MAX = 1000
 
 _COMMON = {
-    "per_doc": Param(to_int, 1, "pairs drawn per document", ge=1),
-    "seed": Param(to_int, 0, "seed of the draws", ge=0),
+    "per_doc": Param(to_int, 1, "pairs drawn per document", ge=1, le=PER_DOC_MAX),
+    "seed": Param(to_int, 0, "seed of the draws", ge=0, le=SEED_MAX),
     "max_docs": Param(to_int, None, "read at most this many documents", ge=1),
 }
 SCHEMAS = {
@@ -180,7 +184,9 @@ def load_unsupervised(source: str, *, max_examples: int | None = None) -> Traini
         if max_examples is not None and len(examples) >= max_examples:
             break
         docs += 1
-        rngs = [np.random.default_rng([p["seed"], i, j]) for j in range(p["per_doc"])]
+        # --max-examples stops the draws too: pairs past it would be cut (load_training_data) unseen
+        wanted = p["per_doc"] if max_examples is None else min(p["per_doc"], max_examples - len(examples))
+        rngs = [np.random.default_rng([p["seed"], i, j]) for j in range(wanted)]
         if method == "crop":
             words = text.split()
             pairs = [crop_pair(words, rng, p) for rng in rngs] if len(words) >= p["min_words"] else []
