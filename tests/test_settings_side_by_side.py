@@ -14,15 +14,9 @@ P = 32
 
 @pytest.fixture(scope="module")
 def bert_p32(tmp_path_factory, minilm_tokenizer) -> str:
-    from transformers import BertConfig, BertModel
+    from conftest import one_layer_bert
 
-    torch.manual_seed(3)
-    cfg = BertConfig(vocab_size=minilm_tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
-                     num_attention_heads=2, intermediate_size=64, max_position_embeddings=P)
-    folder = tmp_path_factory.mktemp("m") / "bert"
-    BertModel(cfg).eval().save_pretrained(folder)
-    minilm_tokenizer.save_pretrained(folder)
-    return str(folder)
+    return str(one_layer_bert(tmp_path_factory.mktemp("m") / "bert", minilm_tokenizer, P, seed=3))
 
 
 def _run(model, task, out, log=None, **settings):

@@ -20,15 +20,9 @@ P = 64
 
 @pytest.fixture(scope="module")
 def bert(tmp_path_factory, minilm_tokenizer) -> Path:
-    from transformers import BertConfig, BertModel
+    from conftest import one_layer_bert
 
-    torch.manual_seed(5)
-    cfg = BertConfig(vocab_size=minilm_tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
-                     num_attention_heads=2, intermediate_size=64, max_position_embeddings=P)
-    folder = tmp_path_factory.mktemp("m") / "tinybert"
-    BertModel(cfg).eval().save_pretrained(folder)
-    minilm_tokenizer.save_pretrained(folder)
-    return folder
+    return one_layer_bert(tmp_path_factory.mktemp("m") / "tinybert", minilm_tokenizer, P, seed=5)
 
 
 def _other_weights(src: Path, dst: Path, factor: float = -1.5) -> Path:
