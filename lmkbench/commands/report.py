@@ -23,6 +23,10 @@ lengths and heatmaps of target length x needle depth per pooling; per retrieval 
 poolings disagree most, with the rank of the relevant document under each pooling (from the .trec runs);
 and a "how to read this" section. Tests and buckets are those of `lmkbench compare`.
 
+On a folder written by `lmkbench train-matched` (it holds matched.json and comparison.json, e.g.
+results/extrapolation) it writes instead the one-screen page of the experiment's finding, read from those two
+files: `lmkbench report results/extrapolation -o reports/matched-finding.html`.
+
 Example:
   lmkbench report results/ -o reports/minilm.html --baseline mean --test wilcoxon --correction holm
 """
