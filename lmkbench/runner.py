@@ -49,7 +49,7 @@ class RunSettings:
     tokenizer: str | None                     # lexical systems (bm25): tokenizer of lengths and synthetic tasks
     extra_meta: dict
 
-    def __init__(self, model: str, poolings: list[str] | None = None, out_dir=Path("results"), *,
+    def __init__(self, model: str, poolings: list[str] | None = None, out_dir=Path("runs"), *,
                  encoder: EncoderSettings | None = None, overwrite: bool = False, progress: bool = True,
                  tokenizer: str | None = None, extra_meta: dict | None = None, **encoder_changes):
         self.model, self.poolings, self.out_dir = model, poolings, out_dir
