@@ -44,7 +44,7 @@ from .results import NoItemScores, ResultRecord, check_same_data, iter_results, 
 from .settings import EncoderSettings
 from .stats.paired import Block, Contrast, Decision, Outcome, run_paired
 from .stats.registry import offered_tests
-from .stats.select import check_one_system_per_label
+from .stats.select import Selector, check_one_system_per_label, label_fields
 from .stats.settings import DEFAULTS, check_settings
 from .configs.errors import input_error
 from .params import did_you_mean
@@ -318,14 +318,21 @@ REGRESSION = "REGRESSION"
 
 def check(results_dir, baseline, *, alpha: float = DEFAULTS["alpha"], min_delta: float = DEFAULTS["min_delta"],
           test: str = DEFAULTS["test"], correction: str = DEFAULTS["correction"],
-          n_resamples: int = DEFAULTS["n_resamples"], seed: int = DEFAULTS["seed"]) -> GateReport:
-    """Compare the results under ``results_dir`` with ``baseline`` (a path or a loaded baseline)."""
+          n_resamples: int = DEFAULTS["n_resamples"], seed: int = DEFAULTS["seed"],
+          systems: str | None = None) -> GateReport:
+    """Compare the results under ``results_dir`` with ``baseline`` (a path or a loaded baseline); ``systems`` (a
+    selector, :mod:`lmkbench.stats.select`) gates only the cells it matches, on both sides."""
     stats = check_settings("gate", tests=offered_tests(gate=True), test=test, correction=correction, alpha=alpha,
                            min_delta=min_delta, binary_test="mcnemar")
     base = baseline if isinstance(baseline, Baseline) else load_baseline(baseline)
     where = base.path or "<baseline>"
     now_cells = collect_cells(results_dir)
     base_cells = {c.key: c for c in base.cells}
+    if systems:
+        keep = Selector.parse(systems, flag="--systems")
+        keep.check_matches([label_fields(*k) for k in [*now_cells, *base_cells]], flag="--systems")
+        now_cells = {k: c for k, c in now_cells.items() if keep.matches(label_fields(*k))}
+        base_cells = {k: c for k, c in base_cells.items() if keep.matches(label_fields(*k))}
     missing = [k for k in base_cells if k not in now_cells]
     if missing:
         shown = "; ".join(_fmt_key(k) + _elsewhere(k, now_cells) for k in missing[:3]) + (

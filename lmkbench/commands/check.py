@@ -37,6 +37,9 @@ def add_arguments(parser) -> None:
     add_stats_arguments(parser, ("alpha", "min_delta", "test", "correction"), tests=offered_tests(gate=True),
                         helps={"correction": "multiple-comparison correction over all cells",
                                "test": "paired test on per-item scores"})
+    parser.add_argument("--systems", default=None, metavar="SELECTOR",
+                        help="gate only the cells this selector matches, in the results and the baseline "
+                             "('pooling=cls|mean', 'model=minilm', 'task=bbc_*'; see lmkbench compare --help)")
     parser.add_argument("--json", default=None, metavar="OUT", help="also write the gate report as JSON")
 
 
@@ -47,7 +50,7 @@ def run(args) -> int:
     if args.json:
         check_output_path(args.json, "--json", inputs=[args.baseline], results_dirs=[args.results_dir])
     report = check(args.results_dir, args.baseline, alpha=args.alpha, min_delta=args.min_delta, test=args.test,
-                   correction=args.correction)
+                   correction=args.correction, systems=args.systems)
     if args.json:   # before the table: a write that fails (disk full) must not follow a "gate: PASS"
         atomic_write_json(args.json, report.to_dict())
     print(report.to_table())

@@ -50,12 +50,14 @@ FIELDS = ("model", "variant", "pooling", "seed", "kind", "dtype", "max_length", 
 
 def system_fields(rec: ResultRecord) -> dict[str, str]:
     """A result's selectable fields, as text (see the module docstring)."""
-    system = System.from_record(rec)
-    model, variant = split_label(rec.model)
-    out = system.fields()
-    out.update({"model": model, "variant": variant or AS_TRAINED, "pooling": _canonical(rec.pooling),
-                "label": rec.model, "task": rec.task})
-    return out
+    return {**System.from_record(rec).fields(), **label_fields(rec.task, rec.model, rec.pooling)}
+
+
+def label_fields(task: str, label: str, pooling: str) -> dict[str, str]:
+    """The fields a cell's task, label and pooling give (what a gate baseline's cell has)."""
+    model, variant = split_label(label)
+    return {"model": model, "variant": variant or AS_TRAINED, "pooling": _canonical(pooling), "label": label,
+            "task": task}
 
 
 def _canonical(text: str) -> str:

@@ -215,3 +215,14 @@ def test_cli_exit_codes_and_table(tmp_path, baseline, scores, capsys):
     assert main(["check", str(same), "--baseline", str(tmp_path / "bad.json")]) == 2
     assert main(["baseline", str(same), "-o", str(tmp_path / "b2.json")]) == 0
     assert "3 cell(s), 120 per-item scores" in capsys.readouterr().out
+
+
+def test_systems_selects_the_gated_cells(tmp_path, baseline, scores):
+    new = dict(scores)
+    new["cls"] = scores["cls"] - 0.3                                         # a regression, outside the selection
+    now = _write(tmp_path / "now", [_record("t", p, s) for p, s in new.items()])
+    assert not check(now, baseline).passed
+    rep = check(now, baseline, systems="pooling=mean|lmk")
+    assert rep.passed and {r.pooling for r in rep.rows} == {"mean", "lmk:g=32"}
+    with pytest.raises(LmkbenchError, match="matches no result"):
+        check(now, baseline, systems="pooling=meen")
