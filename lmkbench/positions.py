@@ -64,6 +64,50 @@ def architecture(model) -> str:
     return "other"
 
 
+def config_architecture(config: dict) -> str | None:
+    """``rope`` or ``absolute`` from a ``config.json`` (rope parameters present; else a learned absolute table),
+    None where it does not say (a model with remote code...)."""
+    if any("rope" in key for key in config):
+        return "rope"
+    if config.get("max_position_embeddings") and config.get("position_embedding_type", "absolute") in (None, "absolute"):
+        return "absolute"
+    return None
+
+
+def check_against_config(method: "str | PositionMethod", folder, max_length: int | None) -> None:
+    """Refuse, from the model folder's ``config.json`` (and ``tokenizer_config.json``'s ``model_max_length``)
+    alone, a positions method that does not fit the model or a ``max_length`` it cannot reach: what
+    :meth:`PositionMethod.check` refuses once the model is loaded, checked before any loading or training. A
+    folder without a readable config (a hub name) is left to the later check."""
+    import json
+    from pathlib import Path
+
+    method = parse_positions(method) if not isinstance(method, PositionMethod) else method
+    try:
+        config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    limit = config.get("max_position_embeddings") if isinstance(config, dict) else None
+    if not isinstance(limit, int) or limit <= 0:
+        return
+    model_type = str(config.get("model_type", "?"))
+    if model_type in _OFFSET_TYPES:
+        limit -= position_offset_of(config)
+    try:
+        tok = json.loads((Path(folder) / "tokenizer_config.json").read_text(encoding="utf-8"))
+        tmax = tok.get("model_max_length")
+        if isinstance(tmax, int) and 0 < tmax < limit:
+            limit = tmax
+    except (OSError, ValueError, AttributeError):
+        pass
+    method.check_fit(config_architecture(config), model_type, limit, limit if max_length is None else max_length)
+
+
+def position_offset_of(config: dict) -> int:
+    """:func:`position_offset` from a ``config.json``."""
+    return int(config.get("pad_token_id", 1)) + 1 if config.get("model_type", "") in _OFFSET_TYPES else 0
+
+
 def position_offset(model) -> int:
     """Index of position 0 in the table: ``padding_idx + 1`` for RoBERTa-style models, else 0."""
     if getattr(model.config, "model_type", "") in _OFFSET_TYPES:
@@ -94,12 +138,15 @@ class PositionMethod:
 
     def check(self, model, limit: int, max_length: int) -> None:
         """One clear error where the method does not fit the model or the length."""
-        arch = architecture(model)
-        if self.fits != "any" and arch != self.fits:
+        self.check_fit(architecture(model), getattr(model.config, "model_type", "?"), limit, max_length)
+
+    def check_fit(self, arch: str | None, model_type: str, limit: int, max_length: int) -> None:
+        """:meth:`check` from what a model's ``config.json`` says (``arch`` None: not known, not checked), so a
+        command can refuse before it loads or trains anything (:func:`check_against_config`)."""
+        if arch is not None and self.fits != "any" and arch != self.fits:
             fitting = ", ".join(e.name for e in POSITIONS if e.obj.fits in (arch, "any"))
             raise LmkbenchError(f"--positions {self.spec.name} is for {self.fits} position models; "
-                                f"{getattr(model.config, 'model_type', '?')} uses {arch} positions "
-                                f"(methods that fit: {fitting})")
+                                f"{model_type} uses {arch} positions (methods that fit: {fitting})")
         most = self.max_positions(limit)
         if most is not None and max_length > most:
             if self.native:
@@ -108,7 +155,7 @@ class PositionMethod:
                     f"or a positions method: {', '.join(_methods_for(arch))}")
             raise LmkbenchError(f"--max-length {max_length} exceeds what --positions {self.spec} reaches "
                                 f"({most} positions); raise its factor")
-        if self.fits == "absolute" and max_length <= limit:
+        if self.fits == "absolute" and max_length <= limit and arch == "absolute":
             raise LmkbenchError(f"--positions {self.spec.name} changes nothing at --max-length {max_length} "
                                 f"(the model has {limit} positions): give a --max-length above {limit}")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-from .errors import LmkbenchError
+from .errors import InputError, LmkbenchError
 from .settings import EncoderSettings
 
 #: settings a user chooses a reading length with; setting any of them turns the suite's variants off
@@ -69,9 +69,15 @@ def plan_runs(task_specs: list[str], settings: EncoderSettings, dirs=None, pooli
     cat = load_catalogue(dirs)
     for name in suites:
         suite_tasks = [t.name for t in cat.suite_tasks(name)]
-        for v in cat.suites[name].variants:      # suite_tasks raised already if the suite is unknown
+        suite = cat.suites[name]                 # suite_tasks raised already if the suite is unknown
+        for i, v in enumerate(suite.variants):
             names = suite_tasks if not v.tasks else [t for t in suite_tasks
                                                     if any(fnmatch.fnmatchcase(t, pat) for pat in v.tasks)]
+            unmatched = [pat for pat in v.tasks or [] if not any(fnmatch.fnmatchcase(t, pat) for t in suite_tasks)]
+            if unmatched:   # a typo in a glob would silently drop the variant's tasks
+                raise InputError(f"variant {v.name!r}: {', '.join(map(repr, unmatched))} matches none of the suite's "
+                                 f"tasks ({', '.join(suite_tasks)})", file=suite.file, line=suite.variants_line,
+                                 field=f"suite.variants[{i}].tasks")
             if names:
                 asked = dict(v.settings)
                 if asked.get("max_length") == WHOLE:

@@ -93,11 +93,12 @@ def test_max_examples_stops_the_draws(corpus, monkeypatch):
     calls = []
     real = unsupervised.crop_pair
     monkeypatch.setattr(unsupervised, "crop_pair", lambda *a: calls.append(1) or real(*a))
-    per_doc = unsupervised.PER_DOC_MAX
-    data = load_training_data(f"crop:{corpus}?per_doc={per_doc}", max_examples=10)
-    assert len(data.examples) == 10 and len(calls) == 10
-    full = load_training_data(f"crop:{corpus}?per_doc={per_doc}", max_examples=per_doc + 10)
-    assert [(e.query, e.positive) for e in full.examples[:10]] == [(e.query, e.positive) for e in data.examples]
+    wanted = 10
+    per_doc = 5 * wanted           # the first document alone would give five times what is asked for
+    data = load_training_data(f"crop:{corpus}?per_doc={per_doc}", max_examples=wanted)
+    assert len(data.examples) == wanted and len(calls) == wanted
+    full = load_training_data(f"crop:{corpus}?per_doc={per_doc}", max_examples=per_doc + wanted)
+    assert [(e.query, e.positive) for e in full.examples[:wanted]] == [(e.query, e.positive) for e in data.examples]
 
 
 @pytest.mark.parametrize("flag", ["--seeds", "--seed"])

@@ -88,6 +88,7 @@ class Suite:
     line: int | None = None
     #: extra encoder settings the suite is also run with (taskfile.SuiteVariant), when the user chose none
     variants: list = field(default_factory=list)
+    variants_line: int | None = None
 
 
 @dataclass
@@ -271,14 +272,17 @@ def _suite(doc: dict, path: Path) -> Suite:
     for i, v in enumerate(s.variants):
         _check_variant_settings(v, path, line_of(doc, "variants"), i)
     return Suite(name=s.name, tasks=list(s.tasks), description=s.description or "", file=str(path),
-                 line=line_of(doc, "tasks"), variants=list(s.variants))
+                 line=line_of(doc, "tasks"), variants=list(s.variants), variants_line=line_of(doc, "variants"))
 
 
 def _check_variant_settings(variant, path: Path, line: int | None, index: int) -> None:
     """A variant's settings are EncoderSettings fields (checked when the file is read, not when it runs)."""
     from ..settings import EncoderSettings
 
+    from ..positions import parse_positions
+
     try:
-        EncoderSettings.of(**variant.settings)
+        settings = EncoderSettings.of(**variant.settings)
+        parse_positions(settings.positions)   # a bad spec (ntk:abc) is the file's error, not a skipped variant
     except LmkbenchError as exc:
         raise InputError(str(exc), file=path, line=line, field=f"suite.variants[{index}].settings") from None

@@ -77,6 +77,8 @@ def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings:
     if dup:
         raise LmkbenchError(f"two arms would be evaluated with the same pooling ({', '.join(dup)}); a matched "
                             "comparison needs one arm per evaluation pooling (train the others with 'lmkbench train')")
+    check_before_training(base, [a.eval_spec for a in arms], train_settings, eval_settings if tasks else None,
+                          baseline)
     settings_common = dict(train_settings)
     multi = seeds is not None and len(seeds) > 1
     seed_list = list(seeds) if seeds else [int(settings_common.get("seed", 0))]
@@ -146,6 +148,40 @@ def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings:
     atomic_write_json(out_dir / "matched.json", record)
     record["_rows"] = [r for r in rows if r["seed"] == seed_list[0]]
     return record
+
+
+def check_before_training(base: str, eval_poolings: list[str], train_settings: dict, eval_settings: dict | None,
+                          baseline: str | None) -> None:
+    """Everything the command line, the base's ``config.json`` and the specs decide, checked before the first
+    training step (one :class:`LmkbenchError`, exit 2) rather than after every arm has trained: the baseline is
+    an arm; the training lengths fit the base; the evaluation's ``positions`` method fits the base's
+    architecture and reaches ``max_length`` (``eval_settings`` None: no evaluation)."""
+    from ..models import resolve_model_path
+    from ..poolings import parse_poolings
+    from ..positions import check_against_config, parse_positions
+
+    if baseline is not None:
+        try:
+            wanted = str(parse_poolings(baseline)[0])
+        except (LmkbenchError, IndexError) as exc:
+            raise LmkbenchError(f"--baseline {baseline!r}: {exc or 'names no pooling'}") from None
+        if wanted not in eval_poolings:
+            raise LmkbenchError(f"--baseline {baseline} is not an arm's pooling (the arms: {', '.join(eval_poolings)})")
+    folder = resolve_model_path(base)
+    native = parse_positions("native")
+    for flag, key in (("--doc-max-length", "doc_max_length"), ("--query-max-length", "query_max_length")):
+        length = train_settings.get(key, getattr(TrainConfig, key))
+        try:
+            check_against_config(native, folder, length)
+        except LmkbenchError:
+            raise LmkbenchError(f"{flag} {length} exceeds the base model's position limit ({base})") from None
+    if eval_settings is not None:
+        positions = parse_positions(eval_settings.get("positions") or "native")
+        try:
+            check_against_config(positions, folder, eval_settings.get("max_length"))
+        except LmkbenchError as exc:
+            raise LmkbenchError(f"evaluation (--eval-max-length {eval_settings.get('max_length')}, --positions "
+                                f"{positions}) on {base}: {exc}") from None
 
 
 def _earlier_arms(path: Path, record: dict) -> dict[str, dict]:
