@@ -3,8 +3,8 @@
 ::
 
     title: Pooling leaderboard                 # page title (default: "lmkbench leaderboard")
-    results: results                           # result store, one file per cell (default: results)
-    out: results                               # leaderboard.csv / .html / .json go here (default: results)
+    results: runs                              # result store, one file per cell (default: runs, git-ignored)
+    out: runs/leaderboard                      # leaderboard.csv / .html / .json go here (default: runs/leaderboard)
     models:                                    # a name/alias/path, or a mapping with per-model settings
       - minilm
       - {model: path/to/checkpoint, poolings: [lmk], max_length: 256}
@@ -94,8 +94,8 @@ class Ranking(StrictModel):
 
 class LeaderboardFile(StrictModel):
     title: str = "lmkbench leaderboard"
-    results: str = "results"
-    out: str = "results"
+    results: str = "runs"
+    out: str = "runs/leaderboard"
     models: Annotated[list[ModelItem], MinLen(1)]
     poolings: Poolings | None = None
     tasks: Names | None = None
