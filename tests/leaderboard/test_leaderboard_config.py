@@ -34,7 +34,7 @@ poolings: [mean, cls]
 suites: [default]
 settings: {max_length: 512, device: cpu}
 """))
-    assert cfg.results == Path("results") and cfg.out == Path("results") and cfg.on_error == "stop"
+    assert cfg.results == Path("runs") and cfg.out == Path("runs/leaderboard") and cfg.on_error == "stop"
     assert cfg.models[0].poolings == ["mean", "cls"] and cfg.models[0].settings == {"max_length": 512, "device": "cpu"}
     assert cfg.models[1].poolings == ["lmk:g=64"] and cfg.models[1].settings == {"max_length": 256, "device": "cpu"}
     assert cfg.task_specs == ["suite:default"]
