@@ -11,9 +11,46 @@ from .errors import LmkbenchError
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one-line error, exit 2
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
+    #: the command line being parsed (main sets it): the did-you-mean hints look at what was typed
+    argv: list[str] = []
+
+    def error(self, message):  # one-line error, exit 2, with a did-you-mean where a near name exists
+        sys.stderr.write(f"{self.prog}: error: {message}{did_you_mean(self, message, self.argv)}\n")
         sys.exit(2)
+
+
+def did_you_mean(parser: argparse.ArgumentParser, message: str, argv: list[str]) -> str:
+    """A hint for an argparse error: the nearest choice to an invalid one (a command, ``--format``...), the
+    nearest option to each unknown ``--flag`` typed (``--modle``, ``--basline``) among the options of the
+    command it was typed for; '' when nothing is near (:func:`difflib.get_close_matches`)."""
+    import difflib
+    import re
+
+    choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if choice:
+        near = difflib.get_close_matches(choice.group(1), re.findall(r"'([^']*)'", choice.group(2)), n=1)
+        return f"; did you mean {near[0]!r}?" if near else ""
+    if "unrecognized arguments" not in message and "required" not in message:
+        return ""
+    options = _options_of(parser, argv)
+    hints = []
+    for token in dict.fromkeys(t.split("=", 1)[0] for t in argv if t.startswith("--")):
+        if token not in options:
+            near = difflib.get_close_matches(token, sorted(options), n=1)
+            if near:
+                hints.append(f"{near[0]} for {token}")
+    return f"; did you mean {', '.join(hints)}?" if hints else ""
+
+
+def _options_of(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
+    """The option strings of the command named in ``argv`` (the top parser's own where it names none)."""
+    options = set(parser._option_string_actions)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            command = next((t for t in argv if t in action.choices), None)
+            if command is not None:
+                options |= set(action.choices[command]._option_string_actions)
+    return options
 
 
 def _command_modules():
@@ -57,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"lmkbench: error: {exc}\n")
         return 2
     parser = build_parser()
+    _Parser.argv = list(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:   # a bad argument (one line on stderr, code 2) or --help (0): a return code
