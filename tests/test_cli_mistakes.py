@@ -37,3 +37,20 @@ def test_help_imports_no_heavy_library():
             f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"--help imported {out}"
+
+
+def test_embed_says_a_long_text_was_split_into_windows(tiny_bert, tmp_path, capsys):
+    src = tmp_path / "t.txt"
+    src.write_text("short\n" + "word " * 2000 + "\n")
+    assert main(["embed", "--model", tiny_bert, "--pooling", "mean", "--long", "windows", "--input", str(src),
+                 "--output", str(tmp_path / "e.npy"), "--no-cache", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "1 text(s) longer than 128 tokens split into windows" in out, out
+
+
+def test_embed_bm25_says_it_has_no_vectors(tmp_path, capsys):
+    src = tmp_path / "t.txt"
+    src.write_text("a text\n")
+    assert main(["embed", "--model", "bm25", "--input", str(src), "--output", str(tmp_path / "e.npy")]) == 2
+    err = capsys.readouterr().err
+    assert "BM25 is a lexical index and has no vectors" in err and "Traceback" not in err
