@@ -53,6 +53,9 @@ def add_arguments(p):
     p.add_argument("--cache-dir", default=None, help="embedding cache folder")
     p.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")
     p.add_argument("--overwrite", action="store_true", help="recompute result files that exist (training is reused)")
+    p.add_argument("--retrain", action="store_true",
+                   help="train again an arm already in DIR/models whose recipe (settings, data content, base model, "
+                        "dtype) differs from this call's (default: refuse, naming what differs)")
     p.add_argument("--seeds", type=seed_list, default=None, metavar="S,S,...",
                    help="train every arm once per seed (e.g. 0,1,2; the arms of a seed share its batches); "
                         "matched.json then gives each Δ per seed and its spread (replaces --seed)")
@@ -97,7 +100,7 @@ def run(args) -> int:
                          overwrite=args.overwrite)
     rec = run_matched(args.model, args.poolings, args.data, Path(args.out), train_settings=train_settings,
                       tasks=tasks, eval_settings=eval_settings, allow_overlap=args.allow_overlap,
-                      seeds=args.seeds, baseline=args.baseline)
+                      seeds=args.seeds, baseline=args.baseline, retrain=args.retrain)
     for arm in rec["arms"]:
         print(f"{arm['name']}: trained {arm['train_pooling']} {arm['steps']} steps in {arm['train_wall_s']} s"
               f"{' (reused)' if arm['reused'] else ''}; loss {arm['loss_first10']} -> {arm['loss_last10']}"

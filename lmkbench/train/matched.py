@@ -55,7 +55,7 @@ def arm_name(base_label: str, train_spec: str) -> str:
 
 def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings: dict, tasks: list[str],
                 eval_settings: dict | None = None, allow_overlap: bool = False, seeds: list[int] | None = None,
-                baseline: str | None = None, log=print) -> dict:
+                baseline: str | None = None, retrain: bool = False, log=print) -> dict:
     """Train every pooling, evaluate each checkpoint with its own pooling, write the matched view and json.
 
     ``train_settings`` are :class:`TrainConfig` keyword arguments (steps, batch_size, lr, seed, …) shared by
@@ -66,6 +66,10 @@ def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings:
     ``seeds``: train every arm once per seed (the arms of one seed see the same batches); models are then
     ``<base>-<pooling>-s<seed>``, each seed's results are relabelled as ``<base>-matched-s<seed>``, and
     ``matched.json`` holds each task's Δ (pooling − ``baseline``, default mean) per seed and its spread.
+
+    An arm already trained in ``out_dir`` is reused only when its recipe (settings, data checksums, base model
+    identity, dtype: :func:`~lmkbench.train.trainer.recipe_of`) is this call's; otherwise the call refuses before
+    any training, naming each arm and what differs, unless ``retrain`` (those arms are trained again).
     """
     from ..models import model_label
     from ..runner import Runner, RunSettings
@@ -98,18 +102,21 @@ def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings:
     record["overlap"] = check_overlap(base, data, tasks, settings_common, allow_overlap=allow_overlap, log=log)
     shared = bool(record["overlap"] and record["overlap"]["shared"])
     extra_train = {"eval_overlap": record["overlap"]} if shared else {}
-    for seed in seed_list:
-        for arm in arms:
-            name = arm_name(base_label, arm.spec) + (f"-s{seed}" if multi else "")
-            cfg = TrainConfig(model=base, pooling=arm.spec, data=data, out=out_dir / "models" / name, resume=True,
-                              seed=seed, extra_meta=extra_train, **settings_common)
-            log(f"== training {name} ({arm.spec}, seed {seed}) ==")
-            res = train(cfg, log=log)
-            record["arms"].append({"name": name, "pooling": res.pooling, "train_pooling": res.train_pooling,
-                                   "seed": seed, "checkpoint": f"models/{name}", "steps": res.steps,
-                                   "train_wall_s": round(res.wall_s, 1), "loss_first10": _mean(res.loss_curve[:10]),
-                                   "loss_last10": _mean(res.loss_curve[-10:]), "reused": res.skipped})
-            atomic_write_json(out_dir / "matched.json", record)
+    configs = [(seed, arm, name, TrainConfig(model=base, pooling=arm.spec, data=data, out=out_dir / "models" / name,
+                                             resume=True, retrain_changed=retrain, seed=seed, extra_meta=extra_train,
+                                             **settings_common))
+               for seed in seed_list for arm in arms
+               for name in [arm_name(base_label, arm.spec) + (f"-s{seed}" if multi else "")]]
+    if not retrain:
+        check_arm_recipes([cfg for *_, cfg in configs])
+    for seed, arm, name, cfg in configs:
+        log(f"== training {name} ({arm.spec}, seed {seed}) ==")
+        res = train(cfg, log=log)
+        record["arms"].append({"name": name, "pooling": res.pooling, "train_pooling": res.train_pooling,
+                               "seed": seed, "checkpoint": f"models/{name}", "steps": res.steps,
+                               "train_wall_s": round(res.wall_s, 1), "loss_first10": _mean(res.loss_curve[:10]),
+                               "loss_last10": _mean(res.loss_curve[-10:]), "reused": res.skipped})
+        atomic_write_json(out_dir / "matched.json", record)
     rows = []
     train_lengths = {"document": (train_settings or {}).get("doc_max_length", TrainConfig.doc_max_length),
                      "query": (train_settings or {}).get("query_max_length", TrainConfig.query_max_length)}
@@ -148,6 +155,34 @@ def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings:
     atomic_write_json(out_dir / "matched.json", record)
     record["_rows"] = [r for r in rows if r["seed"] == seed_list[0]]
     return record
+
+
+def check_arm_recipes(configs: list[TrainConfig]) -> None:
+    """Refuse, before any training, to reuse an arm trained (or half trained) in its folder with another recipe
+    than its ``TrainConfig`` now gives: an old arm is never reported as the new one."""
+    from ..encoder import resolve_device, resolve_dtype
+    from .data import load_training_data
+    from .state import list_checkpoints, read_meta
+    from .trainer import recipe_differences, recipe_of
+
+    def trained(cfg) -> dict | None:   # the finished run's meta, else the latest checkpoint's (what train reuses)
+        meta = read_meta(cfg.out)
+        if meta is not None and meta.get("complete"):
+            return meta
+        ckpts = list_checkpoints(cfg.out)
+        return read_meta(ckpts[-1][1]) if ckpts else None
+
+    found = [(cfg, meta) for cfg in configs if (meta := trained(cfg)) is not None]
+    if not found:
+        return
+    first = found[0][0]
+    data = load_training_data(first.data, hard_negatives=first.hard_negatives, max_examples=first.max_examples)
+    dtype = resolve_dtype(first.dtype, resolve_device(first.device))
+    changed = [(cfg, diff) for cfg, meta in found if (diff := recipe_differences(meta, recipe_of(cfg, data, dtype)))]
+    if changed:
+        listed = "; ".join(f"{Path(cfg.out).name}: {', '.join(diff)}" for cfg, diff in changed)
+        raise LmkbenchError(f"arms in {Path(changed[0][0].out).parent} were trained with another recipe ({listed}); "
+                            "train into another --out, or pass --retrain to train those arms again")
 
 
 def check_before_training(base: str, eval_poolings: list[str], train_settings: dict, eval_settings: dict | None,

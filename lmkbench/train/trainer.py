@@ -66,6 +66,7 @@ class TrainConfig:
     gradient_checkpointing: bool | None = None   # None: on for CUDA, off on CPU
     resume: bool = False
     overwrite: bool = False
+    retrain_changed: bool = False       # a finished run of another recipe in ``out`` is trained again, not refused
     progress: bool = True
     extra_meta: dict = field(default_factory=dict)   # recorded in lmkbench.json (e.g. an allowed overlap)
 
@@ -74,7 +75,8 @@ class TrainConfig:
 
     def hyperparameters(self) -> dict:
         d = asdict(self)
-        for k in ("model", "pooling", "data", "out", "resume", "overwrite", "progress", "steps", "seed", "extra_meta"):
+        for k in ("model", "pooling", "data", "out", "resume", "overwrite", "progress", "steps", "seed", "extra_meta",
+                  "retrain_changed"):
             d.pop(k)
         return d
 
@@ -139,32 +141,75 @@ def check_out_folder(cfg: TrainConfig) -> Path:
     return out
 
 
-def _check_out(cfg: TrainConfig) -> tuple[dict | None, Path | None]:
-    """Decide between fresh start, resume and 'already done'; returns (finished meta, checkpoint to resume)."""
+def recipe_of(cfg: TrainConfig, data: TrainingData, dtype: str) -> dict:
+    """What a finished or half-finished run must share with ``cfg`` to be reused or resumed: the settings
+    (:data:`IDENTITY_FIELDS`), the training data's checksums, the base model's identity (a content hash of a
+    local folder; None for a hub name, whose revision cannot be checked offline) and the precision trained in."""
+    import os
+
+    from ..models import model_identity, resolve_model_path
+
+    path = resolve_model_path(cfg.model)
+    return {"identity": _jsonable(cfg.identity()), "checksums": dict(data.checksums),
+            "base_identity": model_identity(cfg.model, path) if os.path.isdir(path) else None, "dtype": dtype}
+
+
+def recipe_differences(meta: dict, recipe: dict) -> list[str]:
+    """What differs between the run ``meta`` (an ``lmkbench.json``) records and ``recipe`` (:func:`recipe_of`),
+    one phrase each (``steps 100 -> 200``, ``data checksums``); [] when it is the same recipe."""
+    out = []
+    saved = meta.get("identity") or {}
+    for k in IDENTITY_FIELDS:
+        if saved.get(k) != recipe["identity"][k]:
+            out.append(f"{k} {saved.get(k)!r} -> {recipe['identity'][k]!r}")
+    if (meta.get("data") or {}).get("checksums") != recipe["checksums"]:
+        out.append("the training data's content (checksums)")
+    if recipe["base_identity"] is not None and meta.get("base_identity") != recipe["base_identity"]:
+        out.append(f"the base model's content ({meta.get('base_identity')} -> {recipe['base_identity']})")
+    if meta.get("dtype") != recipe["dtype"]:
+        out.append(f"dtype {meta.get('dtype')} -> {recipe['dtype']}")
+    return out
+
+
+def _wipe(out: Path) -> None:
+    if (out / "checkpoints").exists():
+        shutil.rmtree(out / "checkpoints")
+    if (out / META_FILE).exists():
+        (out / META_FILE).unlink()
+
+
+def _check_out(cfg: TrainConfig, recipe: dict) -> tuple[dict | None, Path | None]:
+    """Decide between fresh start, resume and 'already done'; returns (finished meta, checkpoint to resume).
+
+    A finished run is reused, and a checkpoint resumed, only when its recipe (:func:`recipe_of`) is this one;
+    otherwise one error naming what differs (or, with ``retrain_changed``, a fresh start)."""
     out = Path(cfg.out)
     meta = read_meta(out)
     ckpts = list_checkpoints(out)
     if cfg.overwrite:
-        if ckpts or (out / "checkpoints").exists():
-            shutil.rmtree(out / "checkpoints")
-        if meta is not None:
-            (out / META_FILE).unlink()
+        _wipe(out)
         return None, None
     if meta is not None and meta.get("complete"):
-        if cfg.resume and meta.get("identity") == _jsonable(cfg.identity()):
+        diff = recipe_differences(meta, recipe)
+        if cfg.resume and not diff:
             return meta, None
+        if cfg.resume and cfg.retrain_changed:
+            _wipe(out)
+            return None, None
         raise LmkbenchError(f"{out} already holds a finished training run; use --overwrite to replace it"
-                            + ("" if not cfg.resume else " (its settings differ from these)"))
+                            + ("" if not cfg.resume else f" (its recipe differs: {'; '.join(diff)})"))
     if ckpts and not cfg.resume:
         raise LmkbenchError(f"{out} holds checkpoints of an unfinished run; use --resume to continue it "
                             "or --overwrite to start again")
     if cfg.resume and ckpts:
         step, path = ckpts[-1]
-        saved = read_meta(path) or {}
-        if saved.get("identity") != _jsonable(cfg.identity()):
-            diff = [k for k in IDENTITY_FIELDS if (saved.get("identity") or {}).get(k) != _jsonable(cfg.identity())[k]]
-            raise LmkbenchError(f"cannot resume from {path}: settings differ ({', '.join(diff)}); "
-                                "use the same settings or --overwrite")
+        diff = recipe_differences(read_meta(path) or {}, recipe)
+        if diff and cfg.retrain_changed:
+            _wipe(out)
+            return None, None
+        if diff:
+            raise LmkbenchError(f"cannot resume from {path}: settings differ ({'; '.join(diff)}); "
+                                "use the same settings and data or --overwrite")
         return None, path
     return None, None
 
@@ -192,7 +237,7 @@ def train(cfg: TrainConfig, *, on_step: Callable[[int, float], None] | None = No
     data: TrainingData = load_training_data(cfg.data, hard_negatives=cfg.hard_negatives, max_examples=cfg.max_examples)
     plan = BatchPlan(len(data.examples), cfg.batch_size, cfg.seed)
     out = Path(cfg.out)
-    done_meta, resume_from = _check_out(cfg)
+    done_meta, resume_from = _check_out(cfg, recipe_of(cfg, data, dtype))
     if done_meta is not None:
         log(f"{out}: finished run with these settings found; nothing to do")
         return TrainResult(out, done_meta["pooling"], done_meta["train_pooling"], done_meta["steps"],
