@@ -31,6 +31,7 @@ demo: demo-duration setup
 	@echo
 	@$(OFFLINE) $(BIN)/lmkbench compare $(DEMO_OUT) --baseline mean --profile --settings --out $(DEMO_OUT)/compare.txt
 	@echo "results: $(DEMO_OUT)/   report: reports/demo.html"
+	@echo "the answer the project has (one checkpoint per pooling, three seeds): reports/matched-finding.html"
 
 # The README's (and the manual's) report screenshot, from the demo report as it is (needs chromium; run make demo
 # first): docs/screenshot.py also records the report template's digest, which tests/test_screenshot.py checks.
