@@ -38,7 +38,9 @@ def test_every_flag_becomes_its_setting():
                                                      token_budget=512, shard_texts=8, cache_dir="c",
                                                      trust_remote_code=True, revision="r1")
     assert encoder_settings(_args()) == EncoderSettings()
-    assert encoder_settings(_args("--no-cache", "--cache-dir", "c")).cache_dir is False
+    assert encoder_settings(_args("--no-cache")).cache_dir is False
+    with pytest.raises(LmkbenchError, match="not both"):   # a conflict whatever the folder (issue 28)
+        encoder_settings(_args("--no-cache", "--cache-dir", "c"))
     flags = {f.metadata["flag"] for f in dataclasses.fields(EncoderSettings)} - {None}
     assert flags == {"--max-length", "--long", "--positions", "--dtype", "--device", "--token-budget", "--shard-size",
                      "--cache-dir", "--trust-remote-code", "--revision"}
