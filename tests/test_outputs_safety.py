@@ -12,31 +12,17 @@ import socket
 import stat
 import threading
 
-import numpy as np
 import pytest
 
+from _result_files import write_two_results
 from lmkbench import io as lio
 from lmkbench.cli import main
-from lmkbench.results import write_result
-
-
-def _record(pooling, scores):
-    per_query = {f"q{i}": {"ndcg_at_10": float(s), "length": 10 * i, "truncated": False, "relevant": [f"d{i}"]}
-                 for i, s in enumerate(scores)}
-    return {"task": "t", "task_kind": "retrieval", "split": "test", "model": "m", "pooling": pooling,
-            "main_metric": "ndcg_at_10", "metrics": {"ndcg_at_10": float(np.mean(scores))}, "per_query": per_query,
-            "meta": {"dataset_checksums": {"corpus.jsonl": "a" * 64}, "model_identity": "id-1"}}
 
 
 @pytest.fixture()
 def results(tmp_path):
     folder = tmp_path / "results"
-    rng = np.random.default_rng(0)
-    paths = {}
-    for p in ("cls", "mean"):
-        rec = _record(p, rng.uniform(0, 1, 12))
-        paths[p] = write_result(folder, rec, run={q: [("d1", 1.0)] for q in rec["per_query"]})
-    return folder, paths
+    return folder, write_two_results(folder)
 
 
 # -- the writer --------------------------------------------------------------------------------------------------
