@@ -383,7 +383,7 @@ def prompt_for(loaded, kind: str, set_name: str) -> str:
 def format_summary(rows: list[dict]) -> str:
     """Task × pooling table of the main metric, tasks in length order (:func:`lmkbench.variants.task_order`);
     a cell whose texts were cut at the max length says which share of which text set (``cut 100% corpus``)."""
-    from .variants import task_order
+    from .order import task_order
 
     if not rows:
         return "(no results)"

@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from .format import MARKS, fmt_diff, grid
+from .order import task_order
 from .labels import AS_TRAINED, split_label, variant_name
 from .results import ResultRecord
 from .stats import buckets as bk
@@ -136,19 +137,6 @@ def _longembed_average(cells: dict[str, dict]) -> float | None:
             return None
         per_task.append(sum(values) / len(values))
     return sum(per_task) / len(per_task)
-
-
-_NUMBERED = re.compile(r"^(?P<family>.+?)[_-](?P<length>\d+)(?P<k>k?)$", re.IGNORECASE)
-
-
-def task_order(task: str) -> tuple[str, int, str]:
-    """The sort key of a task name wherever tasks are listed (console summary, report, compare, profile): the
-    family name, then the length as a number — ``needle_256`` before ``needle_1024`` before ``needle_pg_256``,
-    ``mldr_8k`` as 8,192 — and a task without a length before its family's lengths."""
-    m = _NUMBERED.match(str(task))
-    if not m:
-        return (str(task), -1, "")
-    return (m["family"], int(m["length"]) * (1024 if m["k"] else 1), str(task))
 
 
 def format_profile(profile: dict[str, Any] | None) -> str:

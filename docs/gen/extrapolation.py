@@ -12,7 +12,7 @@ import statistics
 from pathlib import Path
 
 from lmkbench.stats.seeds import SIGNIFICANT
-from lmkbench.variants import task_order
+from lmkbench.order import task_order
 
 from .md import code, table
 

@@ -11,13 +11,10 @@ and a malicious string in a dataset can neither run nor phone home.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import jinja2
 
 from .. import __version__
 from ..errors import LmkbenchError
@@ -27,8 +24,8 @@ from ..results import load_results
 from ..stats.compare import FAMILY_TEXT, compare
 from ..stats.comparison import Comparison
 from ..stats.table import ci_heading, ci_vs_marks
-from ..format import fmt_diff, fmt_p
 from . import figures
+from .env import TEMPLATES, environment  # noqa: F401 - the report's jinja2 environment, imported from here too
 from .collect import Section, build_sections
 from .cost import against_baseline, cost_table
 from .csp import CSP
@@ -42,7 +39,6 @@ from ..stats.settings import DEFAULTS as STATS
 from .tables import (beyond_grids, bucket_table, depth_grids, family_table, metric_table, read_limits, series,
                      tested_field)
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 LONG_GROUP_WORDS = ("long",)
 
 
@@ -67,31 +63,6 @@ class ReportOptions:
     title: str | None = None
     #: link to the page with the matched experiment's finding (None: the committed one, where there is one)
     finding_href: str | None = None
-
-
-def environment() -> jinja2.Environment:
-    """The jinja2 environment of the report. ``autoescape=True`` for every template, whatever its file
-    name (``select_autoescape`` would not escape a ``.j2`` file)."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(score=_fmt_score, diff=fmt_diff, pval=fmt_p, pct=_fmt_pct, secs=_fmt_secs)
-    return env
-
-
-def _fmt_score(v) -> str:
-    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
-
-
-def _fmt_pct(v) -> str:
-    return "–" if v is None else f"{100 * v:.0f}%"
-
-
-def _fmt_secs(v) -> str:
-    if v is None:
-        return "–"
-    if v < 60:
-        return f"{v:.1f} s"
-    return f"{v / 60:.1f} min" if v < 3600 else f"{v / 3600:.2f} h"
 
 
 def build_report(results, out, options: ReportOptions | None = None) -> Path:

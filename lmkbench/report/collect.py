@@ -16,7 +16,7 @@ from typing import Any
 
 from ..results import ResultRecord
 from ..stats.compare import canonical_pooling
-from ..variants import task_order
+from ..order import task_order
 
 SYNTHETIC_NAME = re.compile(r"^(?P<prefix>.+?)[_-](?P<length>\d+k?)$", re.IGNORECASE)
 GROUP_ORDER = ("short", "long", "retrieval", "synthetic", "classification", "clustering")

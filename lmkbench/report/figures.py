@@ -129,7 +129,7 @@ def delta_figure(labels: Sequence[str], series: Mapping[str, Mapping[str, Sequen
                  *, baseline: str, fmt: str = "svg") -> Drawn:
     """Δ against the baseline per length bucket: one panel per pooling, one line per task. Filled markers:
     significant after correction; hollow: not; light: too few pairs to test."""
-    from ..variants import task_order
+    from ..order import task_order
 
     titles = sorted({t for lines in series.values() for t in lines}, key=task_order)
     colors = palette(titles)

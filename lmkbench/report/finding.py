@@ -40,7 +40,7 @@ def finding_href(out) -> str | None:
 
 def finding(folder) -> dict[str, Any]:
     """What the page shows, read from ``matched.json`` and ``comparison.json`` (bucket all)."""
-    from ..variants import task_order
+    from ..order import task_order
 
     folder = Path(folder)
     matched = json.loads((folder / "matched.json").read_text())
@@ -98,7 +98,7 @@ def _answer(spreads: list[dict]) -> str:
 def render_finding(folder, out=None) -> str:
     """The page's HTML (self-contained: CSS inline, no script, nothing fetched)."""
     from .. import __version__
-    from .build import environment
+    from .env import environment
     from .csp import CSP
 
     data = finding(folder)

@@ -78,7 +78,7 @@ def answers(cmp: Comparison) -> list[dict[str, Any]]:
     """One sentence per comparison (a model's pooling against the baseline): where it wins or loses over all
     items, at which lengths (length buckets with a mark), and how sure (the largest adjusted p behind a mark;
     the range of differences the unmarked tasks could have detected at 80% power). In task order."""
-    from ..variants import task_order
+    from ..order import task_order
 
     base = cmp.settings["baseline"]
     by: dict[tuple[str, str], dict[str, Any]] = {}

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from ..results import ResultRecord
 from ..stats.compare import canonical_pooling
-from ..variants import task_order
+from ..order import task_order
 
 
 def _shared_timings(timings: dict) -> tuple:

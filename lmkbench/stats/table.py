@@ -103,7 +103,7 @@ def ci_vs_marks(settings: dict[str, Any]) -> str:
 
 def ordered_groups(cmp: Comparison) -> list[Group]:
     """The comparison's (task, model) groups in task order (lmkbench.variants.task_order: lengths as numbers)."""
-    from ..variants import task_order      # here, not at the top: variants imports stats.compare, which imports us
+    from ..order import task_order
 
     return sorted(cmp.groups, key=lambda g: (task_order(g.task), g.model))
 
