@@ -4,8 +4,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import InputError, LmkbenchError
 from ..io import atomic_write_bytes, atomic_write_text, require_str
 from ._common import add_encoder_arguments, encoder_settings, parse_pooling_arg
@@ -102,6 +100,8 @@ def derived_paths(out: Path, poolings: list[str]) -> list[Path]:
 
 
 def run(args) -> int:
+    import numpy as np
+
     from ..bm25 import is_lexical
     from ..encoder import PooledEncoder
     from ..io import check_output_path
