@@ -28,18 +28,6 @@ def _save_tiny(model, tokenizer, folder: Path) -> str:
     return str(folder)
 
 
-def one_layer_bert(folder: Path, tokenizer, positions: int, seed: int) -> Path:
-    """A 1-layer random BERT (hidden 32) with ``positions`` positions and the given tokenizer, saved in
-    ``folder``: the small checkpoint the identity and settings tests copy and change."""
-    import torch
-    from transformers import BertConfig, BertModel
-
-    torch.manual_seed(seed)
-    cfg = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=positions)
-    return Path(_save_tiny(BertModel(cfg).eval(), tokenizer, folder))
-
-
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory, minilm_tokenizer) -> str:
     """A 2-layer random BERT (hidden 32) with the MiniLM tokenizer, saved as a HF folder; max length 128."""

@@ -14,7 +14,7 @@ P = 32
 
 @pytest.fixture(scope="module")
 def bert_p32(tmp_path_factory, minilm_tokenizer) -> str:
-    from conftest import one_layer_bert
+    from _support import one_layer_bert
 
     return str(one_layer_bert(tmp_path_factory.mktemp("m") / "bert", minilm_tokenizer, P, seed=3))
 

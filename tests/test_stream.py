@@ -124,7 +124,7 @@ def test_a_killed_run_loses_at_most_the_shard_in_flight(tiny_bert, tiny_beir, tm
     encoded_again = (stats["queries"]["shards"] + stats["corpus"]["shards"]) - reused
     assert encoded_again == 9 - finished        # the shard in flight and those not started; nothing else
     # identical to a run that was never interrupted
-    assert main([*args[:-4], "--no-cache", "--out", str(tmp_path / "fresh")]) == 0
+    assert main([*args[:-6], "--no-cache", "--out", str(tmp_path / "fresh")]) == 0   # no --cache-dir: a conflict
     fresh = {r.pooling: r for r in iter_results(tmp_path / "fresh")}
     for p in fresh:
         assert rec[p].items.keys() == fresh[p].items.keys()

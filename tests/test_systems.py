@@ -20,7 +20,7 @@ P = 64
 
 @pytest.fixture(scope="module")
 def bert(tmp_path_factory, minilm_tokenizer) -> Path:
-    from conftest import one_layer_bert
+    from _support import one_layer_bert
 
     return one_layer_bert(tmp_path_factory.mktemp("m") / "tinybert", minilm_tokenizer, P, seed=5)
 
