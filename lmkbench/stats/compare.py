@@ -144,7 +144,10 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
                            alpha=alpha, min_n=min_n)
     edges = bk.parse_edges(buckets)
     depth_edges = bk.parse_edges(depth_buckets, default=bk.DEFAULT_DEPTH_EDGES) if depth_buckets is not None else None
-    arranged = arrange(load_results(results), baseline, systems=systems, allow_mixed=allow_mixed)
+    records = load_results(results)
+    if metric:
+        check_metric(metric, records)
+    arranged = arrange(records, baseline, systems=systems, allow_mixed=allow_mixed)
     by_group = arranged.groups
     for group in by_group.values():          # a stale cell (other data) is never paired
         check_same_data(group.values())
@@ -188,6 +191,17 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
     return Comparison(settings=settings, groups=groups, rows=rows, skipped=skipped,
                       seed_spread=seed_spread(rows, seed_of),
                       members={(task, g, arm): rec for (task, g), group in by_group.items() for arm, rec in group.items()})
+
+
+def check_metric(metric: str, records: list[ResultRecord]) -> None:
+    """``--metric`` names a per-item score some result holds, else one error naming the flag (not a result
+    file's field), with a did-you-mean over the scores the results have."""
+    known = sorted({name for rec in records for name in rec.score_fields()})
+    if metric not in known:
+        from ..params import did_you_mean
+
+        raise InputError(f"{metric!r} is not a per-item score of these results{did_you_mean(metric, known)} "
+                         f"(scores: {', '.join(known) or 'none'})", field="--metric")
 
 
 def family_key(family: str, row: Row) -> str:

@@ -95,8 +95,10 @@ def test_missing_baseline_and_models_kept_apart(make_retrieval):
 def test_input_errors(records, tmp_path):
     with pytest.raises(InputError, match="field 'pooling'"):
         compare(records + [records[0]])
-    with pytest.raises(InputError, match=r"per-item scores: ndcg_at_10\)"):
+    with pytest.raises(InputError, match=r"field '--metric'.*scores: ndcg_at_10\)"):
         compare(records[:2], metric="map")
+    with pytest.raises(InputError, match=r"field '--metric'.*did you mean 'ndcg_at_10'"):   # names the flag
+        compare(records[:2], metric="ndcg_at_1O")
     named = [dict(r, per_item_metric="mrr") for r in records[:2]]
     with pytest.raises(InputError, match="field 'per_item_metric'"):
         compare(named)
