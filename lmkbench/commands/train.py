@@ -51,44 +51,35 @@ def add_arguments(p):
 def add_training_arguments(p) -> None:
     """Hyper-parameters shared by train and train-matched; bounds from :mod:`lmkbench.train.hyper`, checked
     at parse time (exit 2)."""
+    from ..train.hyper import FLAG_DEFAULTS, FLAG_HELP, FLAG_METAVARS, HYPERPARAMETERS, flag_of
     from ..train.hyper import arg_type as t
 
-    p.add_argument("--steps", type=t("steps"), default=100, help="optimizer steps (default 100)")
-    p.add_argument("--batch-size", type=t("batch_size"), default=16, help="queries per batch, >= 2 (default 16)")
-    p.add_argument("--lr", type=t("lr"), default=2e-5, help="peak learning rate, > 0 (default 2e-5)")
-    p.add_argument("--temperature", type=t("temperature"), default=0.02, help="InfoNCE temperature, > 0 (default 0.02)")
-    p.add_argument("--query-max-length", type=t("query_max_length"), default=128, help="tokens per query (default 128)")
-    p.add_argument("--doc-max-length", type=t("doc_max_length"), default=512, help="tokens per document (default 512)")
-    p.add_argument("--seed", type=t("seed"), default=None,
-                   help="seed of data order, interval draws and dropout (default 0)")
-    p.add_argument("--hard-negatives", type=t("hard_negatives"), default=None, metavar="N",
-                   help="negatives per example: the first N of a row's 'negatives'; for beir: sources, N mined "
-                        "with TF-IDF (default: all the data has, none for beir:)")
-    p.add_argument("--max-examples", type=t("max_examples"), default=None, help="use only the first N examples")
-    p.add_argument("--warmup-ratio", type=t("warmup_ratio"), default=0.1,
-                   help="linear warm-up share of the steps, 0..1 (default 0.1)")
-    p.add_argument("--weight-decay", type=t("weight_decay"), default=0.01, help="AdamW weight decay, >= 0 (default 0.01)")
-    p.add_argument("--kl-weight", type=t("kl_weight"), default=1.0,
-                   help="weight of the teacher-score KL term, >= 0 (default 1)")
-    p.add_argument("--save-every", type=t("save_every"), default=0, metavar="N",
-                   help="checkpoint every N steps (default: only the end)")
-    p.add_argument("--keep-checkpoints", type=t("keep_checkpoints"), default=1, metavar="K",
-                   help="keep the last K checkpoints (default 1)")
+    for name, param in HYPERPARAMETERS.items():      # one flag per declared hyper-parameter, its default and bounds
+        # --seed defaults to None so that train-matched can tell it from --seeds; None means the declared default
+        default = None if name == "seed" else param.default
+        shown = FLAG_HELP.get(name, param.help)
+        p.add_argument(flag_of(name), type=t(name), default=default, metavar=FLAG_METAVARS.get(name),
+                       help=f"{shown} (default {FLAG_DEFAULTS.get(name, _show(param.default))})")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N")
     p.add_argument("--dtype", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
                    help="auto = bf16 autocast on CUDA, fp32 on CPU; bf16 on CPU needs AVX-512 BF16 or AMX")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _show(value) -> str:
+    return "none" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def config_kwargs(args) -> dict:
+    """The :class:`~lmkbench.train.trainer.TrainConfig` keywords the command line gives: every declared
+    hyper-parameter (:data:`lmkbench.train.hyper.HYPERPARAMETERS`; ``--seed`` not given is its default), the device,
+    the dtype and the progress bar."""
     from ..train.hyper import HYPERPARAMETERS
 
-    return dict(steps=args.steps, batch_size=args.batch_size, lr=args.lr, temperature=args.temperature,
-                query_max_length=args.query_max_length, doc_max_length=args.doc_max_length,
-                seed=HYPERPARAMETERS["seed"].default if args.seed is None else args.seed,
-                hard_negatives=args.hard_negatives, max_examples=args.max_examples, warmup_ratio=args.warmup_ratio,
-                weight_decay=args.weight_decay, kl_weight=args.kl_weight, save_every=args.save_every,
-                keep_checkpoints=args.keep_checkpoints, device=args.device, dtype=args.dtype, progress=not args.quiet)
+    values = {name: getattr(args, name) for name in HYPERPARAMETERS}
+    if values["seed"] is None:
+        values["seed"] = HYPERPARAMETERS["seed"].default
+    return dict(values, device=args.device, dtype=args.dtype, progress=not args.quiet)
 
 
 def run(args) -> int:

@@ -43,6 +43,31 @@ HYPERPARAMETERS = Schema({
 }, owner="train")
 
 
+#: the flags' help where it says more than the declaration's one line, and their metavars
+FLAG_HELP = {
+    "batch_size": "queries per batch, >= 2",
+    "seed": "seed of data order, interval draws and dropout",
+    "hard_negatives": "negatives per example: the first N of a row's 'negatives'; for beir: sources, N mined with "
+                      "TF-IDF",
+    "max_examples": "use only the first N examples",
+    "save_every": "checkpoint every N steps (0: only the end)",
+    "keep_checkpoints": "keep the last K checkpoints",
+}
+#: what a default of None means, where "none" would not say it
+FLAG_DEFAULTS = {"hard_negatives": "all the data has, none for beir:", "max_examples": "all"}
+FLAG_METAVARS = {"hard_negatives": "N", "max_examples": "N", "save_every": "N", "keep_checkpoints": "K"}
+
+
+def flag_of(name: str) -> str:
+    """A hyper-parameter's command-line flag: ``batch_size`` → ``--batch-size``."""
+    return "--" + name.replace("_", "-")
+
+
+def default_of(name: str):
+    """A hyper-parameter's declared default (what :class:`~lmkbench.train.trainer.TrainConfig` and the flags use)."""
+    return HYPERPARAMETERS[name].default
+
+
 def arg_type(name: str):
     """An argparse ``type=`` that converts and range-checks ``name`` (an error names the bound it breaks)."""
     param = HYPERPARAMETERS[name]

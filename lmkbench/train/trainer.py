@@ -28,7 +28,7 @@ import torch
 from ..errors import LmkbenchError
 from .data import TrainExample, TrainingData, load_training_data
 from .forward import PooledForward
-from .hyper import check_config
+from .hyper import check_config, default_of
 from .loss import build_candidates, contrastive_loss
 from .spec import TrainPooling, parse_train_pooling
 from .state import (META_FILE, list_checkpoints, load_trainer_state, read_meta, rng_state, save_checkpoint,
@@ -46,21 +46,22 @@ class TrainConfig:
     pooling: str
     data: str
     out: Path
-    steps: int = 100
-    batch_size: int = 16
-    lr: float = 2e-5
-    temperature: float = 0.02
-    query_max_length: int = 128
-    doc_max_length: int = 512
-    seed: int = 0
-    hard_negatives: int | None = None
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    kl_weight: float = 1.0
-    max_grad_norm: float = 1.0
-    max_examples: int | None = None
-    save_every: int = 0                 # 0: no intermediate checkpoints
-    keep_checkpoints: int = 1
+    # the hyper-parameters: defaults (and bounds, flags, help) declared once in lmkbench.train.hyper
+    steps: int = default_of("steps")
+    batch_size: int = default_of("batch_size")
+    lr: float = default_of("lr")
+    temperature: float = default_of("temperature")
+    query_max_length: int = default_of("query_max_length")
+    doc_max_length: int = default_of("doc_max_length")
+    seed: int = default_of("seed")
+    hard_negatives: int | None = default_of("hard_negatives")
+    warmup_ratio: float = default_of("warmup_ratio")
+    weight_decay: float = default_of("weight_decay")
+    kl_weight: float = default_of("kl_weight")
+    max_grad_norm: float = default_of("max_grad_norm")
+    max_examples: int | None = default_of("max_examples")
+    save_every: int = default_of("save_every")                 # 0: no intermediate checkpoints
+    keep_checkpoints: int = default_of("keep_checkpoints")
     device: str = "auto"
     dtype: str = "auto"
     gradient_checkpointing: bool | None = None   # None: on for CUDA, off on CPU
