@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from ..errors import LmkbenchError
@@ -135,6 +136,51 @@ def current(rec: ResultRecord | None, entry: ModelEntry) -> bool:
         return False
 
 
+def _local_identity(entry: ModelEntry) -> str | None:
+    """A local checkpoint's content identity (read from its files, no model loaded); None for a hub model or a
+    lexical system, whose cells are found by label alone."""
+    import os
+
+    from ..bm25 import is_lexical
+    from ..models import model_identity, resolve_model_path
+
+    if is_lexical(entry.model):
+        return None
+    try:
+        path = resolve_model_path(entry.model)
+    except LmkbenchError:
+        return None
+    return model_identity(entry.model, path) if os.path.isdir(path) else None
+
+
+def find_cell(results, cell: Cell, identity: str | None) -> ResultRecord | None:
+    """The grid cell's record: under its label when that cell is this checkpoint's (``identity``, where known),
+    else under the label the runner tagged for it when another checkpoint held the name (``name@hash~variant``:
+    :mod:`lmkbench.reuse`); never another checkpoint's cell."""
+    from ..io import safe_child
+    from ..labels import split_label
+    from ..results import read_result
+    from ..system import System
+
+    def own(rec: ResultRecord | None) -> bool:
+        return rec is not None and (identity is None or System.from_record(rec).identity == identity)
+
+    rec = cell.read(results)
+    if own(rec) or identity is None:
+        return rec
+    name, variant = split_label(cell.model)
+    folder = safe_child(results, cell.task)
+    for path in sorted(folder.glob(f"*/{Path(cell.path(results)).name}")) if folder.is_dir() else []:
+        try:
+            other = read_result(path)
+        except LmkbenchError:
+            continue
+        base, var = split_label(other.model)
+        if base.split("@")[0] == name and var == variant and other.pooling == cell.pooling and own(other):
+            return other
+    return None
+
+
 def _free_gpu_memory() -> None:
     try:
         import torch
@@ -149,9 +195,12 @@ def collect(config: LeaderboardConfig, tasks: list[TaskDef],
             overrides: dict | None = None) -> tuple[list[ResultRecord], list[str]]:
     """The result records of the grid's cells that exist, and the cells that do not (``task/model/pooling``)."""
     records, missing = [], []
+    identities: dict[str, str | None] = {}
     for gc_ in grid_cells(config, tasks, overrides):
         cell = gc_.cell
-        rec = cell.read(config.results)
+        if gc_.model.model not in identities:
+            identities[gc_.model.model] = _local_identity(gc_.model)
+        rec = find_cell(config.results, cell, identities[gc_.model.model])
         if rec is not None:
             rec.task_group = rec.task_group or gc_.task.group
             records.append(rec)

@@ -133,3 +133,36 @@ def test_bm25_with_poolings_is_a_config_error(tiny_beir, tmp_path, capsys):
     path.write_text(f'models: [{{model: bm25, poolings: [mean]}}]\ntasks: ["beir:{tiny_beir}"]\n')
     assert main(["leaderboard", "--config", str(path)]) == 2
     assert "lexical system takes no poolings" in capsys.readouterr().err
+
+
+def test_two_checkpoints_with_one_basename_get_their_own_rows(tiny_bert, tiny_beir, tmp_path, capsys):
+    """Two models whose folders share a basename: the runner files the second under a tagged label, and the
+    leaderboard reads each model's own cells (it read the first one's for both)."""
+    import torch
+    from transformers import BertModel
+
+    a, b = tmp_path / "a" / "enc", tmp_path / "b" / "enc"
+    shutil.copytree(tiny_bert, a)
+    shutil.copytree(tiny_bert, b)
+    m = BertModel.from_pretrained(b)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(torch.randn_like(p))
+    m.save_pretrained(b)
+    path = tmp_path / "lb.yaml"
+    path.write_text(f"""
+results: {tmp_path / 'cells'}
+out: {tmp_path / 'board'}
+models: [{a}, {b}]
+poolings: [mean]
+tasks: ["beir:{tiny_beir}"]
+settings: {{max_length: 64, device: cpu, cache_dir: false}}
+""")
+    assert main(["leaderboard", "--config", str(path), "--quiet"]) == 0
+    cells = {r.model: r for r in iter_results(tmp_path / "cells")}
+    assert len(cells) == 2 and any("@" in label for label in cells)
+    board = json.loads((tmp_path / "board" / "leaderboard.json").read_text())
+    shown = {row["model"]: row["scores"]["tinybeir"] for row in board["rows"]}
+    assert shown == pytest.approx({label: rec.value for label, rec in cells.items()})
+    assert len(set(shown.values())) == 2 and not board["missing"]
