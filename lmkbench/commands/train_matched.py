@@ -113,7 +113,9 @@ def run(args) -> int:
               + (f"sd {d['sd']:.4f}, " if d["sd"] is not None else f"{d['n_seeds']} seed, no spread, ")
               + f"range {d['min']:+.4f} .. {d['max']:+.4f}"
               f"{'; within training noise' if d['within_noise'] else ''})")
+    base = rec["deltas"][0]["baseline"] if rec.get("deltas") else (args.baseline or "mean")
     print(f"matched experiment in {Path(args.out).resolve()}  ({time.perf_counter() - t0:.1f} s); "
-          f"compare with: lmkbench compare {Path(args.out) / 'results_matched'} --baseline "
-          f"{args.baseline or 'mean'}")
+          f"compare the checkpoints with: lmkbench compare {Path(args.out) / 'results'} --baseline "
+          f"'model=*,pooling={base}'   (each arm against the {base} arm of its seed and evaluation; the same "
+          f"numbers as the relabelled view {Path(args.out) / 'results_matched'})")
     return 0

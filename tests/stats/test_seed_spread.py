@@ -74,6 +74,8 @@ def test_the_matched_view_is_a_selection_over_the_arms(tiny_bert, tiny_beir, tmp
                  "--out", str(out), *FAST, "--eval-task", f"beir:{tiny_beir}", "--seeds", "0,1"]) == 0
     view = compare(out / "results_matched", baseline="mean", min_n=2)
     sel = compare(out / "results", baseline="model=*-mean-s*,pooling=mean", min_n=2)
+    printed = compare(out / "results", baseline="model=*,pooling=mean", min_n=2)   # what train-matched prints
+    assert [(r.mean_diff, r.p_adj) for r in printed.rows] == [(r.mean_diff, r.p_adj) for r in sel.rows]
     old = sorted((r.task, experiment_label(r.model, r.model[-1]), r.bucket, r.mean_diff, r.p, r.p_adj)
                  for r in view.rows if not r.is_baseline)
     new = sorted((r.task, experiment_label(r.model, r.model[-1]), r.bucket, r.mean_diff, r.p, r.p_adj)
