@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .errors import LmkbenchError
-from .stats.settings import DEFAULTS
+
 
 def evaluate(model: str, poolings: Iterable[str] | None = None, tasks: Iterable[str] = ("suite:default",),
-             out="runs", *, baseline: str = "mean", test: str = DEFAULTS["test"],
-             correction: str = DEFAULTS["correction"],
+             out="runs", *, baseline: str = "mean", test: str | None = None, correction: str | None = None,
              progress: bool = False, log=None, **settings: Any):
     """Run ``tasks`` × ``poolings`` for ``model`` into ``out`` and return the :class:`~lmkbench.stats.compare.
     Comparison` of those cells against ``baseline`` (what ``lmkbench compare`` prints).
@@ -28,7 +27,8 @@ def evaluate(model: str, poolings: Iterable[str] | None = None, tasks: Iterable[
     files); ``poolings`` pooling specs (None: the checkpoint's trained pooling, else cls, mean, lmk). Other
     keyword arguments are :class:`~lmkbench.settings.EncoderSettings` fields (``max_length``, ``device``,
     ``long_policy``, ``dtype``, ``cache_dir``, ...) or ``overwrite``, ``tokenizer``, ``extra_meta`` (as
-    :class:`~lmkbench.runner.RunSettings` takes them). Finished cells in ``out`` are reused.
+    :class:`~lmkbench.runner.RunSettings` takes them). Finished cells in ``out`` are reused. ``test`` and
+    ``correction`` default to the declared ones (:data:`lmkbench.stats.settings.DEFAULTS`).
     """
     from .results import load_results
     from .runner import Runner, RunSettings
@@ -43,8 +43,9 @@ def evaluate(model: str, poolings: Iterable[str] | None = None, tasks: Iterable[
     names = {t.name for spec in specs for t in resolve_tasks(spec)}
     runner = Runner(run_settings, log=log or (lambda *a, **k: None))
     runner.run(specs)
-    label = runner.model_label()
-    records = [r for r in load_results(out) if r.task in names and r.model == label]
+    filed = {runner.filed[name] for name in names if name in runner.filed}   # (task folder, label) per task
+    records = [r for r in load_results(out) if (r.task, r.model) in filed]
     if not records:
-        raise LmkbenchError(f"no results for {label} under {out}")
-    return compare(records, baseline=baseline, test=test, correction=correction)
+        raise LmkbenchError(f"no results for {runner.model_label()} under {out}")
+    stats = {k: v for k, v in (("test", test), ("correction", correction)) if v is not None}
+    return compare(records, baseline=baseline, **stats)

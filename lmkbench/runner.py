@@ -88,6 +88,7 @@ class Runner:
         self._encoder = encoder
         self.log = log
         self.rows: list[dict] = []
+        self.filed: dict[str, tuple[str, str]] = {}   # task name → (task folder, label) its cells are filed under
 
     @property
     def encoder(self) -> PooledEncoder:
@@ -293,6 +294,7 @@ class Runner:
         if label != system.label:
             self.log(f"{task.name}: {system.label} holds another system's results (another checkpoint or setting); "
                      f"this one's are filed under {label}")
+        self.filed[task.name] = (task_dir, label)
         return task_ref, task_dir, label
 
     def _cells_to_compute(self, task_dir: str, label: str, systems: dict[str, System], task_ref: TaskRef,

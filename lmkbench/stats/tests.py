@@ -53,7 +53,6 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import LmkbenchError
-from ..results import json_safe
 from .registry import STAT_TESTS, register_test
 from .settings import DEFAULTS
 
@@ -81,6 +80,8 @@ class PairedResult:
     note: str = ""
 
     def to_dict(self) -> dict:
+        from ..results import json_safe   # here: the command line lists the tests without pydantic
+
         return json_safe(asdict(self))
 
 
