@@ -256,3 +256,29 @@ def test_bm25_with_a_changed_tokenizer_folder_is_not_reused(tiny_beir, tmp_path,
     lines = _run("bm25", tiny_beir, out, poolings=None, tokenizer=str(tok))
     assert not any("cell done" in line for line in lines), lines
     assert len({r.meta.get("system")["identity"] for r in iter_results(out)}) == 2
+
+
+def test_a_trained_checkpoint_pairs_with_an_untrained_one(make_records):
+    """The seed separates groups only where the baseline comes in several seeds: a trained checkpoint (seed 0 in
+    its provenance) is compared with the untrained base at the same pooling."""
+    base, trained = make_records
+    cmp = compare([base, trained], baseline="model=base", min_n=2)
+    (row,) = [r for r in cmp.rows if r.pooling == "tuned" and r.bucket == "all"]
+    assert row.mean_diff == pytest.approx(trained.value - base.value)
+
+
+@pytest.fixture()
+def make_records():
+    from lmkbench.results import ResultRecord
+
+    def rec(model, seed, shift):
+        scores = {f"q{i}": {"ndcg_at_10": min(1.0, 0.3 + 0.02 * i + shift), "length": 100 * i} for i in range(20)}
+        system = {"name": model, "pooling": "mean", "variant": "", "kind": "dense", "identity": f"id-{model}",
+                  "settings": {}, "seed": seed, "code": "c"}
+        return ResultRecord.from_json({
+            "schema": "lmkbench.result/1", "task": "t", "task_kind": "retrieval", "model": model, "pooling": "mean",
+            "main_metric": "ndcg_at_10", "item_scores": ["ndcg_at_10"],
+            "metrics": {"ndcg_at_10": sum(v["ndcg_at_10"] for v in scores.values()) / 20}, "per_query": scores,
+            "meta": {"system": system}})
+
+    return rec("base", None, 0.0), rec("tuned", 0, 0.1)

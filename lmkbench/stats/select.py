@@ -14,7 +14,8 @@ How records are grouped against a baseline selector ``B`` (its fields ``F``):
    one in a task, every system of the task is paired with it (``--baseline 'model=a,pooling=cls'``: everything
    against that one; ``--baseline kind=lexical``: BM25 as the baseline of every dense system).
 2. Otherwise the task's systems are grouped by the fields not in ``F`` among ``model``, ``variant``,
-   ``pooling``, ``seed``, and each group's member matching ``B`` is its baseline (``--baseline mean``: per
+   ``pooling``, ``seed`` (the seed only where the baseline comes in several seeds), and each group's member
+   matching ``B`` is its baseline (``--baseline mean``: per
    checkpoint and setting; ``--baseline model=minilm``: every other checkpoint against minilm at the same
    pooling and setting; ``--baseline variant=as-trained``: settings side by side). A group in which ``B``
    matches two systems is an error that names them.
@@ -168,9 +169,13 @@ def arrange(records: Iterable[ResultRecord], baseline: str, *, systems: str | No
         if len(matched) == 1 and base.names_a_system:
             parts = [members]
         else:
+            # the seed groups only where the baseline itself comes in several seeds (a matched experiment);
+            # else a trained checkpoint (seed 0) is paired with an untrained one (no seed)
+            base_seeds = {f["seed"] for _, f in members if base.matches(f)}
+            fields = [k for k in GROUP_FIELDS if k not in base.fields and (k != "seed" or len(base_seeds) > 1)]
             keyed: dict[tuple, list] = {}
             for r, f in members:
-                keyed.setdefault(tuple(f[k] for k in GROUP_FIELDS if k not in base.fields), []).append((r, f))
+                keyed.setdefault(tuple(f[k] for k in fields), []).append((r, f))
             parts = list(keyed.values())
         labelled = [(part, *_labels([f for _, f in part])) for part in parts]
         counts: dict[str, int] = {}
