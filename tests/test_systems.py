@@ -282,3 +282,19 @@ def make_records():
             "meta": {"system": system}})
 
     return rec("base", None, 0.0), rec("tuned", 0, 0.1)
+
+
+def test_the_untrained_warning_names_poolings_whatever_the_arms_are():
+    """Settings side by side (arms: variants) of a mean-trained checkpoint read with cls: the warning names cls,
+    not the variants."""
+    from lmkbench.results import ResultRecord
+
+    def rec(label):
+        scores = {f"q{i}": {"ndcg_at_10": 0.3 + 0.02 * i, "length": 100 * i} for i in range(20)}
+        return ResultRecord.from_json({
+            "schema": "lmkbench.result/1", "task": "t", "task_kind": "retrieval", "model": label, "pooling": "cls",
+            "main_metric": "ndcg_at_10", "item_scores": ["ndcg_at_10"], "metrics": {"ndcg_at_10": 0.5},
+            "per_query": scores, "meta": {"trained_pooling": "mean", "pooling_mismatch": True}})
+
+    cmp = compare([rec("m"), rec("m~pi-256")], baseline="variant=as-trained", min_n=2)
+    assert cmp.untrained() == {"m · cls": {"trained": ["mean"], "untrained": ["cls"]}}

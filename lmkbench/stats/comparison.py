@@ -51,13 +51,17 @@ class Comparison:
         return [r for r in self.rows if r.mark == "loss"]
 
     def untrained(self) -> dict[str, dict[str, list[str]]]:
-        """model → {"trained": [trained poolings], "untrained": [poolings not trained with]} where any."""
+        """model → {"trained": [trained poolings], "untrained": [poolings not trained with]} where any. Where a
+        comparison's arms are not poolings (``--baseline variant=…``, ``model=…``), each untrained arm is named by
+        its pooling, so the warning says which pooling the checkpoint never learned."""
         out: dict[str, dict[str, list[str]]] = {}
         for g in self.groups:
             if not g.untrained:
                 continue
             entry = out.setdefault(g.model, {"trained": [], "untrained": []})
-            for key, values in (("trained", g.trained_pooling), ("untrained", g.untrained)):
+            untrained = [self.members[(g.task, g.model, arm)].pooling if (g.task, g.model, arm) in self.members
+                         else arm for arm in g.untrained]
+            for key, values in (("trained", g.trained_pooling), ("untrained", untrained)):
                 entry[key].extend(v for v in values if v not in entry[key])
         return out
 
