@@ -55,14 +55,19 @@ class Comparison:
         comparison's arms are not poolings (``--baseline variant=…``, ``model=…``), each untrained arm is named by
         its pooling, so the warning says which pooling the checkpoint never learned."""
         out: dict[str, dict[str, list[str]]] = {}
-        for g in self.groups:
-            if not g.untrained:
-                continue
-            entry = out.setdefault(g.model, {"trained": [], "untrained": []})
-            untrained = [self.members[(g.task, g.model, arm)].pooling if (g.task, g.model, arm) in self.members
-                         else arm for arm in g.untrained]
-            for key, values in (("trained", g.trained_pooling), ("untrained", untrained)):
+
+        def add(model: str, trained, untrained) -> None:
+            entry = out.setdefault(model, {"trained": [], "untrained": []})
+            for key, values in (("trained", trained), ("untrained", untrained)):
                 entry[key].extend(v for v in values if v not in entry[key])
+
+        for g in self.groups:
+            for arm in g.untrained:
+                rec = self.members.get((g.task, g.model, arm))
+                if rec is None or arm == rec.pooling:      # the arms are poolings of one checkpoint: the group
+                    add(g.model, g.trained_pooling, [arm])
+                else:                                       # another arrangement: name the checkpoint and pooling
+                    add(rec.model, [rec.meta.trained_pooling] if rec.meta.trained_pooling else [], [rec.pooling])
         return out
 
     # ------------------------------------------------------------ renderers
