@@ -19,6 +19,7 @@ from typing import Any, Iterator
 
 from .errors import InputError
 from .io import safe_child
+from .labels import with_variant
 from .results import ResultRecord, read_result
 from .system import System, TaskRef, differences as key_differences
 
@@ -60,8 +61,6 @@ def system_label(out_dir, task_name: str, system: System) -> str:
         return natural
     if System.from_record(owner).checkpoint_key() == system.checkpoint_key():
         return natural
-    from .labels import with_variant
-
     return with_variant(_tagged(system.name, system.checkpoint_digest()), system.variant)
 
 

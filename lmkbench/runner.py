@@ -117,17 +117,15 @@ class Runner:
         if self.lexical:
             spec = parse_system(self.s.model)
             self.length_tokenizer()   # its content identity: a tokenizer folder that changed is another system
-            base = System(name=bm25_label(spec), pooling=spec.name, kind="lexical", identity=self._tok_identity,
-                          settings={"bm25": dict(spec.params), **(settings or {})})
-        else:
-            enc = self.encoder
-            d = enc.describe()
-            training = getattr(enc.loaded, "training", None)
-            seed = self.s.extra_meta.get("matched_seed", (training or {}).get("seed"))
-            base = System(name=display_name(enc.loaded.label), pooling=pooling, variant=variant_of(enc.settings),
-                          identity=d["model_identity"], settings={k: d.get(k) for k in VECTOR_SETTINGS},
-                          training=training, seed=seed if isinstance(seed, int) else None)
-        return System(**{**base.__dict__, "pooling": pooling, "code": result_code_digest()})
+            return System(name=bm25_label(spec), pooling=pooling, kind="lexical", identity=self._tok_identity,
+                          settings={"bm25": dict(spec.params), **(settings or {})}, code=result_code_digest())
+        enc = self.encoder
+        d = enc.describe()
+        training = getattr(enc.loaded, "training", None)
+        seed = self.s.extra_meta.get("matched_seed", (training or {}).get("seed"))
+        return System(name=display_name(enc.loaded.label), pooling=pooling, variant=variant_of(enc.settings),
+                      identity=d["model_identity"], settings={k: d.get(k) for k in VECTOR_SETTINGS},
+                      training=training, seed=seed if isinstance(seed, int) else None, code=result_code_digest())
 
     def poolings(self) -> list[str]:
         if self.lexical:

@@ -128,15 +128,25 @@ def _version(dist: str) -> str:
         return "absent"
 
 
+def source_digests(names) -> dict[str, str]:
+    """A BLAKE2b of each named module of this package: a module's source file, or a subpackage's ``*.py`` files
+    (their paths and digests, in order); ``"absent"`` where there is none (so adding the file changes it too)."""
+    out = {}
+    for name in names:
+        package, module = _PACKAGE_DIR / name, _PACKAGE_DIR / f"{name}.py"
+        if package.is_dir():
+            parts = [f"{p.relative_to(_PACKAGE_DIR)}:{_checksum(p)}" for p in sorted(package.rglob("*.py"))]
+            out[name] = hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
+        else:
+            out[name] = _checksum(module) if module.is_file() else "absent"
+    return out
+
+
 @functools.lru_cache(maxsize=None)
 def code_parts() -> dict:
     """What :func:`code_digest` hashes: a BLAKE2b of each of :data:`CODE_MODULES`' source files (or "absent"),
     the library versions and the array layout. Computed once per process."""
-    modules = {}
-    for name in CODE_MODULES:
-        path = _PACKAGE_DIR / f"{name}.py"
-        modules[name] = _checksum(path) if path.is_file() else "absent"
-    return {"modules": modules, "libraries": {d: _version(d) for d in CODE_LIBRARIES},
+    return {"modules": source_digests(CODE_MODULES), "libraries": {d: _version(d) for d in CODE_LIBRARIES},
             "layout": {"format": FORMAT_VERSION, "dtypes": {k: np.dtype(v).str for k, v in _DTYPES.items()}}}
 
 

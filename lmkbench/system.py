@@ -32,7 +32,6 @@ import functools
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 from typing import Any, Mapping
 
 from .labels import SEPARATOR, split_label, with_variant
@@ -44,7 +43,6 @@ LEGACY_SETTINGS = {"positions": "native"}
 #: modules of this package whose source decides a result beyond its vectors (the vector modules are
 #: :data:`lmkbench.store.CODE_MODULES`): evaluation, metrics, search, the lexical system, data loading
 RESULT_MODULES = ("evaluate", "metrics", "search", "stored", "bm25", "data", "tasks")
-_PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def _digest(obj: Any, n: int = 16) -> str:
@@ -153,22 +151,11 @@ def _short(value: Any) -> str:
 
 
 # -- the code that computes a number ---------------------------------------------------------------------
-def _module_files(name: str) -> list[Path]:
-    path = _PACKAGE_DIR / name
-    if path.is_dir():
-        return sorted(path.rglob("*.py"))
-    file = _PACKAGE_DIR / f"{name}.py"
-    return [file] if file.is_file() else []
-
-
 @functools.lru_cache(maxsize=None)
 def _result_modules_digest() -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for name in RESULT_MODULES:
-        for f in _module_files(name):
-            h.update(str(f.relative_to(_PACKAGE_DIR)).encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()
+    from .store import source_digests
+
+    return _digest(source_digests(RESULT_MODULES))
 
 
 def result_code_digest() -> str:

@@ -92,8 +92,10 @@ def run_grid(config: LeaderboardConfig, tasks: list[TaskDef], *, overwrite: bool
     out = GridRun()
     for m, entry in enumerate(config.models):
         label = model_label(entry, overrides)
+        identity = _local_identity(entry)
         todo = [t for k, t in enumerate(tasks) if in_shard(m, k, len(tasks), shard) and (
-            overwrite or not all(current(Cell(t.name, label, p).read(config.results), entry) for p in entry.poolings))]
+            overwrite or not all(current(find_cell(config.results, Cell(t.name, label, p), identity), identity)
+                                 for p in entry.poolings))]
         if not todo:
             log(f"{label}: all {'of this shard' if shard else len(tasks) * len(entry.poolings)} cells done")
             continue
@@ -114,26 +116,17 @@ def run_grid(config: LeaderboardConfig, tasks: list[TaskDef], *, overwrite: bool
     return out
 
 
-def current(rec: ResultRecord | None, entry: ModelEntry) -> bool:
+def current(rec: ResultRecord | None, identity: str | None) -> bool:
     """Whether a finished cell can stand without loading its model: it exists, was computed by today's code
-    (``meta.system.code``) from today's checkpoint (its content identity, read from the files without loading
-    the model). Anything else goes to the runner, which checks the whole system and recomputes what differs."""
-    from ..bm25 import is_lexical
-    from ..models import model_identity, resolve_model_path
+    (``meta.system.code``) from today's checkpoint (``identity``: :func:`_local_identity`, read from the files).
+    Anything else (a hub model, a lexical system: no identity without loading) goes to the runner, which checks
+    the whole system and recomputes what differs."""
     from ..system import System, result_code_digest
 
-    if rec is None or not isinstance(rec.meta.get("system"), dict):
+    if rec is None or identity is None or not isinstance(rec.meta.get("system"), dict):
         return False
     system = System.from_record(rec)
-    if system.code != result_code_digest():
-        return False
-    if is_lexical(entry.model):
-        return False     # no model to load: the runner checks its length tokenizer's identity at once
-    try:
-        return system.identity == model_identity(entry.model, resolve_model_path(entry.model),
-                                                 getattr(entry, "revision", None))
-    except LmkbenchError:
-        return False
+    return system.code == result_code_digest() and system.identity == identity
 
 
 def _local_identity(entry: ModelEntry) -> str | None:

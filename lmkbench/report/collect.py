@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..results import ResultRecord
-from ..stats.compare import canonical_pooling
+from ..stats.select import canonical_pooling
 from ..order import task_order
 
 SYNTHETIC_NAME = re.compile(r"^(?P<prefix>.+?)[_-](?P<length>\d+k?)$", re.IGNORECASE)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..results import ResultRecord
-from ..stats.compare import canonical_pooling
+from ..stats.select import canonical_pooling
 
 
 def family_key(pooling: str, known: set[str]) -> str | None:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from typing import Any, Iterable
 
 from ..results import ResultRecord
-from ..stats.compare import canonical_pooling
+from ..stats.select import canonical_pooling
 from ..order import task_order
 
 

@@ -100,7 +100,7 @@ from .comparison import Comparison
 from .rows import Group, Row
 from .seeds import seed_spread
 from ..system import System
-from .select import _registry as _registry_canonical, arrange
+from .select import arrange, canonical_pooling, registry_canonical
 
 FAMILY_TEXT = {"task": "one family per task and model, its poolings × buckets",
                "all": "one family over every task, model, pooling and bucket",
@@ -117,11 +117,6 @@ def _flag(value) -> bool:
 
 
 # ---------------------------------------------------------------- the computation
-
-
-def canonical_pooling(text: str) -> str:
-    """A pooling string without whitespace (result files already hold canonical strings)."""
-    return "".join(str(text).split())
 
 
 def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str = DEFAULTS["test"],
@@ -227,7 +222,7 @@ def trained_poolings(members: dict[str, ResultRecord]) -> tuple[list[str], list[
                 trained.append(canon)
         flag = rec.meta.pooling_mismatch
         if flag is None and isinstance(tp, str) and tp:
-            flag = canonical_pooling(rec.pooling) not in {canonical_pooling(tp), _registry_canonical(tp)}
+            flag = canonical_pooling(rec.pooling) not in {canonical_pooling(tp), registry_canonical(tp)}
         if flag is True:
             untrained.append(pooling)
     return trained, untrained
@@ -257,6 +252,7 @@ def _compare_group(task, model, members, base_key, metric, edges, depth_edges, s
     order = ([base_key] if base_key in members else []) + sorted(p for p in members if p != base_key)
     first_rec = members[order[0]]
     metric_name = first_rec.item_metric(metric)
+    direction = greater_is_better(metric_name, first_rec.greater_is_better)   # of every contrast of the group
     items = {p: members[p].items for p in order}
     for pooling in order:
         members[pooling].item_metric(metric_name)  # same score present everywhere
@@ -304,7 +300,7 @@ def _compare_group(task, model, members, base_key, metric, edges, depth_edges, s
             rows.append(row)
             if baseline_found and p != base_key:
                 contrasts.append(Contrast(p, base_key, a_ids=assigned[p][bucket], b_ids=assigned[base_key][bucket],
-                                          greater_is_better=greater_is_better(metric_name, first_rec.greater_is_better),
+                                          greater_is_better=direction,
                                           family=family_key(stats.family, row), key=row))
     if not baseline_found:
         return g, rows, None

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import InputError, LmkbenchError
 from ..results import ResultRecord, json_safe, load_results
-from .compare import canonical_pooling
+from .select import canonical_pooling
 from .paired import Block, Contrast, run_paired
 from .settings import DEFAULTS, check_settings
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 from ..errors import InputError, LmkbenchError
@@ -57,16 +57,18 @@ def system_fields(rec: ResultRecord) -> dict[str, str]:
 def label_fields(task: str, label: str, pooling: str) -> dict[str, str]:
     """The fields a cell's task, label and pooling give (what a gate baseline's cell has)."""
     model, variant = split_label(label)
-    return {"model": model, "variant": variant or AS_TRAINED, "pooling": _canonical(pooling), "label": label,
+    return {"model": model, "variant": variant or AS_TRAINED, "pooling": canonical_pooling(pooling), "label": label,
             "task": task}
 
 
-def _canonical(text: str) -> str:
+def canonical_pooling(text: str) -> str:
+    """A pooling string without whitespace (result files already hold canonical strings)."""
     return "".join(str(text).split())
 
 
-def _registry(text: str) -> str | None:
-    """``lmk`` → ``lmk:g=32`` (the pooling registry fills defaults; imported lazily, it pulls in torch)."""
+def registry_canonical(text: str) -> str | None:
+    """``lmk`` → ``lmk:g=32`` (the pooling registry fills defaults; imported lazily, it pulls in torch); None if
+    it cannot parse."""
     try:
         from ..poolings import parse_pooling
 
@@ -81,6 +83,7 @@ class Selector:
 
     terms: tuple[tuple[str, tuple[str, ...]], ...]
     text: str
+    canonical: dict[str, str] = field(default_factory=dict, compare=False)   # pooling given → canonical spec
 
     @classmethod
     def parse(cls, text: str, *, flag: str = "--baseline") -> "Selector":
@@ -94,15 +97,19 @@ class Selector:
                 key, value = "pooling", part
             key, value = key.strip(), value.strip()
             if ":" in key or key not in FIELDS:
-                if not eq or ":" in key:      # lmk:g=32 was split at its '='
-                    return cls((("pooling", (_canonical(text),)),), text)
+                if not eq or ":" in key:      # lmk:g=32 was split at its '=': the whole text is one pooling
+                    terms = [("pooling", (canonical_pooling(text),))]
+                    break
                 raise LmkbenchError(f"{flag} {text!r}: unknown field {key!r}{did_you_mean(key, FIELDS)} "
                                     f"(fields: {', '.join(FIELDS)})")
-            alts = tuple(_canonical(v) if key == "pooling" else v for v in value.split("|"))
+            alts = tuple(canonical_pooling(v) if key == "pooling" else v for v in value.split("|"))
             if not all(alts):
                 raise LmkbenchError(f"{flag} {text!r}: an empty value for {key!r}")
             terms.append((key, alts))
-        return cls(tuple(terms), text)
+        # a pooling given short (lmk) also matches its canonical spec (lmk:g=32): looked up once, here
+        canon = {alt: c for key, alts in terms if key == "pooling" for alt in alts
+                 for c in [registry_canonical(alt)] if c is not None and c != alt}
+        return cls(tuple(terms), text, canon)
 
     @property
     def fields(self) -> frozenset[str]:
@@ -115,7 +122,8 @@ class Selector:
         return bool(self.fields & {"label", "kind", "identity"}) or {"model", "pooling"} <= self.fields
 
     def matches(self, fields: dict[str, str]) -> bool:
-        return all(any(_match(key, fields.get(key, ""), alt) for alt in alts) for key, alts in self.terms)
+        return all(any(_match(key, fields.get(key, ""), alt, self.canonical) for alt in alts)
+                   for key, alts in self.terms)
 
     def check_matches(self, available: list[dict[str, str]], *, flag: str = "--baseline") -> None:
         """An error with a did-you-mean when the selector matches no system at all."""
@@ -124,7 +132,7 @@ class Selector:
         hints = []
         for key, alts in self.terms:
             values = sorted({f.get(key, "") for f in available} - {""})
-            if not any(_match(key, v, a) for v in values for a in alts):
+            if not any(_match(key, v, a, self.canonical) for v in values for a in alts):
                 hint = did_you_mean(alts[0], values)
                 hints.append(f"{key}={'|'.join(alts)} matches none of: {', '.join(values[:12])}"
                              f"{', ...' if len(values) > 12 else ''}{hint}")
@@ -132,13 +140,8 @@ class Selector:
                          field=flag)
 
 
-def _match(key: str, value: str, pattern: str) -> bool:
-    if fnmatch.fnmatchcase(value, pattern):
-        return True
-    if key == "pooling":
-        canon = _registry(pattern)
-        return canon is not None and canon == value
-    return False
+def _match(key: str, value: str, pattern: str, canonical: dict[str, str]) -> bool:
+    return fnmatch.fnmatchcase(value, pattern) or (key == "pooling" and canonical.get(pattern) == value)
 
 
 @dataclass
@@ -244,13 +247,12 @@ def _matched_view(rec: ResultRecord) -> bool:
 def check_one_system_per_label(records: Iterable[ResultRecord], *, allow_mixed: bool = False) -> None:
     """Cells filed under one (task, label) must be one system (:meth:`System.checkpoint_key`); see the module
     docstring."""
-    first: dict[tuple[str, str], ResultRecord] = {}
+    first: dict[tuple[str, str], tuple[ResultRecord, dict]] = {}
     for rec in records:
-        key = (rec.task, rec.model)
-        other = first.setdefault(key, rec)
+        b = System.from_record(rec).checkpoint_key()
+        other, a = first.setdefault((rec.task, rec.model), (rec, b))
         if other is rec:
             continue
-        a, b = System.from_record(other).checkpoint_key(), System.from_record(rec).checkpoint_key()
         if _matched_view(other) and _matched_view(rec):   # train-matched's view: one checkpoint per pooling
             a, b = ({k: v for k, v in key.items() if k != "identity"} for key in (a, b))
         if a != b:
