@@ -5,11 +5,18 @@
 #
 #   bash ci/gate.sh                      # check (extra arguments go to `lmkbench check`, e.g. --test wilcoxon)
 #   bash ci/gate.sh --update             # rebuild the baseline after an intended change; commit the file
+#
+# --update refuses (exit 2) a tree with uncommitted code (`lmkbench provenance --require-clean`): commit the change
+# first, so that the baseline's git_commit names it (ALLOW_DIRTY=1: rebuild anyway, the diff's digest recorded).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${VENV:-.venv}/bin"
 BASELINE="${GATE_BASELINE:-results/baselines/gate-minilm.json}"
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+if [ "${1:-}" = "--update" ]; then
+  PROV=(--require-clean); [ "${ALLOW_DIRTY:-}" = 1 ] && PROV+=(--allow-dirty)
+  "$BIN/lmkbench" provenance "${PROV[@]}"
+fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/lmkbench-gate.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 

@@ -7,7 +7,9 @@
 # `longer` trains the same arms 3x longer (900 steps, seed 0 only) and evaluates them the same way: does the gap
 # to the mean arm, which starts at its own objective, shrink with training? (published under steps-900/)
 # The model weights stay in $EXP; `publish` copies the matched results, matched.json and the logs here and
-# writes compare.txt, comparison.json and report.html.
+# writes compare.txt, comparison.json and report.html. It first refuses (exit 2, copying nothing) a tree with
+# uncommitted code and results that record a dirty tree (`lmkbench provenance`; ALLOW_DIRTY=1 publishes them,
+# the diff digests recorded); the commits the results record go to logs/provenance.json.
 # dtype: the faster of fp32 and bf16 on the CPU this runs on (bf16 is slower on some CPUs without AMX: see
 # docs/manual/benchmarks.md), measured once on MiniLM's forward and recorded in $EXP/dtype.txt (published with
 # the logs); DTYPE=fp32|bf16 forces one. The committed results were made with bf16.
@@ -69,7 +71,12 @@ if [[ $stage == longer || $stage == all ]]; then
 fi
 if [[ $stage == publish || $stage == all ]]; then
   step publish
+  PUBLISHED=("$EXP/results_matched"); [[ -d $EXP/base ]] && PUBLISHED+=("$EXP/base")
+  [[ -f $EXP-900/matched.json ]] && PUBLISHED+=("$EXP-900/results_matched")
+  PROV=(--require-clean); [[ ${ALLOW_DIRTY:-} == 1 ]] && PROV+=(--allow-dirty)
+  "$LMK" provenance "${PROV[@]}" "${PUBLISHED[@]}" --record "$EXP/provenance.json"
   rm -rf "$DEST/results_matched" "$DEST/logs"; mkdir -p "$DEST/logs"
+  cp "$EXP/provenance.json" "$DEST/logs/"
   cp -r "$EXP/results_matched" "$EXP/matched.json" "$DEST/"
   if [[ -d $EXP/base ]]; then
     rm -rf "$DEST/base"; cp -r "$EXP/base" "$DEST/base"
