@@ -31,6 +31,9 @@ def add_arguments(p):
     defaults = {f.name: f.default for f in fields(PretrainConfig) if f.name not in ("data", "out", "extra")}
     p.add_argument("--data", required=True, help=".jsonl[.gz] of {_id, text} documents")
     p.add_argument("--out", required=True, help="pretraining folder (resumed when it exists)")
+    p.add_argument("--check-overlap", action="append", default=[], metavar="TASK",
+                   help="instead of training: check the text against TASK's documents by 13-word passages "
+                        "(repeatable; writes OUT/overlap.json)")
     for name, default in defaults.items():
         flag = "--" + name.replace("_", "-")
         if name in _INTS:
@@ -55,6 +58,12 @@ def run(args) -> int:
     if not 0 < args.mlm_probability < 1:
         raise LmkbenchError(f"--mlm-probability {args.mlm_probability}: must lie in (0, 1)")
     cfg = PretrainConfig(**{f.name: getattr(args, f.name) for f in fields(PretrainConfig) if f.name != "extra"})
+    if args.check_overlap:
+        from ..train.pretrain import check_overlap
+        Path(cfg.out).mkdir(parents=True, exist_ok=True)
+        found = check_overlap(cfg, args.check_overlap)
+        print(f"wrote {Path(cfg.out) / 'overlap.json'}: {found['shared']} evaluation documents share a passage")
+        return 0
     record = pretrain(cfg)
     print(summary_line(record))
     print(f"wrote {Path(cfg.out) / 'model'} and {Path(cfg.out) / 'pretrain.json'}")

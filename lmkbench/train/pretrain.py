@@ -14,6 +14,7 @@ Layout of ``OUT``::
     OUT/log.jsonl                                  # one row per logging step: loss, tokens, wall, load
     OUT/model/                                     # the final encoder folder (config, weights, tokenizer,
                                                    # lmkbench.json) that `train-matched --model` takes
+    OUT/mlm/                                       # the same with the MLM prediction head
     OUT/pretrain.json                              # the record: size, budget, wall, curve, held-out accuracy
 
 Data: a ``.jsonl[.gz]`` of ``{"_id", "text"}`` documents (``../shared/data/pretrain_text/docs.jsonl.gz``: one
@@ -338,22 +339,45 @@ def pretrain(cfg: PretrainConfig, progress=print) -> dict:
     return record
 
 
+def check_overlap(cfg: PretrainConfig, tasks: list[str], progress=print) -> dict:
+    """The pretraining text against every evaluation task's documents, by 13-word passages
+    (:func:`lmkbench.train.overlap.find_passage_overlap`); written to ``OUT/overlap.json``."""
+    from transformers import AutoTokenizer
+
+    from ..models import resolve_model_path
+    from ..tasks import resolve_tasks
+    from .overlap import find_passage_overlap
+    resolved = [t for spec in tasks for t in resolve_tasks(spec)]
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(cfg.tokenizer))
+    t0 = time.perf_counter()
+    found = find_passage_overlap((text for _, text in _documents(Path(cfg.data))), resolved, tokenizer)
+    found["seconds"] = round(time.perf_counter() - t0, 1)
+    found["data"] = cfg.data
+    atomic_write_json(Path(cfg.out) / "overlap.json", found)
+    for name, r in found["tasks"].items():
+        progress(f"{name}: {r['shared']} of {r['documents_checked']} documents share a passage with the pretraining text"
+                 + (f" (e.g. {', '.join(r['shared_ids'])})" if r["shared"] else ""))
+    return found
+
+
 def save_encoder(folder: Path, model, tokenizer, cfg: PretrainConfig, dtype: str, manifest: dict) -> None:
-    """The encoder folder: MLM weights (``AutoModel`` reads the encoder part), tokenizer and ``lmkbench.json``
-    saying it was trained for no pooling (``objective: mlm``), written into a temporary folder and renamed."""
+    """The encoder folder: the encoder's weights alone (``ModernBertModel``, what ``AutoModel`` loads), the
+    tokenizer and ``lmkbench.json`` saying it was trained for no pooling (``objective: mlm``); the whole MLM
+    (encoder and prediction head) beside it in ``mlm/``. Each is written into a temporary folder and renamed."""
     import shutil
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    atomic_write_json(tmp / "lmkbench.json", {
-        "schema": "lmkbench.trained/1", "complete": True, "objective": "mlm", "base": "random initialisation",
-        "data": cfg.data, "steps": cfg.steps, "seed": cfg.seed, "dtype": dtype,
-        "hyperparameters": {k: v for k, v in asdict(cfg).items() if k not in ("data", "out", "extra")},
-        "data_sha256": {k: v["sha256"] for k, v in manifest["parts"].items()}})
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(tmp, folder)
+    meta = {"schema": "lmkbench.trained/1", "complete": True, "objective": "mlm", "base": "random initialisation",
+            "data": cfg.data, "steps": cfg.steps, "seed": cfg.seed, "dtype": dtype,
+            "hyperparameters": {k: v for k, v in asdict(cfg).items() if k not in ("data", "out", "extra")},
+            "data_sha256": {k: v["sha256"] for k, v in manifest["parts"].items()}}
+    for target, net in ((folder, model.model), (folder.with_name("mlm"), model)):
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        net.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        atomic_write_json(tmp / "lmkbench.json", meta)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
 
 
 def summary_line(record: dict) -> str:

@@ -17,7 +17,7 @@ step() { echo "== $1 $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)"; 
 timed() { local name=$1; shift; /usr/bin/time -v "$@" 2> >(tee "$EXP/$name.time" >&2) | tee -a "$EXP/$name.log"; }
 stage=${1:-all}
 PRETRAIN=(--data ../shared/data/pretrain_text/docs.jsonl.gz --out "$EXP/base" --layers 4 --hidden 256 --heads 4
-          --intermediate 384 --local-window 128 --global-every 3 --max-positions 8192 --seq-len 512
+          --intermediate 384 --local-window 128 --global-every 3 --max-positions 16384 --seq-len 512
           --batch-size 8 --steps 1600 --lr 1e-3 --warmup 100 --mlm-probability 0.3 --seed 0)
 if [[ $stage == pretrain || $stage == all ]]; then
   step pretrain; timed pretrain "$LMK" pretrain "${PRETRAIN[@]}"
