@@ -151,7 +151,7 @@ def run_matched(base: str, poolings: str, data: str, out_dir, *, train_settings:
             arm["evaluations"] = {}
         for r in summary:
             by_name[r["arm"]]["evaluations"].setdefault(r["evaluation"], {})[r["task"]] = r["score"]
-        record["deltas"] = seed_deltas(record["arms"], baseline)
+        record["deltas"] = seed_deltas(record["arms"], baseline, {r["task"]: r["metric"] for r in summary})
     atomic_write_json(out_dir / "matched.json", record)
     record["_rows"] = [r for r in rows if r["seed"] == seed_list[0]]
     return record
@@ -240,10 +240,15 @@ def _earlier_arms(path: Path, record: dict) -> dict[str, dict]:
     return {a["name"]: a for a in old.get("arms", [])} if same else {}
 
 
-def seed_deltas(arms: list[dict], baseline: str | None = None) -> list[dict]:
+def seed_deltas(arms: list[dict], baseline: str | None = None, metrics: dict[str, str] | None = None) -> list[dict]:
     """Per evaluation (settings variant), task and pooling: Δ = score − the baseline arm's score of the same
     seed, for every seed, and the spread of Δ across seeds (:func:`lmkbench.stats.seeds.spread_of`: mean,
-    sample sd, min, max, ``within_noise``); the training noise a Δ has to clear."""
+    sample sd, min, max, ``within_noise``, the tilt ``n_le_0`` / ``n_ge_0``); the training noise a Δ has to clear.
+
+    The scores are each task's main metric over the whole set (``metrics``: task → its name, as the ``summary``
+    rows record it), and each Δ names it (``metric``; None where not given). ``lmkbench compare`` tests a per-item
+    score instead, the same one except where the main metric exists only for the whole set (clustering:
+    ``v_measure`` here, ``correct_rate`` there), so read a Δ with the metric it names."""
     from ..stats.seeds import spread_of
 
     pools = list(dict.fromkeys(a["pooling"] for a in arms))
@@ -262,8 +267,8 @@ def seed_deltas(arms: list[dict], baseline: str | None = None) -> list[dict]:
             vals = list(per.values())
             if not vals:
                 continue
-            out.append({"evaluation": evaluation, "task": task, "pooling": pool, "baseline": base, "per_seed": per,
-                        **spread_of(vals), "n_seeds": len(vals),
+            out.append({"evaluation": evaluation, "task": task, "metric": (metrics or {}).get(task), "pooling": pool,
+                        "baseline": base, "per_seed": per, **spread_of(vals), "n_seeds": len(vals),
                         "sign_consistent": all(v > 0 for v in vals) or all(v < 0 for v in vals)})
     return out
 
