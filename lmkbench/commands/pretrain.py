@@ -12,7 +12,7 @@ DESCRIPTION = """Pretrain a small encoder of transformers' ModernBERT architectu
 masked-language modelling (ModernBertForMaskedLM, DataCollatorForLanguageModeling, Trainer) on a local
 .jsonl[.gz] of {"_id", "text"} documents, e.g. ../shared/data/pretrain_text/docs.jsonl.gz. Whole novels (the
 _id before its last '/') are held out for the MLM accuracy. Running the same command again resumes from the
-last checkpoint; OUT/model is then the encoder folder that `train-matched --model` takes (trained for no
+last checkpoint; OUT/NAME (--name) is then the encoder folder that `train-matched --model` takes (trained for no
 pooling), OUT/pretrain.json the record (token budget, wall time, loss curve, held-out accuracy).
 
 --dtype auto: bf16 on CUDA and on CPUs with AMX tiles, fp32 elsewhere (bf16 is slower without AMX).
@@ -66,5 +66,5 @@ def run(args) -> int:
         return 0
     record = pretrain(cfg)
     print(summary_line(record))
-    print(f"wrote {Path(cfg.out) / 'model'} and {Path(cfg.out) / 'pretrain.json'}")
+    print(f"wrote {Path(cfg.out) / cfg.name} and {Path(cfg.out) / 'pretrain.json'}")
     return 0

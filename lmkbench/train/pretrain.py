@@ -12,7 +12,7 @@ Layout of ``OUT``::
     OUT/data/train.u16, heldout.u16, data.json     # token blocks (uint16), written once, atomically, verified
     OUT/checkpoints/checkpoint-N/                  # Trainer checkpoints (resume: run the command again)
     OUT/log.jsonl                                  # one row per logging step: loss, tokens, wall, load
-    OUT/model/                                     # the final encoder folder (config, weights, tokenizer,
+    OUT/NAME/                                      # the final encoder folder (config, weights, tokenizer,
                                                    # lmkbench.json) that `train-matched --model` takes
     OUT/mlm/                                       # the same with the MLM prediction head
     OUT/pretrain.json                              # the record: size, budget, wall, curve, held-out accuracy
@@ -67,6 +67,7 @@ class PretrainConfig:
     seed: int = 0
     dtype: str = "auto"              # auto: bf16 where the CPU has AMX (or on CUDA), else fp32
     device: str = "auto"
+    name: str = "modernbert-mini"    # the encoder folder OUT/NAME (its name is the model's label in results)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -256,7 +257,7 @@ def pretrain(cfg: PretrainConfig, progress=print) -> dict:
     record_path = out / "pretrain.json"
     previous = json.loads(record_path.read_text(encoding="utf-8")) if record_path.exists() else None
     settings = {k: v for k, v in asdict(cfg).items() if k not in ("out", "device", "extra", "eval_every",
-                                                                  "save_every", "log_every")}
+                                                                  "save_every", "log_every", "name")}
     settings["dtype"] = dtype
     if previous and previous.get("settings") != settings:
         diff = sorted(k for k in set(settings) | set(previous.get("settings", {}))
@@ -264,7 +265,7 @@ def pretrain(cfg: PretrainConfig, progress=print) -> dict:
         raise LmkbenchError(f"{out}: pretrained with other settings ({', '.join(diff)}); use another --out")
     atomic_write_json(record_path, {**(previous or {}), "schema": SCHEMA, "settings": settings, "complete": False}
                       if not (previous and previous.get("complete")) else previous)
-    if previous and previous.get("complete") and (out / "model" / "config.json").exists():
+    if previous and previous.get("complete") and (out / cfg.name / "config.json").exists():
         progress(f"{out}: already complete ({previous['steps_done']} steps)")
         return previous
 
@@ -324,7 +325,7 @@ def pretrain(cfg: PretrainConfig, progress=print) -> dict:
     trainer.train(resume_from_checkpoint=last)
     wall = time.perf_counter() - started
     final = heldout_accuracy(model, held, collator, cfg.heldout_blocks, seed=cfg.seed + 1)
-    save_encoder(out / "model", model, tokenizer, cfg, dtype, manifest)
+    save_encoder(out / cfg.name, model, tokenizer, cfg, dtype, manifest)
     rows = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     record = {"schema": SCHEMA, "settings": settings, "dtype_why": dtype_why, "device": device,
               "parameters": n_params, "steps_done": trainer.state.global_step,
@@ -367,7 +368,7 @@ def save_encoder(folder: Path, model, tokenizer, cfg: PretrainConfig, dtype: str
     import shutil
     meta = {"schema": "lmkbench.trained/1", "complete": True, "objective": "mlm", "base": "random initialisation",
             "data": cfg.data, "steps": cfg.steps, "seed": cfg.seed, "dtype": dtype,
-            "hyperparameters": {k: v for k, v in asdict(cfg).items() if k not in ("data", "out", "extra")},
+            "hyperparameters": {k: v for k, v in asdict(cfg).items() if k not in ("data", "out", "extra", "name")},
             "data_sha256": {k: v["sha256"] for k, v in manifest["parts"].items()}}
     for target, net in ((folder, model.model), (folder.with_name("mlm"), model)):
         tmp = target.with_name(target.name + ".tmp")
