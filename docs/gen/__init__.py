@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from . import benchmarks, catalogue, cli, extrapolation, schemas, scripts  # noqa: E402
+from . import benchmarks, catalogue, cli, extrapolation, miniature, schemas, scripts  # noqa: E402
 from .md import plain_roles  # noqa: E402
 
 #: marker name → function returning Markdown
@@ -38,6 +38,7 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "benchmarks": benchmarks.render,
     "gpu-check": scripts.gpu_check,
     "extrapolation": extrapolation.render,
+    "miniature": miniature.render,
 }
 
 MARKER = re.compile(r"^<!-- gen:([a-z0-9-]+) -->$", re.M)

@@ -3,7 +3,7 @@
 # random initialisation by MLM on ../shared/data/pretrain_text (ELTeC novels) at 512 tokens, i.e. trained for no
 # pooling; then fine-tuned once per pooling at 128 tokens (train-matched, same batches, seeds 0,1,2) and read at
 # its training length, at 512, and natively at 2,048, 4,096 and 8,192 tokens, and with a RoPE scaling method at
-# 8,192. Stage by stage, each resumable (run the same stage again and it continues):
+# 8,192 (ntk). Every synthetic document is read whole (LMK's landmarks included). Stage by stage, each resumable (run the same stage again and it continues):
 #   bash results/miniature/run.sh [pretrain|overlap|train|short|long|scaled|publish|all]   (EXP=folder for the runs)
 # The pass criteria were written into README.md before the pretraining ran.
 set -euo pipefail
@@ -19,7 +19,60 @@ stage=${1:-all}
 PRETRAIN=(--data ../shared/data/pretrain_text/docs.jsonl.gz --out "$EXP/base" --layers 4 --hidden 256 --heads 4
           --intermediate 384 --local-window 128 --global-every 3 --max-positions 16384 --seq-len 512
           --batch-size 8 --steps 1600 --lr 1e-3 --warmup 100 --mlm-probability 0.3 --seed 0)
+BASE="$EXP/base/modernbert-mini"
+# the fine-tuning data of the MiniLM protocol (results/extrapolation): crops of the SQuALITY stories
+DATA="crop:../shared/data/squality_longdoc?ratio_min=0.003&ratio_max=0.02&min_words=16&max_words=96&per_doc=32&seed=0"
+TRAIN=(--model "$BASE" --poolings "cls,mean,lmk:train_g=32+64+128+256" --data "$DATA" --out "$EXP/arms"
+       --seeds 0,1,2 --steps 300 --batch-size 16 --lr 1e-4 --doc-max-length 128 --query-max-length 32
+       --dtype fp32 --device cpu --quiet)
+SHORT=(--eval-task scifact --eval-task bbc_retrieval --eval-task bbc_classification --eval-task bbc_clustering
+       --eval-task passkey_256 --eval-task needle_256)
+LENGTHS=(2048 4096 8192)
+# the max length that reads an N-token synthetic document whole with every pooling (LMK: one landmark per 32)
+whole() { .venv/bin/python -c "from lmkbench.suites import read_whole_length as w; from lmkbench.tasks import resolve_tasks as r; print(w(r('passkey_$1') + r('needle_$1')))"; }
+long_tasks() { echo --eval-task "passkey_$1" --eval-task "needle_$1" --eval-task qmsum_testsplit; }
+SCALED="ntk:factor=16"   # 8,192 / 512: the rotary base stretched from the pretraining length to the longest read
 if [[ $stage == pretrain || $stage == all ]]; then
   step pretrain; timed pretrain "$LMK" pretrain "${PRETRAIN[@]}"
+fi
+if [[ $stage == overlap || $stage == all ]]; then
+  step overlap
+  OV=(); for t in scifact bbc_retrieval bbc_classification bbc_clustering qmsum_testsplit; do OV+=(--check-overlap "$t"); done
+  for n in 256 "${LENGTHS[@]}"; do OV+=(--check-overlap "passkey_$n" --check-overlap "needle_$n"); done
+  timed overlap "$LMK" pretrain "${PRETRAIN[@]}" "${OV[@]}"
+fi
+if [[ $stage == train || $stage == all ]]; then
+  step train; timed train "$LMK" train-matched "${TRAIN[@]}"
+fi
+if [[ $stage == short || $stage == all ]]; then
+  step short; timed short "$LMK" train-matched "${TRAIN[@]}" "${SHORT[@]}" --eval-max-length 128
+fi
+if [[ $stage == long || $stage == all ]]; then
+  for n in "${LENGTHS[@]}"; do
+    step "long $n"; timed "long-$n" "$LMK" train-matched "${TRAIN[@]}" $(long_tasks "$n") --eval-max-length "$(whole "$n")"
+  done
+fi
+if [[ $stage == scaled || $stage == all ]]; then
+  n=${LENGTHS[-1]}
+  step "scaled $n"
+  timed scaled "$LMK" train-matched "${TRAIN[@]}" $(long_tasks "$n") --eval-max-length "$(whole "$n")" --positions "$SCALED"
+fi
+if [[ $stage == publish || $stage == all ]]; then
+  step publish
+  "$LMK" provenance --require-clean "$EXP/arms/results" --record "$EXP/provenance.json" ${ALLOW_DIRTY:+--allow-dirty}
+  rm -rf "$DEST/results" "$DEST/logs" "$DEST/base"; mkdir -p "$DEST/logs" "$DEST/base"
+  cp -r "$EXP/arms/results" "$EXP/arms/matched.json" "$DEST/"
+  cp "$EXP/base/pretrain.json" "$EXP/base/overlap.json" "$EXP/base/log.jsonl" "$DEST/base/"
+  cp "$BASE/config.json" "$BASE/lmkbench.json" "$DEST/base/"
+  cp "$EXP/provenance.json" "$DEST/logs/"
+  for f in pretrain overlap train short long-2048 long-4096 long-8192 scaled; do
+    [[ -f $EXP/$f.log ]] && cp "$EXP/$f.log" "$DEST/logs/"
+    [[ -f $EXP/$f.time ]] && grep -E "Elapsed|Maximum resident|User time|System time" "$EXP/$f.time" > "$DEST/logs/$f.time" || true
+  done
+  .venv/bin/python "$DEST/criteria.py" "$DEST"
+  "$LMK" compare "$DEST/results" --baseline 'model=*,pooling=mean' --out "$DEST/compare.txt" --json "$DEST/comparison.json" \
+    | grep -v "^wrote" > "$DEST/summary.txt"
+  "$LMK" report "$DEST/results" --baseline 'model=*,pooling=mean' -o "$DEST/report.html" \
+    --title "The paper's setting in miniature: a small ModernBERT pretrained by MLM, fine-tuned per pooling at 128 tokens, read to 8,192"
 fi
 step done
