@@ -179,7 +179,8 @@ def test_the_extrapolation_block_reads_the_committed_experiment(tmp_path, monkey
              "eval_wall_s": {"512": 30.0}, "evaluations": {"512": {"t": v}}}
             for p, s, v in [("mean", 0, 0.5), ("cls", 0, 0.4), ("mean", 1, 0.7), ("cls", 1, 0.2)]]
     matched = {"base": "minilm", "data": "crop:x", "seeds": [0, 1], "arms": arms, "overlap": None,
-               "settings": {"steps": 3, "batch_size": 2, "doc_max_length": 128, "query_max_length": 32}}
+               "settings": {"steps": 3, "batch_size": 2, "doc_max_length": 128, "query_max_length": 32},
+               "summary": [{"task": "t", "metric": "ndcg_at_10"}]}
     spread = {"task": "t", "model": "m-matched~512", "pooling": "cls", "baseline": "mean", "metric": "ndcg_at_10",
               "bucket": "all", "per_seed": {"0": -0.1, "1": -0.5}, "per_seed_mark": {"0": None, "1": "loss"},
               "per_seed_mde": {"0": 0.2, "1": 0.3}, "mde": 0.3, "mean": -0.3, "sd": 0.28, "within_noise": True,
@@ -189,8 +190,8 @@ def test_the_extrapolation_block_reads_the_committed_experiment(tmp_path, monkey
                  reading="beyond the seed spread; not significant in every seed")
     (tmp_path / "comparison.json").write_text(_json.dumps({"seed_spread": [spread, other]}))
     text = extrapolation.render()
-    assert "| `512` | t | 0.300 (0.200–0.400) | 0.600 (0.500–0.700) |" in text      # cls, mean: mean (min–max)
-    assert "-0.100 · -0.500▼" in text and "| 0.300 | within training noise |" in text
+    assert "| `512` | t | `ndcg_at_10` | 0.300 (0.200–0.400) | 0.600 (0.500–0.700) |" in text   # cls, mean (min–max)
+    assert "-0.100 · -0.500▼" in text and "| 0.300 | within training noise | - |" in text
     assert "| training | 4 | 6.0 min | 90 s |" in text and "**8.0 min**" in text
     assert "2 tasks; 1 within training noise; 0 beyond it and significant in every seed (0 ▲, 0 ▼); 1 beyond" in text
     assert "The longer training was not run" in text
@@ -201,7 +202,43 @@ def test_the_extrapolation_block_reads_the_committed_experiment(tmp_path, monkey
     (longer / "comparison.json").write_text(_json.dumps({"rows": [
         {"model": "m-matched~512", "task": "t", "pooling": "cls", "bucket": "all", "mean_diff": 0.05,
          "mark": "win", "ci_low": 0.01, "ci_high": 0.09}]}))
-    assert "| `512` | t | -0.300 ± 0.280 | +0.050▲ [+0.010, +0.090] | 0.610 |" in extrapolation.render()
+    assert "| `512` | t | `ndcg_at_10` | -0.300 ± 0.280 | +0.050▲ [+0.010, +0.090] | 0.610 |" in extrapolation.render()
+
+
+def test_the_extrapolation_block_names_one_metric_per_number(tmp_path, monkeypatch):
+    """Issue 30 item 3: where the whole-set main metric and the tested score differ (clustering), every table says
+    which one its numbers are; "no difference" only from the equivalence test, beside the tilt of the Δs."""
+    import json as _json
+
+    from docs.gen import extrapolation
+
+    monkeypatch.setattr(extrapolation, "FOLDER", tmp_path)
+    arms = [{"name": f"m-{p}-s{s}", "pooling": p, "train_pooling": p, "seed": s, "train_wall_s": 60.0,
+             "eval_wall_s": {"512": 30.0}, "evaluations": {"512": {"clu": v, "t": v}}}
+            for p, s, v in [("mean", 0, 0.5), ("cls", 0, 0.4), ("mean", 1, 0.7), ("cls", 1, 0.7)]]
+    matched = {"base": "minilm", "data": "crop:x", "seeds": [0, 1], "arms": arms, "overlap": None, "settings": {},
+               "summary": [{"task": "clu", "metric": "v_measure"}, {"task": "t", "metric": "ndcg_at_10"}]}
+    base = {"model": "m-matched~512", "pooling": "cls", "baseline": "mean", "bucket": "all",
+            "per_seed_mark": {"0": None, "1": None}, "per_seed_mde": {"0": 0.2, "1": 0.3}, "mde": 0.3, "sd": 0.07,
+            "within_noise": True, "reading": "within training noise"}
+    clu = dict(base, task="clu", metric="correct_rate", main_metric="v_measure", per_seed={"0": -0.1, "1": 0.0},
+               mean=-0.05, n_le_0=2, n_ge_0=1, per_seed_equivalent={"0": False, "1": True}, n_equivalent=1,
+               equivalent_every_seed=False)
+    t = dict(base, task="t", metric="ndcg_at_10", main_metric="ndcg_at_10", per_seed={"0": -0.01, "1": 0.0},
+             mean=-0.005, n_le_0=2, n_ge_0=1, per_seed_equivalent={"0": True, "1": True}, n_equivalent=2,
+             equivalent_every_seed=True)
+    (tmp_path / "matched.json").write_text(_json.dumps(matched))
+    (tmp_path / "comparison.json").write_text(_json.dumps({
+        "settings": {"equivalence_margin": 0.05}, "seed_spread": [clu, t],
+        "groups": [{"task": "clu", "metric": "correct_rate"}, {"task": "t", "metric": "ndcg_at_10"}]}))
+    text = extrapolation.render()
+    assert "| `512` | clu | `v_measure` (whole set; not tested: its Δs are in `correct_rate`) |" in text
+    assert "| `512` | t | `ndcg_at_10` | 0.550" in text
+    assert "| clu | `correct_rate` (per item; not the whole-set `v_measure`) |" in text
+    assert "-0.100 · +0.000≈" in text and "| 2 / 1 |" in text
+    assert "| within training noise | equivalent in 1 of 2 seeds |" in text
+    assert "| within training noise | equivalent in every seed |" in text
+    assert "Tilt: 4 of 4 per-seed Δs ≤ 0, 2 ≥ 0. No difference (equivalent in every seed, ±0.05): 1 of 2 tasks (t)." in text
 
 
 # -- the manual renders: no Sphinx role as text, nothing fetched from another site --------------------------------

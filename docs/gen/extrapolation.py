@@ -4,6 +4,11 @@ Read from ``matched.json`` (what was trained, how long it took, each arm's whole
 ``comparison.json`` (``lmkbench compare`` on the matched results: each Δ per seed with its per-query test, and
 its spread across seeds), and from the base model's results (``base/``), so the page shows the numbers the
 experiment produced, not copies of them.
+
+One metric per number: a score table names the whole-set main metric it shows, a Δ table the per-item score
+compare tested; where the two differ for a task (clustering: ``v_measure`` exists only for the whole set,
+``correct_rate`` is tested), the row says which one its numbers are. "No difference" is read only from the
+equivalence test (equivalent in every seed); "within training noise" is another reading.
 """
 from __future__ import annotations
 
@@ -11,7 +16,10 @@ import json
 import statistics
 from pathlib import Path
 
-from lmkbench.stats.seeds import SIGNIFICANT
+from types import SimpleNamespace
+
+from lmkbench.stats.seeds import EQUIVALENT, SIGNIFICANT
+from lmkbench.stats.table import EQUIVALENT_MARK, equivalence_reading
 from lmkbench.order import task_order
 
 from .md import code, table
@@ -37,6 +45,34 @@ def _ordered(poolings) -> list[str]:
         return (ARM_ORDER.index(_short(p)) if _short(p) in ARM_ORDER else len(ARM_ORDER), p)
 
     return sorted(set(poolings), key=key)
+
+
+def _main_metrics(matched: dict) -> dict[str, str]:
+    """task → the whole-set main metric its scores (and matched.json's deltas) are in."""
+    return {r["task"]: r["metric"] for r in matched.get("summary", []) if r.get("metric")}
+
+
+def _tested(cmp: dict) -> dict[str, str]:
+    """task → the per-item score compare tested (the Δs' units)."""
+    out = {x["task"]: x["metric"] for x in cmp.get("seed_spread", [])}
+    out.update({g["task"]: g["metric"] for g in cmp.get("groups", [])})
+    return out
+
+
+def _main_label(task: str, main: dict, tested: dict) -> str:
+    """A score column's metric: ``v_measure`` (whole set; its Δs are read in ``correct_rate``) where they differ."""
+    m = main.get(task)
+    if m is None:
+        return "-"
+    t = tested.get(task, m)
+    return code(m) if t == m else f"{code(m)} (whole set; not tested: its Δs are in {code(t)})"
+
+
+def _delta_label(metric: str, main_metric: str | None) -> str:
+    """A Δ's metric: ``correct_rate`` (per item; the whole-set ``v_measure`` is not tested) where they differ."""
+    if not main_metric or main_metric == metric:
+        return code(metric)
+    return f"{code(metric)} (per item; not the whole-set {code(main_metric)})"
 
 
 def _evaluations(matched: dict) -> list[str]:
@@ -79,34 +115,53 @@ def cost(matched: dict) -> str:
     return table(["stage", "arm-seeds", "wall time", "per arm-seed"], rows)
 
 
-def scores(matched: dict) -> str:
-    """Each task's whole-set score per arm, mean over seeds (min–max), per evaluation."""
+def scores(matched: dict, cmp: dict | None = None) -> str:
+    """Each task's whole-set score per arm, mean over seeds (min–max), per evaluation, in its main metric."""
     pools = _ordered(a["pooling"] for a in matched["arms"])
+    main, tested = _main_metrics(matched), _tested(cmp or {})
     rows = []
     for e in _evaluations(matched):
         tasks = sorted(dict.fromkeys(t for a in matched["arms"] for t in a.get("evaluations", {}).get(e, {})),
                        key=task_order)
         for t in tasks:
-            line = [code(e), t]
+            line = [code(e), t, _main_label(t, main, tested)]
             for p in pools:
                 vals = [a["evaluations"][e][t] for a in matched["arms"]
                         if a["pooling"] == p and t in a.get("evaluations", {}).get(e, {})]
                 line.append(f"{statistics.fmean(vals):.3f} ({min(vals):.3f}–{max(vals):.3f})" if vals else "-")
             rows.append(line)
-    return table(["evaluation", "task"] + [code(p) for p in pools], rows)
+    return table(["evaluation", "task", "metric"] + [code(p) for p in pools], rows)
+
+
+def _margin(cmp: dict) -> str:
+    margin = cmp.get("settings", {}).get("equivalence_margin")
+    return "-" if margin is None else f"±{margin:g}"
+
+
+def _equivalence(s: dict) -> str:
+    """A spread's equivalence reading (:func:`lmkbench.stats.table.equivalence_reading`); '-' where the comparison
+    had no equivalence test."""
+    if "per_seed_equivalent" not in s:
+        return "-"
+    return equivalence_reading(SimpleNamespace(**s))
 
 
 def deltas(cmp: dict) -> str:
-    """Each Δ to the baseline per seed (mark of its per-query test) and across seeds, bucket all."""
+    """Each Δ to the baseline per seed (mark of its per-query test, ≈ where equivalent) and across seeds, bucket
+    all, in the per-item score compare tested."""
     rows = []
     spreads = [x for x in cmp.get("seed_spread", []) if x["bucket"] == "all"]
     for s in sorted(spreads, key=lambda x: (_evaluation(x), task_order(x["task"]), x["pooling"])):
-        per = " · ".join(f"{v:+.3f}{MARK.get(s['per_seed_mark'][k] or '', '')}" for k, v in s["per_seed"].items())
-        rows.append([code(_evaluation(s)), s["task"], s["metric"],
+        per = " · ".join(f"{v:+.3f}{MARK.get(s['per_seed_mark'][k] or '', '')}"
+                         f"{EQUIVALENT_MARK if s.get('per_seed_equivalent', {}).get(k) else ''}"
+                         for k, v in s["per_seed"].items())
+        tilt = f"{s['n_le_0']} / {s['n_ge_0']}" if "n_le_0" in s else "-"
+        rows.append([code(_evaluation(s)), s["task"], _delta_label(s["metric"], s.get("main_metric")),
                      f"{code(s['pooling'])} − {code(s['baseline'])}", per, f"{s['mean']:+.3f}", f"{s['sd']:.3f}",
-                     "-" if s["mde"] is None else f"{s['mde']:.3f}", s["reading"]])
-    return table(["evaluation", "task", "tested score", "Δ", "per seed (▲/▼: that seed's test)", "mean",
-                  "sd", "MDE80", "reading"], rows)
+                     tilt, "-" if s["mde"] is None else f"{s['mde']:.3f}", s["reading"], _equivalence(s)])
+    return table(["evaluation", "task", "metric of Δ", "Δ", f"per seed (▲/▼: that seed's test; {EQUIVALENT_MARK}: "
+                  f"equivalent {_margin(cmp)})", "mean", "sd", "Δ ≤ 0 / ≥ 0", "MDE80", "reading",
+                  f"equivalence {_margin(cmp)}"], rows)
 
 
 def _evaluation(spread: dict) -> str:
@@ -123,9 +178,18 @@ def counts(cmp: dict) -> str:
         noise = sum(x["within_noise"] for x in xs)
         sig = [x for x in xs if x["reading"] == SIGNIFICANT]
         up = sum(x["mean"] > 0 for x in sig)
-        lines.append(f"- `{e}`, `{p}` against `{xs[0]['baseline']}`: {len(xs)} tasks; {noise} within training "
-                     f"noise; {len(sig)} beyond it and significant in every seed ({up} ▲, {len(sig) - up} ▼); "
-                     f"{len(xs) - noise - len(sig)} beyond it but not significant in every seed.")
+        line = (f"- `{e}`, `{p}` against `{xs[0]['baseline']}`: {len(xs)} tasks; {noise} within training "
+                f"noise; {len(sig)} beyond it and significant in every seed ({up} ▲, {len(sig) - up} ▼); "
+                f"{len(xs) - noise - len(sig)} beyond it but not significant in every seed.")
+        if all("n_le_0" in x for x in xs):
+            n = sum(len(x["per_seed"]) for x in xs)
+            line += (f" Tilt: {sum(x['n_le_0'] for x in xs)} of {n} per-seed Δs ≤ 0, "
+                     f"{sum(x['n_ge_0'] for x in xs)} ≥ 0.")
+        if all("per_seed_equivalent" in x for x in xs):
+            same = [x["task"] for x in xs if x["equivalent_every_seed"]]
+            line += (f" No difference ({EQUIVALENT}, {_margin(cmp)}): {len(same)} of {len(xs)} tasks"
+                     + (f" ({', '.join(same)})" if same else "") + ".")
+        lines.append(line)
     return "\n".join(lines) + "\n"
 
 
@@ -135,15 +199,19 @@ def base_scores() -> str:
     if not folder.is_dir():
         return "_The base model was not evaluated._\n"
     from lmkbench.labels import variant_name
+    from lmkbench.report.tables import per_item_score_name
     from lmkbench.results import iter_results
 
     cells: dict[tuple, dict] = {}
+    main: dict[str, str] = {}
     for rec in iter_results(folder):
         cells.setdefault((variant_name(rec.model), rec.task), {})[rec.pooling] = rec.metrics.get(rec.main_metric)
+        main[rec.task] = code(rec.main_metric) + ("" if per_item_score_name(rec) == rec.main_metric else " (whole set)")
     pools = _ordered(p for c in cells.values() for p in c)
-    rows = [[code(e), t] + [f"{c[p]:.3f}" if c.get(p) is not None else "-" for p in pools]
+    rows = [[code(e), t, main[t]]
+            + [f"{c[p]:.3f}" if c.get(p) is not None else "-" for p in pools]
             for (e, t), c in sorted(cells.items(), key=lambda kv: (kv[0][0], task_order(kv[0][1])))]
-    return table(["evaluation", "task"] + [code(p) for p in pools], rows)
+    return table(["evaluation", "task", "metric"] + [code(p) for p in pools], rows)
 
 
 def longer(cmp: dict) -> str:
@@ -157,10 +225,12 @@ def longer(cmp: dict) -> str:
                for r in long_cmp.get("rows", []) if r["bucket"] == "all"}
     mean_arm = {(e, t): v for a in long_matched["arms"] if a["pooling"] == "mean"
                 for e, scores in a.get("evaluations", {}).items() for t, v in scores.items()}
+    main, tested = _main_metrics(long_matched), _tested(cmp)
     pools = _ordered(p for (_, _, p) in spread)
     out = []
     for (e, t) in sorted({(e, t) for (e, t, _) in spread}, key=lambda k: (k[0], task_order(k[1]))):
-        line = [code(e), t]
+        metric = tested.get(t, "")
+        line = [code(e), t, code(metric) if metric else "-"]
         for p in pools:
             short, long_ = spread.get((e, t, p)), rows_by.get((e, t, p))
             line.append("-" if short is None else f"{short['mean']:+.3f} ± {short['sd']:.3f}")
@@ -168,10 +238,13 @@ def longer(cmp: dict) -> str:
                 line.append("-")
             else:
                 ci = "" if long_.get("ci_low") is None else f" [{long_['ci_low']:+.3f}, {long_['ci_high']:+.3f}]"
-                line.append(f"{long_['mean_diff']:+.3f}{MARK.get(long_.get('mark') or '', '')}{ci}")
-        line.append(f"{mean_arm[(e, t)]:.3f}" if (e, t) in mean_arm else "-")
+                eq = EQUIVALENT_MARK if long_.get("equivalent") else ""
+                line.append(f"{long_['mean_diff']:+.3f}{MARK.get(long_.get('mark') or '', '')}{eq}{ci}")
+        whole = main.get(t)
+        line.append("-" if (e, t) not in mean_arm else f"{mean_arm[(e, t)]:.3f}"
+                    + (f" ({code(whole)}, whole set)" if whole and whole != metric else ""))
         out.append(line)
-    head = ["evaluation", "task"]
+    head = ["evaluation", "task", "metric of Δ"]
     for p in pools:
         head += [f"Δ {code(_short(p))} 300 steps (3 seeds)", f"Δ {code(_short(p))} 900 steps (seed 0)"]
     return table(head + ["mean arm, 900 steps"], out)
@@ -184,11 +257,15 @@ def render() -> str:
     return "\n".join([
         "**Setup** (from `matched.json`)\n", setup(matched),
         "**Cost** on this machine (wall times recorded per arm)\n", cost(matched),
-        "**Scores**, whole set, mean over seeds (min–max)\n", scores(matched),
+        "**Scores**, whole set, mean over seeds (min–max), each in its task's main metric\n", scores(matched, cmp),
         "**Each Δ per seed and across seeds** (from `comparison.json`; per-query paired tests, Holm within "
-        "each task and seed; MDE80 the largest per-seed minimum detectable effect)\n", deltas(cmp),
+        "each task and seed; MDE80 the largest per-seed minimum detectable effect; each Δ in the per-item score "
+        "the test reads, which for clustering is not the whole-set score above; equivalence: each seed's "
+        "90% CI of Δ inside the margin, the one reading that says *no difference*, while *within training noise* "
+        "says only that the seeds disagree by as much as their mean Δ)\n", deltas(cmp),
         "**Counts**\n", counts(cmp),
         "**The starting point**: all-MiniLM-L6-v2 untrained here (it was trained with mean pooling), each pooling, "
         "same evaluation settings (`base/`)\n", base_scores(),
         "**Three times the training** (`steps-900/`: 900 steps, seed 0 only; its Δ against the mean arm with its "
-        "per-query CI and ▲/▼, beside the main run's three-seed mean ± sd)\n", longer(cmp)])
+        f"per-query CI, ▲/▼ and {EQUIVALENT_MARK} (equivalent {_margin(cmp)}), beside the main run's three-seed "
+        "mean ± sd, all in the metric of Δ; the mean arm's score in its main metric)\n", longer(cmp)])

@@ -110,7 +110,8 @@ def add_comparison_arguments(parser: argparse.ArgumentParser, *, resamples_help:
                         help="length bucket edges in tokens (default: 0,512,1k,2k,4k,8k,16k,32k,inf)")
     parser.add_argument("--depth-buckets", default=None, metavar="EDGES",
                         help="needle depth bin edges (default: 0,0.2,0.4,0.6,0.8,1)")
-    add_stats_arguments(parser, ("test", "correction", "family", "alpha", "min_n", "n_resamples", "seed"),
+    add_stats_arguments(parser, ("test", "correction", "family", "alpha", "min_n", "n_resamples", "seed",
+                                 "equivalence_margin"),
                         helps={"n_resamples": resamples_help})
 
 

@@ -77,7 +77,8 @@ def run(args) -> int:
     records = load_results(results_folder(args))      # read once: the comparison, the profile and the settings
     options = dict(test=args.test, correction=args.correction, buckets=args.buckets or DEFAULT_EDGES,
                    alpha=args.alpha, min_n=args.min_n, seed=args.seed, n_resamples=args.resamples,
-                   depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES, family=args.family)
+                   depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES, family=args.family,
+                   equivalence_margin=args.equivalence_margin)
     cmp = compare(records, baseline=args.baseline, metric=args.metric, cross=args.cross, systems=args.systems,
                   allow_mixed=args.allow_mixed, **options)
     profile, settings = _profile_and_settings(args, records, cmp, options)

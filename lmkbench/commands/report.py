@@ -62,7 +62,7 @@ def run(args) -> int:
     opts = ReportOptions(baseline=args.baseline, systems=args.systems, allow_mixed=args.allow_mixed, test=args.test, correction=args.correction, family=args.family,
                          buckets=args.buckets or DEFAULT_EDGES, depth_buckets=args.depth_buckets or DEFAULT_DEPTH_EDGES,
                          alpha=args.alpha, min_n=args.min_n, n_resamples=args.resamples,
-                         ci_resamples=args.ci_resamples, seed=args.seed, top_queries=args.top_queries,
+                         ci_resamples=args.ci_resamples, seed=args.seed, equivalence_margin=args.equivalence_margin, top_queries=args.top_queries,
                          load_task_data=not args.no_task_data, figure_format=args.figures, title=args.title)
     path = build_report(root, args.output, opts)
     print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB)")

@@ -23,7 +23,7 @@ from ..stats import buckets as bk
 from ..results import load_results
 from ..stats.compare import FAMILY_TEXT, compare
 from ..stats.comparison import Comparison
-from ..stats.table import ci_heading, ci_vs_marks
+from ..stats.table import ci_heading, ci_vs_marks, equivalence_reading
 from . import figures
 from .env import TEMPLATES, environment  # noqa: F401 - the report's jinja2 environment, imported from here too
 from .collect import Section, build_sections
@@ -57,6 +57,7 @@ class ReportOptions:
     n_resamples: int = STATS["n_resamples"]   # for the resampling tests of the Comparison
     ci_resamples: int = 2_000          # for the bootstrap CIs of the means in tables and figures
     seed: int | None = STATS["seed"]
+    equivalence_margin: float = STATS["equivalence_margin"]   # ±δ of the equivalence test (TOST)
     top_queries: int = 10
     load_task_data: bool = True
     figure_format: str = "svg"
@@ -88,7 +89,7 @@ def render_report(results, options: ReportOptions) -> str:
     cmp = compare(records, baseline=options.baseline, test=options.test, correction=options.correction,
                   buckets=options.buckets, depth_buckets=options.depth_buckets, alpha=options.alpha,
                   min_n=options.min_n, seed=options.seed, n_resamples=options.n_resamples, family=options.family,
-                  allow_mixed=options.allow_mixed)
+                  allow_mixed=options.allow_mixed, equivalence_margin=options.equivalence_margin)
     sections = build_sections(records, cmp.settings["baseline"])
     colors = figures.palette(sorted({p for s in sections for p in s.poolings}, key=lambda p: (p != cmp.settings["baseline"], p)))
     loader = TaskDataLoader(load_data=options.load_task_data)
@@ -116,6 +117,7 @@ def render_report(results, options: ReportOptions) -> str:
         "family_text": FAMILY_TEXT.get(cmp.settings.get("family"), ""),
         "matrix": delta_matrix(sections, cmp),
         "seed_spread": [s for s in cmp.seed_spread if s.bucket == bk.ALL],
+        "equivalence_reading": equivalence_reading,
         "delta_figure": _delta_figure(sections, cmp, options),
         "cost": against_baseline(cost_table(records), cmp.settings["baseline"]),
         "profile": with_cut_shares(longembed_profile(records, cmp), records),

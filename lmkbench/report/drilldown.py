@@ -175,7 +175,7 @@ def _rank_from_mrr(item: dict) -> tuple[int | None, str]:
 
 def _tied(record: ResultRecord | None) -> set[str]:
     """Queries whose top-k in the record's TREC run was decided by equal scores (see stats.compare)."""
-    from ..stats.compare import tied_topk_queries
+    from ..stats.ties import tied_topk_queries
 
     path = record.trec_path if record is not None else None
     return tied_topk_queries(path) if path is not None and path.exists() else set()

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..stats import buckets as bk
 from ..stats.registry import CORRECTIONS, STAT_TESTS, MethodRegistry
+from ..stats.ties import resolution_text
 
 
 def _text(registry: MethodRegistry, name: str | None):
@@ -34,4 +35,7 @@ def explanation(settings: dict[str, Any], tests_used: list[str], ci_resamples: i
         "seed": seed,
         "edges": " | ".join(bk.format_edge(float(e)) for e in edges),
         "depth_edges": " | ".join(bk.format_edge(float(e)) for e in depth),
+        "margin": settings.get("equivalence_margin"),
+        "tost_level": f"{100 * (1 - 2 * settings.get('alpha', 0.05)):g}%",
+        "resolutions": resolution_text(),
     }

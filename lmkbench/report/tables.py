@@ -43,6 +43,11 @@ class Cell:
     n_worse: int | None = None
     mde: float | None = None         # minimum detectable effect at the Comparison's power
     share_tied_topk: float | None = None
+    share_near_tied_topk: float | None = None   # top-k decided by gaps below the numbers' resolution (Comparison)
+    near_tie_k: int | None = None
+    equivalent: bool | None = None   # the equivalence test (TOST against ±margin), from the Comparison
+    tost_low: float | None = None
+    tost_high: float | None = None
     small: bool = False              # fewer pairs than the Comparison's min_n: not tested
     cut: float | None = None         # share of the items whose text was cut (content lost), from the Comparison
 
@@ -71,11 +76,14 @@ def mean_ci(values, *, confidence: float = 0.95, n_resamples: int = 2000, seed: 
 
 
 def with_test(cell: Cell, row: Row | None) -> Cell:
+    if row is not None:          # the row's own ranking: its near ties, baseline included
+        cell.share_near_tied_topk, cell.near_tie_k = row.share_near_tied_topk, row.near_tie_k
     if row is not None and not row.is_baseline:
         cell.mark, cell.diff, cell.diff_lo, cell.diff_hi = row.mark, row.mean_diff, row.ci_low, row.ci_high
         cell.p, cell.p_adj, cell.note = row.p, row.p_adj, row.note
         cell.n_better, cell.n_tied, cell.n_worse, cell.mde = row.n_better, row.n_tied, row.n_worse, row.mde
         cell.share_tied_topk = row.share_tied_topk
+        cell.equivalent, cell.tost_low, cell.tost_high = row.equivalent, row.tost_low, row.tost_high
     return cell
 
 

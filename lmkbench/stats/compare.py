@@ -31,8 +31,20 @@ Reading aids per tested row: ``n_better`` / ``n_tied`` / ``n_worse`` (pairs wher
 equal to, below the baseline); ``mde``, the minimum detectable effect at 80 % power for the bucket's n and
 spread (:mod:`.power`); ``share_tied_topk`` (retrieval with a TREC run beside the result): the share of
 queries whose top-k ranking contains documents with exactly equal scores, i.e. was decided by ties (e.g.
-documents truncated to the same text). ``n_truncated`` counts items whose text was *cut* (content lost);
+documents truncated to the same text); ``share_near_tied_topk``: the share whose top-``near_tie_k`` order (the
+metric's cutoff: 1 for ``acc_at_1``, 10 for ``ndcg_at_10``; else ``topk``) is decided by a score gap at or below
+``near_tie_gap``, what the numbers resolve: the spacing of scores in [0.5, 1) in the dtype the vectors were
+computed in (the result's system, :data:`.ties.DTYPE_RESOLUTION`: bf16 2^-8, fp16 2^-11, fp32 2^-24), or the TREC file's
+6 decimals where coarser; exact ties included. Such a query's hit can flip between dtypes, so the metric can move
+by up to that share. ``n_truncated`` counts items whose text was *cut* (content lost);
 ``n_split`` items encoded as several windows with nothing lost (results without a ``split`` field: 0).
+
+Equivalence (``equivalence_margin`` δ, a setting stated before reading, in the tested score's units): each tested
+row also gets the two one-sided tests (TOST) of ``|Δ| < δ`` on the same paired differences: ``tost_low`` /
+``tost_high``, the ``1 - 2·alpha`` CI (90% at alpha 0.05) by the row's CI method (the t interval for the t-test; the
+percentile bootstrap of the same resamples for McNemar's and the resampling tests), and ``equivalent`` when it lies
+inside ``±δ``. Not corrected for multiplicity. A Δ that is not significant is not thereby equivalent: "no
+difference" is the claim ``equivalent`` makes, nothing else.
 
 Trained pooling: each result's ``meta.trained_pooling`` / ``meta.pooling_mismatch`` (written by the runner)
 are gathered per group: ``trained_pooling`` and ``untrained`` (poolings that are not the one the checkpoint
@@ -47,7 +59,8 @@ JSON schema ``lmkbench.comparison/1`` (floats that are NaN/inf are written as ``
                   "edges": [0, 512, ..., null],          # null = infinity
                   "depth_edges": [0, 0.2, ...], "family": "task"|"all"|"bucket",
                   "family_size": int,                    # tests corrected, all families together
-                  "n_families": int, "power": 0.8, "topk": 10},
+                  "n_families": int, "power": 0.8, "topk": 10,
+                  "equivalence_margin": 0.05},           # δ of the equivalence test (TOST)
      "groups": [{"task", "task_kind", "split", "model", "metric", "main_metric", "baseline", "baseline_found": bool,
                  "test",                                  # the test used in this group
                  "poolings": [str],                       # baseline first
@@ -69,14 +82,20 @@ JSON schema ``lmkbench.comparison/1`` (floats that are NaN/inf are written as ``
                "mark": "win"|"loss"|null, "note",
                "n_better", "n_tied", "n_worse",    # pairs above / equal to / below the baseline
                "mde",                              # minimum detectable effect at 80% power (score units)
-               "share_tied_topk", "n_tied_topk"}], # queries whose top-k was decided by equal scores
+               "share_tied_topk", "n_tied_topk",   # queries whose top-k was decided by equal scores
+               "tost_low", "tost_high", "p_tost", "equivalent",   # the equivalence test against ±δ
+               "n_near_tied_topk", "share_near_tied_topk",        # queries whose top-k was decided by gaps
+               "near_tie_k", "near_tie_gap"}],                    # at or below near_tie_gap (see above)
      "skipped": [{"task", "model", "reason"}],   # groups whose main metric has no per-item scores
      "seed_spread": [{"task", "model",           # a matched experiment's label without its seed (-sN)
-                      "pooling", "baseline", "metric", "bucket", "seeds",
+                      "pooling", "baseline", "metric", "main_metric", "bucket", "seeds",
                       "per_seed", "per_seed_ci", "per_seed_mark", "per_seed_mde", "n_paired",   # by seed
                       "mean", "sd", "min", "max",              # the per-seed Δs across seeds
+                      "n_le_0", "n_ge_0",                      # per-seed Δs at most / at least 0 (the tilt)
                       "within_noise",                          # max - min >= |mean|
-                      "reading"}]}                             # within training noise | beyond the seed spread...
+                      "reading",                               # within training noise | beyond the seed spread...
+                      "per_seed_equivalent", "n_equivalent",   # by seed: equivalent within ±δ (TOST)
+                      "equivalent_every_seed"}]}               # the "no difference" reading
 
 Seeds (:mod:`.seeds`): results of ``train-matched --seeds`` carry ``meta.matched_seed`` and a label ending in
 ``-s<seed>``; every Δ tested in two or more seeds gets its spread across seeds beside each seed's CI.
@@ -99,13 +118,13 @@ from .power import DEFAULT_POWER, minimum_detectable_effect
 from .comparison import Comparison
 from .rows import Group, Row
 from .seeds import seed_spread
+from .ties import TOPK, metric_cutoff, near_tie_gap, tied_topk_queries, ties_in_run  # noqa: F401 (re-exported)
 from ..system import System
 from .select import arrange, canonical_pooling, registry_canonical
 
 FAMILY_TEXT = {"task": "one family per task and model, its poolings × buckets",
                "all": "one family over every task, model, pooling and bucket",
                "bucket": "one family per task, model and bucket, its poolings"}
-TOPK = 10
 
 
 # ---------------------------------------------------------------- loading
@@ -126,7 +145,7 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
             depth_buckets: str | Sequence[float] | None = bk.DEFAULT_DEPTH_EDGES,
             metric: str | None = None, binary_test: str | None = DEFAULTS["binary_test"], confidence: float = 0.95,
             ci: str = "auto", zero_method: str = "wilcox", family: str = DEFAULTS["family"],
-            power: float = DEFAULT_POWER,
+            power: float = DEFAULT_POWER, equivalence_margin: float = DEFAULTS["equivalence_margin"],
             topk: int = TOPK, cross: bool = False, systems: str | None = None,
             allow_mixed: bool = False) -> Comparison:
     """Compare every system with ``baseline`` per task, group and bucket; see the module docstring.
@@ -136,7 +155,7 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
     checkpoint against minilm at the same pooling, ``"model=a,pooling=cls"`` every system against that one;
     ``systems`` keeps only the results it matches. A selector matching nothing is an error (did-you-mean)."""
     stats = check_settings("compare", family=family, test=test, binary_test=binary_test, correction=correction,
-                           alpha=alpha, min_n=min_n)
+                           alpha=alpha, min_n=min_n, equivalence_margin=equivalence_margin)
     edges = bk.parse_edges(buckets)
     depth_edges = bk.parse_edges(depth_buckets, default=bk.DEFAULT_DEPTH_EDGES) if depth_buckets is not None else None
     records = load_results(results)
@@ -153,6 +172,7 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
                 "correction": stats.correction, "alpha": stats.alpha, "min_n": stats.min_n, "seed": seed,
                 "n_resamples": n_resamples, "confidence": confidence, "ci": ci, "zero_method": zero_method,
                 "family": stats.family, "power": power, "topk": topk,
+                "equivalence_margin": stats.equivalence_margin,
                 "edges": [None if e == math.inf else bk._json_edge(e) for e in edges],
                 "depth_edges": [bk._json_edge(e) for e in depth_edges] if depth_edges else None, "cross": cross}
     groups: list[Group] = []
@@ -184,7 +204,7 @@ def compare(results: list[dict] | str | Path, baseline: str = "mean", test: str 
                for seeds in [{System.from_record(rec).seed for rec in group.values()}]
                if len(seeds) == 1 and None not in seeds}
     return Comparison(settings=settings, groups=groups, rows=rows, skipped=skipped,
-                      seed_spread=seed_spread(rows, seed_of),
+                      seed_spread=seed_spread(rows, seed_of, {(g.task, g.model): g.main_metric for g in groups}),
                       members={(task, g, arm): rec for (task, g), group in by_group.items() for arm, rec in group.items()})
 
 
@@ -233,19 +253,6 @@ def _trec_path(record: ResultRecord) -> Path | None:
     return trec if trec is not None and trec.exists() else None
 
 
-def tied_topk_queries(trec_path, k: int = TOPK) -> set[str]:
-    """Queries of a TREC run whose top-``k`` ranking contains two documents with exactly the same score
-    (adjacent in the first ``k + 1`` places): their order there was decided by ties, not by the model."""
-    from ..io import read_trec_run   # a bad score or a folder in its place: InputError naming file and line
-
-    out = set()
-    for qid, ranked in read_trec_run(trec_path).items():
-        scores = sorted((s for _, s in ranked), reverse=True)[:k + 1]
-        if any(a == b for a, b in zip(scores, scores[1:])):
-            out.add(qid)
-    return out
-
-
 def _compare_group(task, model, members, base_key, metric, edges, depth_edges, stats, reading):
     """The group's record and rows (their own numbers); and, when the baseline is among its poolings, the block
     of contrasts (each pooling against the baseline per bucket, ``key`` = the row it fills)."""
@@ -280,10 +287,18 @@ def _compare_group(task, model, members, base_key, metric, edges, depth_edges, s
               poolings=order, buckets=[], notes=notes, main_metric=str(main or metric_name),
               trained_pooling=trained, untrained=[p for p in order if p in untrained])
     tied: dict[str, set[str] | None] = {}
+    near: dict[str, tuple[set[str], float]] = {}
+    near_k = metric_cutoff(metric_name, reading["topk"])
     if first_rec.item_table == "per_query":
+        from ..io import read_trec_run   # a bad score or a folder in its place: InputError naming file and line
+
         for p in order:
             trec = _trec_path(members[p])
-            tied[p] = tied_topk_queries(trec, reading["topk"]) if trec is not None else None
+            run = read_trec_run(trec) if trec is not None else None
+            tied[p] = ties_in_run(run, reading["topk"]) if run is not None else None
+            if run is not None:
+                gap = near_tie_gap(members[p])
+                near[p] = (ties_in_run(run, near_k, gap), gap)
     rows: list[Row] = []
     contrasts: list[Contrast] = []
     for bucket in grid:
@@ -297,6 +312,10 @@ def _compare_group(task, model, members, base_key, metric, edges, depth_edges, s
             if tied.get(p) is not None and row.n:
                 row.n_tied_topk = sum(1 for i in assigned[p][bucket] if i in tied[p])
                 row.share_tied_topk = row.n_tied_topk / row.n
+            if p in near and row.n:
+                row.n_near_tied_topk = sum(1 for i in assigned[p][bucket] if i in near[p][0])
+                row.share_near_tied_topk = row.n_near_tied_topk / row.n
+                row.near_tie_k, row.near_tie_gap = near_k, near[p][1]
             rows.append(row)
             if baseline_found and p != base_key:
                 contrasts.append(Contrast(p, base_key, a_ids=assigned[p][bucket], b_ids=assigned[base_key][bucket],
@@ -339,5 +358,6 @@ def _fill(row: Row, o: Outcome, reading) -> None:
         return
     row.mean_diff, row.ci_low, row.ci_high, row.ci_method = res.mean_diff, res.ci_low, res.ci_high, res.ci_method
     row.test, row.statistic, row.p, row.note = res.test, res.statistic, res.p, res.note
+    row.tost_low, row.tost_high, row.p_tost, row.equivalent = res.tost_low, res.tost_high, res.p_tost, res.equivalent
     if res.p is not None:
         row.family, row.p_adj, row.family_size, row.mark = o.contrast.family, o.p_adj, o.family_size, o.decision.mark

@@ -9,7 +9,10 @@ compare (:class:`Block` of systems' scores and :class:`Contrast` s) and renders 
 2. **Test choice.** One test per block (:func:`~lmkbench.stats.tests.choose_test`): the binary test
    (McNemar's) when every system's finite scores in the block are 0/1, else the test asked for.
 3. **Test and CI.** :func:`~lmkbench.stats.tests.paired_test` with the registered test, unless fewer than
-   ``min_n`` pairs (then not tested: ``result`` is None).
+   ``min_n`` pairs (then not tested: ``result`` is None). With an ``equivalence_margin`` (a setting), the same
+   call runs the equivalence test (TOST, :func:`~lmkbench.stats.tests.tost`): the ``1 - 2·alpha`` CI of the
+   difference, by the same method as the CI, inside ``±margin`` (not corrected: a claim of no difference per
+   comparison).
 4. **Correction.** The p-values of all tested contrasts of all blocks, within each ``family`` (a contrast's
    key), by the registered correction.
 5. **Decision** (:func:`decide`): ``win`` / ``loss`` when the adjusted p is below ``alpha``, the effect is
@@ -142,7 +145,8 @@ def run_paired(blocks: Sequence[Block], settings: StatsSettings, **options) -> l
         block.outcomes = [pair(block, c, block.test) for c in block.contrasts]
         for o in block.outcomes:
             if settings.min_n is None or o.n_paired >= settings.min_n:
-                o.result = paired_test(o.a, o.b, block.test, **options)
+                o.result = paired_test(o.a, o.b, block.test, equivalence_margin=settings.equivalence_margin,
+                                       alpha=settings.alpha, **options)
     families: dict[str, list[Outcome]] = {}
     for o in (o for block in blocks for o in block.outcomes if o.p is not None):
         families.setdefault(o.contrast.family, []).append(o)

@@ -55,6 +55,16 @@ class Row:
     mde: float | None = None                  # minimum detectable effect at the set power
     n_tied_topk: int | None = None
     share_tied_topk: float | None = None
+    # the equivalence test (TOST) against ± the comparison's equivalence_margin, uncorrected
+    tost_low: float | None = None             # the (1 - 2·alpha) CI of the difference, by the CI's method
+    tost_high: float | None = None
+    p_tost: float | None = None               # the larger one-sided p (t interval only)
+    equivalent: bool | None = None            # tost_low > -margin and tost_high < +margin
+    # near ties: queries whose top-k order is decided by score gaps below what the numbers resolve
+    n_near_tied_topk: int | None = None
+    share_near_tied_topk: float | None = None
+    near_tie_k: int | None = None             # the depth read: the metric's cutoff (acc_at_1: 1), else topk
+    near_tie_gap: float | None = None         # gaps at or below this count (the dtype's or the TREC file's)
 
 
 @dataclass

@@ -32,13 +32,16 @@ STATS_PARAMS: dict[str, Param] = {
     "min_delta": Param(to_float, 0.01, "smallest change of the main metric that counts as a regression", ge=0),
     "n_resamples": Param(to_int, 10_000, "resamples for randomization/bootstrap tests and CIs", ge=1),
     "seed": Param(to_int, 0, "seed of all resampling"),
+    "equivalence_margin": Param(to_float, 0.05, "equivalence margin ±δ in the tested score's units, stated before "
+                                "reading: a Δ whose (1 - 2·alpha) CI lies inside ±δ is equivalent (TOST)", gt=0),
 }
 #: every statistics setting's default, read by compare(), the report, the gate, the leaderboard and the CLI
 DEFAULTS: dict[str, Any] = {name: p.default for name, p in STATS_PARAMS.items()}
 #: each setting's command-line flag (compare, report and check declare theirs with :func:`add_stats_arguments`)
 FLAGS = {"test": "--test", "correction": "--correction", "family": "--family", "alpha": "--alpha",
-         "min_n": "--min-n", "min_delta": "--min-delta", "n_resamples": "--resamples", "seed": "--seed"}
-_METAVARS = {"min_n": "N", "min_delta": "D", "n_resamples": "R"}
+         "min_n": "--min-n", "min_delta": "--min-delta", "n_resamples": "--resamples", "seed": "--seed",
+         "equivalence_margin": "--equivalence-margin"}
+_METAVARS = {"min_n": "N", "min_delta": "D", "n_resamples": "R", "equivalence_margin": "DELTA"}
 
 
 def add_stats_arguments(parser, names, *, tests=None, helps: dict[str, str] | None = None) -> None:
@@ -69,7 +72,7 @@ def add_stats_arguments(parser, names, *, tests=None, helps: dict[str, str] | No
 class StatsSettings:
     """The checked settings of one caller. ``None``: not a setting of that caller (``min_n``: every pair count
     is tested; ``min_delta``: no smallest effect; ``binary_test``: no switch to a binary test; ``family``: the
-    caller forms its families itself)."""
+    caller forms its families itself; ``equivalence_margin``: no equivalence test)."""
 
     test: str = DEFAULTS["test"]
     correction: str = DEFAULTS["correction"]
@@ -78,6 +81,7 @@ class StatsSettings:
     family: str | None = None
     min_n: int | None = None
     min_delta: float | None = None
+    equivalence_margin: float | None = None
 
 
 def check_settings(owner: str, *, tests: list[str] | tuple[str, ...] | None = None, **given) -> StatsSettings:

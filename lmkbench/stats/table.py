@@ -6,12 +6,16 @@ Three layouts:
     one section per (task, model), one line per pooling × bucket: n, share of texts cut (content lost) and
     split into windows (nothing lost), mean, difference to the baseline with its CI, wins / ties / losses
     over the paired items, the minimum detectable effect (80 % power), the share of queries whose top-k was
-    decided by tied scores, raw and adjusted p and a mark (▲ significant win, ▼ significant loss).
+    decided by tied scores and by near ties (gaps below the numbers' resolution), the equivalence test's verdict
+    (TOST against ±``equivalence_margin``), raw and adjusted p and a mark (▲ significant win, ▼ significant loss).
 ``matrix``
     one section per (task, model): poolings down, buckets across, each cell the mean score with its mark.
 ``summary``
     one short table: task × pooling, the baseline's score and every other pooling's difference (bucket
-    ``all``) with its mark.
+    ``all``) with its mark, and ≈ where it is equivalent within the margin.
+
+Every Δ is in the units of the tested per-item score its table names; where that is not the task's headline
+metric (clustering: V-measure exists only for the whole set), both are named.
 
 Every layout starts with a warning when a compared pooling is not the one the checkpoint was trained with.
 """
@@ -21,6 +25,8 @@ from typing import Any, Protocol
 
 from ..format import DASH, MARKS, fmt_diff, fmt_p, fmt_score, fmt_share, grid
 from .rows import Group, Row
+from .seeds import EQUIVALENT
+from .ties import resolution_text
 
 
 class Comparison(Protocol):
@@ -36,6 +42,9 @@ class Comparison(Protocol):
                bucket: str | None = None) -> list[Row]: ...
 
     def untrained(self) -> dict[str, dict[str, list[str]]]: ...
+
+#: beside a Δ: equivalent within ± the equivalence margin (TOST), i.e. no difference at that margin
+EQUIVALENT_MARK = "≈"
 
 _TECHNICAL = ("zero_method=", "exact over", "random sign patterns", "resamples, shift method", "exact binomial",
               "chi-square")
@@ -81,6 +90,23 @@ def _heading(cmp: Comparison, g: Group) -> str:
             f"{g.baseline} | {test}, {family_phrase(cmp, g)}, alpha {s['alpha']} ==")
 
 
+def metric_name(metric: str, main_metric: str | None) -> str:
+    """The tested score's name, and the headline metric's where they differ: ``correct_rate (main: v_measure)``."""
+    return metric if not main_metric or main_metric == metric else f"{metric} (main: {main_metric})"
+
+
+def fmt_equivalent(equivalent: bool | None) -> str:
+    return DASH if equivalent is None else "yes" if equivalent else "no"
+
+
+def equivalence_note(settings: dict[str, Any]) -> str:
+    """The sentence that says what the equivalence verdict is (and is not)."""
+    margin, alpha = settings.get("equivalence_margin"), settings["alpha"]
+    return (f"equivalent (≈) = the {100 * (1 - 2 * alpha):g}% CI of Δ lies inside ±{margin:g} (two one-sided tests "
+            f"at alpha {alpha}, uncorrected, on the same paired differences and CI method): no difference larger "
+            f"than {margin:g}. A Δ neither marked nor equivalent is undecided, not 'no difference'.")
+
+
 def fmt_wtl(r: Row) -> str:
     return DASH if r.n_better is None else f"{r.n_better}/{r.n_tied}/{r.n_worse}"
 
@@ -111,8 +137,10 @@ def ordered_groups(cmp: Comparison) -> list[Group]:
 def _long(cmp: Comparison, g: Group, rows: list[Row]) -> list[str]:
     level = ci_heading(cmp.settings)
     power = f"MDE{100 * cmp.settings.get('power', 0.8):.0f}"
+    margin = cmp.settings.get("equivalence_margin")
     header = ["pooling", "bucket", "n", "cut", "split", "mean", "diff", level, "W/T/L", power,
-              f"tied@{cmp.settings.get('topk', 10)}", "p", "p_adj", "", "note"]
+              f"tied@{cmp.settings.get('topk', 10)}", "near-tied", "p", "p_adj", "",
+              DASH if margin is None else f"≈±{margin:g}", "note"]
     body = []
     for r in rows:
         name = r.pooling + (" (!)" if r.pooling in g.untrained else "")
@@ -123,10 +151,12 @@ def _long(cmp: Comparison, g: Group, rows: list[Row]) -> list[str]:
             ci = DASH if r.ci_low is None else f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}]"
             note = _visible_note(r.note)
         mde = DASH if r.mde is None else f"{r.mde:.4f}"
+        near = DASH if r.share_near_tied_topk is None else f"{fmt_share(r.share_near_tied_topk)}@{r.near_tie_k}"
         body.append([name, r.bucket, str(r.n), fmt_share(r.share_truncated), fmt_share(r.share_split),
-                     fmt_score(r.mean), diff, ci, fmt_wtl(r), mde, fmt_share(r.share_tied_topk),
-                     fmt_p(r.p), fmt_p(r.p_adj), MARKS.get(r.mark or "", ""), note])
-    return grid(header, body, right={2, 3, 4, 5, 6, 8, 9, 10, 11, 12})
+                     fmt_score(r.mean), diff, ci, fmt_wtl(r), mde, fmt_share(r.share_tied_topk), near,
+                     fmt_p(r.p), fmt_p(r.p_adj), MARKS.get(r.mark or "", ""),
+                     "" if r.is_baseline else fmt_equivalent(r.equivalent), note])
+    return grid(header, body, right={2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13})
 
 
 def _matrix(cmp: Comparison, g: Group, rows: list[Row]) -> list[str]:
@@ -154,13 +184,18 @@ def _summary(cmp: Comparison) -> list[str]:
     body = []
     for g in ordered_groups(cmp):
         cells = {r.pooling: r for r in cmp.select(task=g.task, model=g.model, bucket="all")}
-        line = [g.task, g.model, g.metric, fmt_score(cells[base].mean) + _cut(cells[base]) if base in cells else DASH]
+        line = [g.task, g.model, metric_name(g.metric, g.main_metric),
+                fmt_score(cells[base].mean) + _cut(cells[base]) if base in cells else DASH]
         for p in pools:
             r = cells.get(p)
             line.append(DASH if r is None or r.mean_diff is None else
-                        fmt_diff(r.mean_diff) + MARKS.get(r.mark or "", " ") + _cut(r))
+                        fmt_diff(r.mean_diff) + MARKS.get(r.mark or "", " ") + _equivalent(r) + _cut(r))
         body.append(line)
     return grid(header, body, right=set(range(3, len(header))))
+
+
+def _equivalent(r: Row) -> str:
+    return EQUIVALENT_MARK if r.equivalent else " "
 
 
 def _cut(r: Row) -> str:
@@ -174,19 +209,36 @@ def seed_lines(cmp: Comparison) -> list[str]:
     spreads = [s for s in cmp.seed_spread if s.bucket == "all"]
     if not spreads:
         return []
-    header = ["task", "experiment", "pooling", "Δ per seed (CI, mark)", "mean Δ", "sd", "range", "MDE80", "reading"]
+    margin = cmp.settings.get("equivalence_margin")
+    header = ["task", "experiment", "pooling", "metric", "Δ per seed (CI, mark)", "mean Δ", "sd", "range", "Δ≤0/≥0",
+              "MDE80", "reading", DASH if margin is None else f"equivalent ±{margin:g}"]
     body = []
     for s in spreads:
         per = "; ".join(f"s{k} {fmt_diff(v)}" + ("" if s.per_seed_ci[k] is None else
                         f" [{s.per_seed_ci[k][0]:+.3f}, {s.per_seed_ci[k][1]:+.3f}]")
-                        + MARKS.get(s.per_seed_mark[k] or "", "") for k, v in s.per_seed.items())
-        body.append([s.task, s.model, s.pooling, per, fmt_diff(s.mean), f"{s.sd:.4f}",
-                     f"{s.min:+.4f} .. {s.max:+.4f}", DASH if s.mde is None else f"{s.mde:.4f}", s.reading])
+                        + MARKS.get(s.per_seed_mark[k] or "", "")
+                        + (EQUIVALENT_MARK if s.per_seed_equivalent.get(k) else "") for k, v in s.per_seed.items())
+        body.append([s.task, s.model, s.pooling, metric_name(s.metric, s.main_metric), per, fmt_diff(s.mean),
+                     f"{s.sd:.4f}", f"{s.min:+.4f} .. {s.max:+.4f}", f"{s.n_le_0}/{s.n_ge_0}",
+                     DASH if s.mde is None else f"{s.mde:.4f}", s.reading, equivalence_reading(s)])
     return (["== training noise: each Δ to the baseline per seed and across seeds (bucket all) =="]
-            + grid(header, body, right={4, 5, 7})
+            + grid(header, body, right={5, 6, 8, 9})
             + ["within training noise = the per-seed Δs differ by at least the size of their mean (max - min >= "
-               "|mean|); a per-query CI speaks for one seed's checkpoints only. MDE80 = the largest per-seed "
-               "minimum detectable effect.", ci_vs_marks(cmp.settings)])
+               "|mean|); it is not 'no difference': that reading is 'equivalent in every seed' (each seed's Δ "
+               "equivalent, ≈). Δ≤0/≥0 = per-seed Δs at most / at least 0 (the tilt). A per-query CI speaks for one "
+               "seed's checkpoints only. MDE80 = the largest per-seed minimum detectable effect. Each Δ is in the "
+               "units of its metric (the tested per-item score; (main: ...) names the task's whole-set headline "
+               "metric where it is another).", ci_vs_marks(cmp.settings)]
+            + ([equivalence_note(cmp.settings)] if margin is not None else []))
+
+
+def equivalence_reading(s) -> str:
+    """``equivalent in every seed`` / ``equivalent in 1 of 3 seeds`` / ``in no seed``: a SeedSpread's
+    equivalence reading, distinct from its training-noise reading."""
+    n = len(s.per_seed)
+    if s.equivalent_every_seed:
+        return EQUIVALENT
+    return f"equivalent in {s.n_equivalent} of {n} seeds" if s.n_equivalent else "equivalent in no seed"
 
 
 def render_table(cmp: Comparison, layout: str = "long") -> str:
@@ -199,10 +251,13 @@ def render_table(cmp: Comparison, layout: str = "long") -> str:
         out.extend(_summary(cmp))
         out.extend(f"skipped {s['task']} | model {s['model']}: {s['reason']}" for s in cmp.skipped)
         s = cmp.settings
-        out.append(f"Δ = mean difference to the baseline {s['baseline']} over all items; {MARKS['win']}/"
+        out.append(f"Δ = mean difference to the baseline {s['baseline']} over all items, in the tested metric; "
+                   f"{MARKS['win']}/"
                    f"{MARKS['loss']} significant after {s['correction']} correction ({s.get('family', 'all')} "
                    f"family), alpha {s['alpha']}; (cut N%) = share of the items whose text was cut at the max "
                    f"length (content lost); (!) = not the checkpoint's trained pooling.")
+        if s.get("equivalence_margin") is not None:
+            out.append(equivalence_note(s))
         noise = seed_lines(cmp)
         return "\n".join(out + ([""] + noise if noise else []))
     for g in ordered_groups(cmp):
@@ -225,7 +280,12 @@ def render_table(cmp: Comparison, layout: str = "long") -> str:
                    f"MDE{100 * s.get('power', 0.8):.0f} = smallest true difference the bucket would detect with "
                    f"{100 * s.get('power', 0.8):.0f}% power (paired t, alpha {s['alpha']}): a difference below it "
                    f"going untested or unmarked says little. tied@{s.get('topk', 10)} = queries whose top-"
-                   f"{s.get('topk', 10)} held documents with equal scores (order decided by ties). (!) = not the "
-                   f"checkpoint's trained pooling.")
+                   f"{s.get('topk', 10)} held documents with equal scores (order decided by ties). near-tied = N%@k: "
+                   f"queries whose top-k (k = the metric's cutoff) is decided by a score gap at or below the "
+                   f"resolution of the dtype the vectors were computed in or of the TREC file ({resolution_text()}), "
+                   f"ties included: the metric could move by up to that share between "
+                   f"dtypes; '-' in either: no TREC run beside the result. (!) = not the checkpoint's trained pooling.")
+        if s.get("equivalence_margin") is not None:
+            out.append(equivalence_note(s))
     noise = seed_lines(cmp)
     return "\n".join(out + ([""] + noise if noise else []))

@@ -78,6 +78,12 @@ class PairedResult:
     statistic: float | None
     p: float | None
     note: str = ""
+    # the equivalence test (TOST, asked for with a margin): the (1 - 2·alpha) CI of the difference by ci_method,
+    # equivalent when it lies inside (-margin, +margin); p_tost = the larger one-sided p (t interval only)
+    tost_low: float | None = None
+    tost_high: float | None = None
+    p_tost: float | None = None
+    equivalent: bool | None = None
 
     def to_dict(self) -> dict:
         from ..results import json_safe   # here: the command line lists the tests without pydantic
@@ -295,6 +301,34 @@ def t_ci(d: np.ndarray, confidence: float = 0.95):
     return m - half, m + half
 
 
+def tost(d: np.ndarray, margin: float, alpha: float = 0.05, ci_method: str = "t", *,
+         means: np.ndarray | None = None) -> tuple[float | None, float | None, float | None, bool | None]:
+    """Two one-sided tests (Schuirmann 1987) that the mean of ``d`` lies inside ``(-margin, +margin)``: ``(low,
+    high, p, equivalent)``. ``low, high`` is the ``1 - 2·alpha`` CI of the mean by ``ci_method`` (the t interval,
+    or the percentile bootstrap over ``means``, the resampled means the 95% CI was read from); both one-sided tests
+    reject at ``alpha`` exactly when it lies inside the margin, the verdict ``equivalent``. ``p`` (the larger of
+    the two one-sided p-values) is given for the t interval only; None where the CI is undefined."""
+    if d.size == 0:
+        return None, None, None, None
+    confidence = 1 - 2 * alpha
+    if _all_zero(d) or _zero_variance(d):
+        m = float(d.mean())
+        return m, m, (0.0 if abs(m) < margin else 1.0), abs(m) < margin
+    if ci_method == "t":
+        lo, hi = t_ci(d, confidence)
+        if lo is None:
+            return None, None, None, None
+        from scipy import stats
+
+        n, m = d.size, float(d.mean())
+        se = float(np.std(d, ddof=1)) / math.sqrt(n)
+        p = max(float(stats.t.sf((m + margin) / se, n - 1)), float(stats.t.cdf((m - margin) / se, n - 1)))
+    else:
+        lo, hi = bootstrap_ci(d, confidence, means=means)
+        p = None
+    return lo, hi, p, bool(-margin < lo and hi < margin)
+
+
 # ---------------------------------------------------------------- the registered tests
 
 
@@ -359,9 +393,11 @@ def _mcnemar(a, b, draws: Draws):
 
 def paired_test(a: Sequence[float], b: Sequence[float], test: str = "ttest", *, ci: str = "auto",
                 confidence: float = 0.95, n_resamples: int = DEFAULT_RESAMPLES, seed: int | None = 0,
-                zero_method: str = "wilcox", batch: int | None = None) -> PairedResult:
+                zero_method: str = "wilcox", batch: int | None = None, equivalence_margin: float | None = None,
+                alpha: float = 0.05) -> PairedResult:
     """Test ``a`` against ``b`` (paired by position) with the registered ``test`` and report the mean
-    difference with its CI."""
+    difference with its CI; with ``equivalence_margin``, also the equivalence test (:func:`tost` at ``alpha``,
+    on the ``1 - 2·alpha`` CI of the same method)."""
     if test not in STAT_TESTS:
         raise LmkbenchError(f"unknown test {test!r} (known: {', '.join(STAT_TESTS.names())})")
     method = STAT_TESTS.method(test)
@@ -386,9 +422,14 @@ def paired_test(a: Sequence[float], b: Sequence[float], test: str = "ttest", *, 
         lo, hi = t_ci(d, confidence)
     else:
         lo, hi = bootstrap_ci(d, confidence, means=draws.bootstrap_means())
+    equivalence = {}
+    if equivalence_margin is not None and n:
+        means = None if ci_method == "t" or d.size < 2 or _all_zero(d) else draws.bootstrap_means()
+        equivalence = dict(zip(("tost_low", "tost_high", "p_tost", "equivalent"),
+                               tost(d, equivalence_margin, alpha, ci_method, means=means)))
     if n_nan:
         note = (note + "; " if note else "") + f"{n_nan} pair(s) with NaN dropped"
     return PairedResult(test=test, n=n, n_nan=n_nan,
                         mean_a=float(a.mean()) if n else None, mean_b=float(b.mean()) if n else None,
                         mean_diff=float(d.mean()) if n else None, ci_low=lo, ci_high=hi,
-                        ci_method=ci_method if n else None, statistic=stat, p=p, note=note)
+                        ci_method=ci_method if n else None, statistic=stat, p=p, note=note, **equivalence)
