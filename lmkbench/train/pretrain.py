@@ -173,7 +173,24 @@ class Blocks:
 
     def __getitem__(self, i: int) -> dict:
         row = [self.cls, *self.ids[i].tolist(), self.sep]
-        return {"input_ids": row, "attention_mask": [1] * len(row)}
+        return {"input_ids": row, "attention_mask": [1] * len(row), "block": int(i)}
+
+
+def masking_collator(tokenizer, mlm_probability: float, seed: int):
+    """transformers' MLM collator, its masks drawn from a generator seeded by the batch's block indices: a batch
+    is masked the same way whenever it is drawn, so a resumed run masks as the uninterrupted one did (the global
+    RNG would depend on what ran before) and the held-out blocks get the same masks at every evaluation."""
+    import torch
+    from transformers import DataCollatorForLanguageModeling
+
+    class BlockMasking(DataCollatorForLanguageModeling):
+        def torch_call(self, examples):
+            blocks = [e.pop("block") for e in examples]
+            key = hashlib.sha256(f"{seed}:{','.join(map(str, blocks))}".encode()).digest()
+            self.generator = torch.Generator().manual_seed(int.from_bytes(key[:8], "little") & (2 ** 63 - 1))
+            return super().torch_call(examples)
+
+    return BlockMasking(tokenizer, mlm_probability=mlm_probability)
 
 
 # -- model -----------------------------------------------------------------------------------------------------
@@ -202,12 +219,10 @@ def resolve_dtype(cfg: PretrainConfig, device: str) -> tuple[str, str]:
 
 
 # -- held-out accuracy -----------------------------------------------------------------------------------------
-def heldout_accuracy(model, blocks: Blocks, collator, n: int, seed: int, batch: int = 8) -> dict:
-    """MLM accuracy on the first ``n`` held-out blocks, masked with a fixed seed (the same masks every time), and
-    the unigram reference: the share of masked positions whose label is the single most frequent label."""
+def heldout_accuracy(model, blocks: Blocks, collator, n: int, batch: int = 8) -> dict:
+    """MLM accuracy on the first ``n`` held-out blocks (masked by :func:`masking_collator`: the same masks every
+    time), and the unigram reference: the share of masked positions whose label is the single most frequent one."""
     import torch
-    state = torch.get_rng_state()
-    torch.manual_seed(seed)
     correct = total = 0
     counts: dict[int, int] = {}
     was_training = model.training
@@ -227,7 +242,6 @@ def heldout_accuracy(model, blocks: Blocks, collator, n: int, seed: int, batch: 
                 for t, c in zip(*np.unique(masked.cpu().numpy(), return_counts=True)):
                     counts[int(t)] = counts.get(int(t), 0) + int(c)
     finally:
-        torch.set_rng_state(state)
         model.train(was_training)
     top = max(counts.values()) if counts else 0
     return {"accuracy": correct / max(total, 1), "masked": total, "unigram_accuracy": top / max(total, 1)}
@@ -243,8 +257,7 @@ def _load() -> str:
 
 def pretrain(cfg: PretrainConfig, progress=print) -> dict:
     import torch
-    from transformers import (DataCollatorForLanguageModeling, Trainer, TrainerCallback, TrainingArguments,
-                              set_seed)
+    from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
     from transformers import AutoTokenizer
@@ -282,7 +295,8 @@ def pretrain(cfg: PretrainConfig, progress=print) -> dict:
     held = Blocks(data / "heldout.u16", block, tokenizer.cls_token_id, tokenizer.sep_token_id)
     set_seed(cfg.seed)
     model = build_model(cfg, tokenizer)
-    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=cfg.mlm_probability)
+    collator = masking_collator(tokenizer, cfg.mlm_probability, cfg.seed)
+    held_collator = masking_collator(tokenizer, cfg.mlm_probability, cfg.seed + 1)
     n_params = sum(p.numel() for p in model.parameters())
     log_path = out / "log.jsonl"
     started = time.perf_counter()
@@ -306,7 +320,7 @@ def pretrain(cfg: PretrainConfig, progress=print) -> dict:
 
         def on_step_end(self, args, state, control, **kw):
             if state.global_step % cfg.eval_every == 0 or state.global_step == state.max_steps:
-                acc = heldout_accuracy(kw["model"], held, collator, cfg.heldout_blocks, seed=cfg.seed + 1)
+                acc = heldout_accuracy(kw["model"], held, held_collator, cfg.heldout_blocks)
                 self._write({"step": state.global_step, "heldout": acc, "wall_s": round(time.perf_counter() - started, 1),
                              "load": _load()})
                 progress(f"step {state.global_step}: held-out MLM accuracy {acc['accuracy']:.4f} "
@@ -324,7 +338,7 @@ def pretrain(cfg: PretrainConfig, progress=print) -> dict:
         progress(f"resuming from {last}")
     trainer.train(resume_from_checkpoint=last)
     wall = time.perf_counter() - started
-    final = heldout_accuracy(model, held, collator, cfg.heldout_blocks, seed=cfg.seed + 1)
+    final = heldout_accuracy(model, held, held_collator, cfg.heldout_blocks)
     save_encoder(out / cfg.name, model, tokenizer, cfg, dtype, manifest)
     rows = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     record = {"schema": SCHEMA, "settings": settings, "dtype_why": dtype_why, "device": device,
