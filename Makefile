@@ -18,7 +18,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -c constraints.txt -e '.[eval,dev]' --config-settings editable_mode=compat
+	$(BIN)/pip install -q -c constraints.txt -e '.[eval,dev,pretrain]' --config-settings editable_mode=compat
 	touch $@
 
 # `run --suite default` runs the suite as MiniLM ships (256 tokens) and then its `extended` variant (passkey and
@@ -60,7 +60,7 @@ docs: $(VENV)/.docs-installed
 	$(BIN)/python docs/check_site.py build/site
 
 $(VENV)/.docs-installed: $(VENV)/.installed
-	$(BIN)/pip install -q -c constraints.txt -e '.[eval,dev,docs]' --config-settings editable_mode=compat
+	$(BIN)/pip install -q -c constraints.txt -e '.[eval,dev,pretrain,docs]' --config-settings editable_mode=compat
 	touch $@
 
 clean:

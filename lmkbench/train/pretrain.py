@@ -256,7 +256,11 @@ def _load() -> str:
 
 
 def pretrain(cfg: PretrainConfig, progress=print) -> dict:
+    import importlib.util
+
     import torch
+    if importlib.util.find_spec("accelerate") is None:
+        raise LmkbenchError("lmkbench pretrain needs accelerate (transformers' Trainer): pip install 'lmkbench[pretrain]'")
     from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
