@@ -131,4 +131,6 @@ def render() -> str:
         "**Scores**, whole set, mean over seeds (min–max)\n", ex.scores(matched),
         "**Each Δ per seed and across seeds** (from `comparison.json`; per-query paired tests, Holm within each "
         "task and seed; MDE80 the largest per-seed minimum detectable effect)\n", ex.deltas(cmp),
-        "**Counts**\n", ex.counts(cmp)])
+        "**Counts**\n", ex.counts(cmp),
+        "**LMK against CLS**, the paper's headline contrast (`comparison-cls.json`)\n",
+        ex.deltas(_load("comparison-cls.json") or {}), ex.counts(_load("comparison-cls.json") or {})])

@@ -72,6 +72,9 @@ if [[ $stage == publish || $stage == all ]]; then
   .venv/bin/python "$DEST/criteria.py" "$DEST"
   "$LMK" compare "$DEST/results" --baseline 'model=*,pooling=mean' --out "$DEST/compare.txt" --json "$DEST/comparison.json" \
     | grep -v "^wrote" > "$DEST/summary.txt"
+  # the paper's headline contrast: LMK against CLS
+  "$LMK" compare "$DEST/results" --baseline 'model=*,pooling=cls' --systems 'lmk|cls' --out "$DEST/compare-cls.txt" \
+    --json "$DEST/comparison-cls.json" | grep -v "^wrote" > "$DEST/summary-cls.txt"
   "$LMK" report "$DEST/results" --baseline 'model=*,pooling=mean' -o "$DEST/report.html" \
     --title "The paper's setting in miniature: a small ModernBERT pretrained by MLM, fine-tuned per pooling at 128 tokens, read to 8,192"
 fi
