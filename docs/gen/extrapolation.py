@@ -230,7 +230,7 @@ def longer(cmp: dict) -> str:
     out = []
     for (e, t) in sorted({(e, t) for (e, t, _) in spread}, key=lambda k: (k[0], task_order(k[1]))):
         metric = tested.get(t, "")
-        line = [code(e), t, code(metric) if metric else "-"]
+        line = [code(e), t, _delta_label(metric, main.get(t)) if metric else "-"]
         for p in pools:
             short, long_ = spread.get((e, t, p)), rows_by.get((e, t, p))
             line.append("-" if short is None else f"{short['mean']:+.3f} ± {short['sd']:.3f}")

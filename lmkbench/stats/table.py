@@ -252,14 +252,10 @@ def render_table(cmp: Comparison, layout: str = "long") -> str:
         out.extend(f"skipped {s['task']} | model {s['model']}: {s['reason']}" for s in cmp.skipped)
         s = cmp.settings
         out.append(f"Δ = mean difference to the baseline {s['baseline']} over all items, in the tested metric; "
-                   f"{MARKS['win']}/"
-                   f"{MARKS['loss']} significant after {s['correction']} correction ({s.get('family', 'all')} "
+                   f"{MARKS['win']}/{MARKS['loss']} significant after {s['correction']} correction ({s.get('family', 'all')} "
                    f"family), alpha {s['alpha']}; (cut N%) = share of the items whose text was cut at the max "
                    f"length (content lost); (!) = not the checkpoint's trained pooling.")
-        if s.get("equivalence_margin") is not None:
-            out.append(equivalence_note(s))
-        noise = seed_lines(cmp)
-        return "\n".join(out + ([""] + noise if noise else []))
+        return _ending(cmp, out, equivalence=True)
     for g in ordered_groups(cmp):
         rows = cmp.select(task=g.task, model=g.model)
         out.append(_heading(cmp, g))
@@ -283,9 +279,15 @@ def render_table(cmp: Comparison, layout: str = "long") -> str:
                    f"{s.get('topk', 10)} held documents with equal scores (order decided by ties). near-tied = N%@k: "
                    f"queries whose top-k (k = the metric's cutoff) is decided by a score gap at or below the "
                    f"resolution of the dtype the vectors were computed in or of the TREC file ({resolution_text()}), "
-                   f"ties included: the metric could move by up to that share between "
-                   f"dtypes; '-' in either: no TREC run beside the result. (!) = not the checkpoint's trained pooling.")
-        if s.get("equivalence_margin") is not None:
-            out.append(equivalence_note(s))
+                   f"ties included: the metric could move by up to that share between dtypes; '-' in either: no "
+                   f"TREC run beside the result. (!) = not the checkpoint's trained pooling.")
+    return _ending(cmp, out, equivalence=layout == "long")
+
+
+def _ending(cmp: Comparison, out: list[str], *, equivalence: bool) -> str:
+    """``out``, the sentence on the equivalence marks (where the layout shows them) and the training-noise
+    table, as one text."""
+    if equivalence and cmp.settings.get("equivalence_margin") is not None:
+        out.append(equivalence_note(cmp.settings))
     noise = seed_lines(cmp)
     return "\n".join(out + ([""] + noise if noise else []))

@@ -38,6 +38,10 @@ non-zero difference (zero variance) → t-test ``p = 0``, bootstrap ``p = 1 / (1
 The CI method by default follows the test (``ci="auto"``): the t interval for the t-test, the bootstrap
 percentile interval (``n_resamples``, same seed) for the others (each test declares which when it registers).
 
+Equivalence (:func:`tost`, asked for with ``equivalence_margin``): the two one-sided tests that ``|mean(a - b)|``
+is below the margin, read from the ``1 - 2·alpha`` CI of the difference by the same CI method (the t interval, or
+the percentile bootstrap of the same resamples): equivalent when that interval lies inside ``±margin``.
+
 Each test is a function ``run(a, b, draws) -> (statistic, p, note)`` registered with
 :func:`~lmkbench.stats.registry.register_test` (name, help, the report's text, its CI); :func:`paired_test`
 runs any registered test. scipy is imported inside the functions that use it, so that listing the tests (the
