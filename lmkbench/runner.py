@@ -23,7 +23,7 @@ from .evaluate.base import IdArray
 from .poolings import make_pooling
 from .bm25 import is_lexical, parse_system, system_label as bm25_label
 from .labels import variant_of
-from .provenance import git_commit, hardware, versions
+from .provenance import git_state, hardware, versions
 from .results import Cell, ResultRecord, json_safe
 from .reuse import differences, producing, system_label, task_folder
 from .settings import EncoderSettings
@@ -341,7 +341,7 @@ class Runner:
             "split": {s: int(v.values.sum()) for s, v in split.items()},        # windows: nothing lost
             "n_texts": {s: len(v) for s, v in cut.items()},
             "timings": {k: round(v, 3) for k, v in timings.items()}, "evaluator": out.info,
-            "versions": versions(), "hardware": hardware(device), "git_commit": git_commit(),
+            "versions": versions(), "hardware": hardware(device), **git_state(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **self.s.extra_meta,
             "system": system.to_json(), "task_name": task.name, "task_identity": task_ref.identity,
         }

@@ -345,7 +345,9 @@ def pretrain(cfg: PretrainConfig, progress=print) -> dict:
     final = heldout_accuracy(model, held, held_collator, cfg.heldout_blocks)
     save_encoder(out / cfg.name, model, tokenizer, cfg, dtype, manifest)
     rows = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    from ..provenance import git_state, versions
     record = {"schema": SCHEMA, "settings": settings, "dtype_why": dtype_why, "device": device,
+              "provenance": {**git_state(), "versions": versions()},
               "parameters": n_params, "steps_done": trainer.state.global_step,
               "tokens_seen": trainer.state.global_step * cfg.tokens_per_step,
               "epochs": trainer.state.global_step * cfg.batch_size / len(train),

@@ -228,7 +228,7 @@ def train(cfg: TrainConfig, *, on_step: Callable[[int, float], None] | None = No
     """
     from ..encoder import resolve_device, resolve_dtype
     from ..models import load_model
-    from ..provenance import git_commit, versions
+    from ..provenance import git_state, versions
 
     check_config(cfg)
     check_out_folder(cfg)
@@ -290,7 +290,7 @@ def train(cfg: TrainConfig, *, on_step: Callable[[int, float], None] | None = No
                 "wall_s": round(wall, 2), "device": device, "dtype": dtype,
                 "gradient_checkpointing": bool(use_ckpt), "examples_seen": step * cfg.batch_size,
                 "epochs": round(step * cfg.batch_size / len(data.examples), 3),
-                "versions": versions(), "git_commit": git_commit(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "versions": versions(), **git_state(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 **_jsonable(cfg.extra_meta)}
 
     from tqdm.auto import tqdm
