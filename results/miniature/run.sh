@@ -64,7 +64,7 @@ if [[ $stage == publish || $stage == all ]]; then
   "$LMK" provenance --require-clean "$EXP/arms/results" --record "$EXP/provenance.json" ${ALLOW_DIRTY:+--allow-dirty}
   rm -rf "$DEST/results" "$DEST/logs" "$DEST/base"; mkdir -p "$DEST/logs" "$DEST/base"
   cp -r "$EXP/arms/results" "$EXP/arms/matched.json" "$DEST/"
-  cp "$EXP/base/pretrain.json" "$EXP/base/overlap.json" "$EXP/base/log.jsonl" "$DEST/base/"
+  cp "$EXP/base/pretrain.json" "$EXP/base/overlap.json" "$DEST/base/"
   cp "$BASE/config.json" "$BASE/lmkbench.json" "$DEST/base/"
   cp "$EXP/provenance.json" "$DEST/logs/"
   for f in pretrain overlap train short long-4096 long-8192 scaled; do
