@@ -51,15 +51,18 @@ def _pretrain_wall(pre: dict) -> str:
     rows = [r for r in pre.get("curve", []) if "loss" in r]
     if not rows:
         return ""
-    total, last = 0.0, 0.0
+    total, last, sessions = 0.0, 0.0, 1
     for r in rows:
         if r["wall_s"] < last:     # a resumed session
             total += last
+            sessions += 1
         last = r["wall_s"]
     total += last
     loads = [float(r["load"].split()[0]) for r in rows if r.get("load") and r["load"] != "?"]
     load = f", 1-minute load {min(loads):.1f}–{max(loads):.1f}" if loads else ""
-    return f"{total / 60:.0f} min of training steps ({total / max(pre['steps_done'], 1):.2f} s a step{load})"
+    resumed = f", in {sessions} sessions (resumed from a checkpoint {sessions - 1}×)" if sessions > 1 else ""
+    return (f"{total / 60:.0f} min of training steps ({total / max(pre['steps_done'], 1):.2f} s a step{load}"
+            f"{resumed})")
 
 
 def curve(pre: dict) -> str:
