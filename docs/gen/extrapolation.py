@@ -13,6 +13,7 @@ equivalence test (equivalent in every seed); "within training noise" is another 
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from pathlib import Path
 
@@ -107,12 +108,22 @@ def cost(matched: dict) -> str:
              f"{statistics.fmean(a['train_wall_s'] for a in arms):.0f} s"]]
     total = train
     for e in _evaluations(matched):
-        walls = [a["eval_wall_s"][e] for a in arms if e in a.get("eval_wall_s", {})]
+        walls = [w for a in arms if (w := _eval_wall(a, e)) is not None]
         if walls:
             total += sum(walls)
             rows.append([f"evaluation `{e}`", len(walls), f"{sum(walls) / 60:.1f} min", f"{statistics.fmean(walls):.0f} s"])
     rows.append(["**total**", "", f"**{total / 60:.1f} min**", ""])
     return table(["stage", "arm-seeds", "wall time", "per arm-seed"], rows)
+
+
+def _eval_wall(arm: dict, evaluation: str) -> float | None:
+    """An arm's wall time for an evaluation: ``eval_wall_s`` is keyed by the settings label, with or without the
+    dtype that the evaluation's label carries (``8449`` for ``8449-fp32``)."""
+    walls = arm.get("eval_wall_s", {})
+    for key in (evaluation, re.sub(r"-(fp32|bf16|fp16)$", "", evaluation)):
+        if key in walls:
+            return walls[key]
+    return None
 
 
 def scores(matched: dict, cmp: dict | None = None) -> str:
@@ -157,7 +168,7 @@ def deltas(cmp: dict) -> str:
                          for k, v in s["per_seed"].items())
         tilt = f"{s['n_le_0']} / {s['n_ge_0']}" if "n_le_0" in s else "-"
         rows.append([code(_evaluation(s)), s["task"], _delta_label(s["metric"], s.get("main_metric")),
-                     f"{code(s['pooling'])} − {code(s['baseline'])}", per, f"{s['mean']:+.3f}", f"{s['sd']:.3f}",
+                     f"{code(_no_seed(s['pooling']))} − {code(_no_seed(s['baseline']))}", per, f"{s['mean']:+.3f}", f"{s['sd']:.3f}",
                      tilt, "-" if s["mde"] is None else f"{s['mde']:.3f}", s["reading"], _equivalence(s)])
     return table(["evaluation", "task", "metric of Δ", "Δ", f"per seed (▲/▼: that seed's test; {EQUIVALENT_MARK}: "
                   f"equivalent {_margin(cmp)})", "mean", "sd", "Δ ≤ 0 / ≥ 0", "MDE80", "reading",
@@ -165,7 +176,18 @@ def deltas(cmp: dict) -> str:
 
 
 def _evaluation(spread: dict) -> str:
-    return spread["model"].partition("~")[2] or "as-trained"
+    """The evaluation a spread belongs to: a matched label's settings (``minilm-matched~512`` → ``512``), a
+    selection's group (``8449-fp32``: compare --baseline 'model=*,pooling=mean'), else the arms as trained."""
+    model = spread["model"]
+    if "~" in model:
+        return model.partition("~")[2]
+    return model if re.fullmatch(r"[\w.:=+-]*\d[\w.:=+-]*", model) and "matched" not in model else "as-trained"
+
+
+def _no_seed(label: str) -> str:
+    """An arm's label without its seed (``modernbert-mini-mean-s0 · mean`` → ``modernbert-mini-mean · mean``): a
+    spread's baseline is the same arm's in every seed."""
+    return re.sub(r"-s\d+(?= · |$)", "", label)
 
 
 def counts(cmp: dict) -> str:
@@ -178,7 +200,7 @@ def counts(cmp: dict) -> str:
         noise = sum(x["within_noise"] for x in xs)
         sig = [x for x in xs if x["reading"] == SIGNIFICANT]
         up = sum(x["mean"] > 0 for x in sig)
-        line = (f"- `{e}`, `{p}` against `{xs[0]['baseline']}`: {len(xs)} tasks; {noise} within training "
+        line = (f"- `{e}`, `{p}` against `{_no_seed(xs[0]['baseline'])}`: {len(xs)} tasks; {noise} within training "
                 f"noise; {len(sig)} beyond it and significant in every seed ({up} ▲, {len(sig) - up} ▼); "
                 f"{len(xs) - noise - len(sig)} beyond it but not significant in every seed.")
         if all("n_le_0" in x for x in xs):
