@@ -30,7 +30,7 @@ TRAIN=(--model "$BASE" --poolings "cls,mean,lmk:train_g=32+64+128+256" --data "$
        --seeds 0,1,2 --steps 300 --batch-size 16 --lr 1e-4 --doc-max-length 128 --query-max-length 32
        --dtype fp32 --device cpu --quiet)
 SHORT=(--eval-task scifact --eval-task bbc_retrieval --eval-task passkey_256 --eval-task needle_256)
-LENGTHS=(8192)      # 4,096 left out for the CPU time of this session (add it here to read there too)
+LENGTHS=(4096 8192)   # 2,048 left out for CPU time (add it here to read there too)
 # the max length that reads an N-token synthetic document whole with every pooling (LMK: one landmark per 32)
 whole() { .venv/bin/python -c "from lmkbench.suites import read_whole_length as w; from lmkbench.tasks import resolve_tasks as r; print(w(r('passkey_$1') + r('needle_$1')))"; }
 # the synthetic pair at every length; the real long task (QMSum test meetings, ~12k tokens) at the longest only
