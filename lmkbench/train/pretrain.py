@@ -24,7 +24,6 @@ novels (the part of ``_id`` before the last ``/``) are held out by a hash, so no
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
@@ -35,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LmkbenchError
-from ..io import atomic_write_json
+from ..io import atomic_write_json, open_text, sha256_file
 
 SCHEMA = "lmkbench.pretrain/1"
 
@@ -85,8 +84,7 @@ def is_heldout(doc_id: str, every: int) -> bool:
 
 
 def _documents(path: Path):
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
+    with open_text(path) as f:
         for line_no, line in enumerate(f, 1):
             if not line.strip():
                 continue
@@ -96,14 +94,6 @@ def _documents(path: Path):
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 field_name = exc.args[0] if isinstance(exc, KeyError) else "(JSON)"
                 raise LmkbenchError(f"{path}:{line_no}: field {field_name!r}: not a {{'_id', 'text'}} row") from None
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def prepare_data(cfg: PretrainConfig, tokenizer) -> dict:
@@ -119,7 +109,7 @@ def prepare_data(cfg: PretrainConfig, tokenizer) -> dict:
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         if manifest.get("key") == key and all(
-                (root / p["file"]).exists() and _sha256(root / p["file"]) == p["sha256"] for p in manifest["parts"].values()):
+                (root / p["file"]).exists() and sha256_file(root / p["file"]) == p["sha256"] for p in manifest["parts"].values()):
             return manifest
     if len(tokenizer) > np.iinfo(np.uint16).max:
         raise LmkbenchError(f"tokenizer vocabulary {len(tokenizer)} does not fit uint16 blocks")
@@ -151,7 +141,7 @@ def prepare_data(cfg: PretrainConfig, tokenizer) -> dict:
             h.close()
     for name, p in parts.items():
         os.replace(root / (p["file"] + ".tmp"), root / p["file"])
-        p["sha256"] = _sha256(root / p["file"])
+        p["sha256"] = sha256_file(root / p["file"])
         p["novels"] = sorted(p["novels"])
         p["tokens"] = p["blocks"] * block
         if p["blocks"] == 0:
